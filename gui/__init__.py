@@ -1,0 +1,1 @@
+"""Tradeoff Studio's desktop app (PySide6 + pyqtgraph) and its command line."""

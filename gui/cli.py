@@ -1,0 +1,265 @@
+"""The `tradeoff` command line. Import-light: Qt, torch and onnxruntime load only when a
+command needs them, so `tradeoff profile` never loads Qt and `tradeoff --version` loads nothing.
+
+Errors a user can act on print one line, `error: FILE: problem`, and exit 2 (bad input) or 3
+(the model could not be measured); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from profiler import __version__
+from profiler.errors import InputError, StudioError
+
+DEMO_SOURCE = "demo:resnet18"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False) -> None:
+    """Options shared by profile, sweep, plan, report and trace (CONTRACT.md)."""
+    p.add_argument("model", metavar="MODEL", help="model file, file.py[:callable], config.json/folder, or demo:NAME")
+    p.add_argument("--input-shape", action="append", metavar="SHAPE", help="1x3x224x224 or NAME=SHAPE; repeatable")
+    p.add_argument("--batch", metavar="N", help="leading dimension of every input" + (" (comma list)" if lists else ""))
+    p.add_argument("--seq-len", metavar="N", help="sequence length of token inputs" + (" (comma list)" if lists else ""))
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--runtime", choices=["torch", "onnxruntime"], default=None)
+    p.add_argument("--threads", type=_positive_int, metavar="N", help="intra-op threads for the measurement")
+    p.add_argument("--precision", default="fp32", metavar="P", help="fp32, fp16, bf16, int8 (tf32 on CUDA)")
+    p.add_argument("--prune", default="0", metavar="R", help="global pruning ratio, 0 <= R < 1")
+    p.add_argument("--prune-method", choices=["structured", "unstructured"], default=None)
+    p.add_argument("--no-latency", action="store_true", help="static analysis only")
+    p.add_argument("--trust", action="store_true", help="allow loading a pickled module (runs code from the file)")
+    p.add_argument("--inputs", metavar="FILE.npz", help="sample inputs for fidelity")
+    p.add_argument("--json", metavar="FILE|-", help="write the JSON document (- = stdout)")
+    p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def parse_count(text: str | None, option: str) -> int | None:
+    """A positive integer option value, or None when absent."""
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(option, f"{text!r} is not a positive integer") from None
+    if value <= 0:
+        raise InputError(option, f"{text!r} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tradeoff",
+        description="Tradeoff Studio: measure a model per layer, try what-if variants, and project their cost.",
+    )
+    parser.add_argument("--version", action="version", version=f"tradeoff-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("gui", help="open the desktop app on MODEL (default: the demo model)")
+    g.add_argument("model", nargs="?", default=None, metavar="MODEL")
+    g.add_argument("--trust", action="store_true")
+    g.add_argument("--debug", action="store_true")
+
+    p = sub.add_parser("profile", help="per-layer static analysis and measurement of one configuration")
+    add_model_options(p)
+    p.add_argument("--top", type=_positive_int, default=10, help="rows in each top-layers table")
+
+    for name, help_text in _extra_commands():
+        sub.add_parser(name, help=help_text)
+    return parser
+
+
+def _extra_commands() -> list[tuple[str, str]]:
+    """Commands contributed by later packages; each registers its own parser in `_configure`."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    _configure_planner(parser)
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "gui": _cmd_gui,
+        "profile": _cmd_profile,
+        "plan": _cmd_plan,
+        "hardware": _cmd_hardware,
+    }
+    handler = handlers.get(args.command or "gui")
+    if handler is None:
+        parser.error(f"unknown command {args.command!r}")
+    try:
+        return handler(args)
+    except StudioError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _configure_planner(parser: argparse.ArgumentParser) -> None:
+    """Add `plan` and `hardware` when the planner is present (it always is in a full install)."""
+    try:
+        from planner.commands import add_plan_arguments
+    except ImportError:
+        return
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    plan = sub.add_parser("plan", help="project training and inference cost over the hardware catalog")
+    add_model_options(plan)
+    add_plan_arguments(plan)
+    hw = sub.add_parser("hardware", help="list the hardware catalog in use (specs and prices, with sources)")
+    hw.add_argument("--json", metavar="FILE|-")
+    hw.add_argument("--catalog", metavar="FILE.csv")
+    hw.add_argument("--debug", action="store_true")
+
+
+# --- shared plumbing --------------------------------------------------------------------------
+
+
+def emit(args: argparse.Namespace, document: dict[str, Any], table: str, csv_text: str | None) -> None:
+    """Write JSON/CSV where asked, and the table to stdout unless JSON goes there."""
+    from profiler.safe_io import write_text_atomic
+
+    json_text = json.dumps(document, indent=2) + "\n"
+    if getattr(args, "csv", None) and csv_text is not None:
+        write_text_atomic(args.csv, csv_text)
+    if args.json == "-":
+        sys.stdout.write(json_text)
+        return
+    if args.json:
+        write_text_atomic(args.json, json_text)
+    print(table)
+
+
+def request_from_args(args: argparse.Namespace) -> Any:
+    from profiler.analyze import ProfileRequest
+    from profiler.inputs import parse_shape_options
+
+    shapes = parse_shape_options(args.input_shape)
+    precision = str(args.precision).lower()
+    if precision not in ("fp32", "fp16", "bf16", "int8", "tf32"):
+        raise InputError("--precision", f"{args.precision!r} is not one of fp32, fp16, bf16, int8, tf32")
+    if precision != "fp32":
+        raise InputError("--precision", f"{precision} variants are measured by `tradeoff sweep`; profile measures fp32")
+    prune = _parse_ratio(args.prune)
+    if prune:
+        raise InputError("--prune", "pruned variants are measured by `tradeoff sweep`; profile measures the model as it is")
+    return ProfileRequest(
+        shapes=tuple(shapes.items()),
+        batch=parse_count(args.batch, "--batch"),
+        seq_len=parse_count(args.seq_len, "--seq-len"),
+        device=args.device,
+        runtime=args.runtime,
+        threads=args.threads,
+        latency=not args.no_latency,
+    )
+
+
+def _parse_ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError("--prune", f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise InputError("--prune", f"{value} is outside 0 <= R < 1")
+    return value
+
+
+def load_profile_for(args: argparse.Namespace) -> Any:
+    """Load MODEL and profile it per the shared options (in this process)."""
+    from profiler.analyze import profile_model
+    from profiler.loading import load_model
+
+    request = request_from_args(args)
+    loaded = load_model(args.model, trust=args.trust)
+    return profile_model(loaded, request)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from profiler.table import layers_csv, render_profile
+
+    profile = load_profile_for(args)
+    profile.check()
+    emit(args, profile.to_dict(), render_profile(profile, top=args.top), layers_csv(profile))
+    return 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    source = args.model or DEMO_SOURCE
+    try:
+        from gui.app import run_app
+    except ImportError:
+        # The window is not built yet in this install: show the demo's profile instead.
+        ns = build_parser().parse_args(["profile", source] + (["--trust"] if args.trust else []))
+        return _cmd_profile(ns)
+    return run_app(source, trust=args.trust)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from planner.catalog import load_catalog
+    from planner.commands import plan_options_from_args, render_plan_table
+    from planner.plan import plan, plan_csv
+    from profiler.result import Profile, SchemaError
+
+    options = plan_options_from_args(args)
+    if args.model.endswith(".json") and _is_profile_json(args.model):
+        try:
+            with open(args.model, encoding="utf-8") as f:
+                profile = Profile.from_dict(json.load(f))
+        except (OSError, ValueError, SchemaError) as exc:
+            raise InputError(args.model, f"not a readable tradeoff.profile/1 document: {exc}") from None
+    else:
+        profile = load_profile_for(args)
+    catalog = load_catalog(extra=args.catalog)
+    result = plan(profile, options, catalog)
+    emit(args, result.to_dict(), render_plan_table(result), plan_csv(result))
+    for w in catalog.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _is_profile_json(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return '"tradeoff.profile/' in head
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from planner.catalog import load_catalog
+    from planner.commands import hardware_document, render_hardware_table
+
+    catalog = load_catalog(extra=args.catalog)
+    emit(args, hardware_document(catalog), render_hardware_table(catalog), None)
+    for w in catalog.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,417 @@
+"""Roofline projection of a profile onto a target accelerator at a precision.
+
+Per layer, at batch b (the profile was taken at batch b0; FLOPs and activations scale by b/b0,
+weights do not):
+
+    bytes   = weight elements × bytes(precision) + activation elements × bytes(precision)
+    compute = FLOPs ÷ (peak(precision) × compute efficiency)
+    memory  = bytes ÷ (bandwidth × memory efficiency)
+    time    = max(compute, memory) + per-kernel overhead        (0 for a layer with no work)
+
+The layer is compute-bound when compute ≥ memory; its arithmetic intensity is FLOPs ÷ bytes,
+and the accelerator's ridge point is peak ÷ bandwidth. With `gpus > 1` a replica is split
+across that many accelerators by ideal tensor parallelism (compute and bytes divide; the
+kernel overhead does not; communication is not modelled).
+
+Efficiency defaults per accelerator class (`DEFAULT_EFFICIENCY`) are the planner's round
+figures, not measurements: well-shaped dense GEMMs and convolutions reach roughly 60–70 % of
+tensor-core peak, streaming kernels roughly 80 % of peak bandwidth, and an eager framework
+spends a few microseconds launching each kernel. Override them, or switch on `calibrate()`:
+the local measurement ÷ the ideal roofline on the local device, per layer type, multiplies the
+ideal target time of layers of that type. Every number here is *projected*.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from planner.catalog import Accelerator
+from planner.vocab import (
+    ELEMENT_BYTES,
+    FALLBACK,
+    PROJECTED,
+    PROJECTED_CALIBRATED,
+    AcceleratorClass,
+    AcceleratorKind,
+    Bound,
+    PeakPrecision,
+)
+from planner.workload import Workload
+from profiler.result import Profile
+
+#: Fraction of accelerator memory the planner lets a model use (the rest: framework context,
+#: allocator fragmentation, workspace).
+MEMORY_USABLE_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fractions of peak compute and bandwidth reached, and the fixed cost of one kernel."""
+
+    compute: float
+    memory: float
+    kernel_overhead_us: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Efficiency:
+        return cls(float(d["compute"]), float(d["memory"]), float(d["kernel_overhead_us"]))
+
+
+DEFAULT_EFFICIENCY: dict[AcceleratorClass, Efficiency] = {
+    AcceleratorClass.DATACENTER: Efficiency(compute=0.70, memory=0.80, kernel_overhead_us=5.0),
+    AcceleratorClass.INFERENCE: Efficiency(compute=0.60, memory=0.80, kernel_overhead_us=5.0),
+    AcceleratorClass.CPU: Efficiency(compute=0.50, memory=0.60, kernel_overhead_us=2.0),
+}
+
+
+def default_efficiency(accelerator: Accelerator) -> Efficiency:
+    return DEFAULT_EFFICIENCY[accelerator.accelerator_class]
+
+
+def resolve_precision(accelerator: Accelerator, asked: PeakPrecision) -> PeakPrecision | None:
+    """`asked` when the accelerator has a peak for it, else the first fallback it has."""
+    for p in (asked, *FALLBACK[asked]):
+        if accelerator.peak_tflops(p):
+            return p
+    return None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """measured ÷ ideal roofline time per layer type, from a profile measured on `device`."""
+
+    device: str
+    precision: PeakPrecision
+    factors: tuple[tuple[str, float], ...]
+
+    def factor(self, layer_type: str) -> float | None:
+        for t, f in self.factors:
+            if t == layer_type:
+                return f
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "precision": str(self.precision), "factors": dict(self.factors)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        return cls(str(d["device"]), PeakPrecision(d["precision"]), tuple((str(k), float(v)) for k, v in d["factors"].items()))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how a replica runs: accelerator, precision it has a peak for, efficiencies,
+    optional calibration, and how many accelerators one replica spans."""
+
+    accelerator: Accelerator
+    precision: PeakPrecision
+    efficiency: Efficiency
+    calibration: Calibration | None = None
+    gpus: int = 1
+
+    @property
+    def flops_per_s(self) -> float:
+        peak = self.accelerator.peak_flops_per_s(self.precision)
+        if not peak:
+            raise ValueError(f"{self.accelerator.name} has no {self.precision} peak")
+        return peak
+
+    @property
+    def bytes_per_s(self) -> float:
+        bw = self.accelerator.bandwidth_bytes_per_s
+        if not bw:
+            raise ValueError(f"{self.accelerator.name} has no memory bandwidth")
+        return bw
+
+    @property
+    def element_bytes(self) -> float:
+        return ELEMENT_BYTES[self.precision]
+
+    @property
+    def ridge_flops_per_byte(self) -> float:
+        return self.flops_per_s / self.bytes_per_s
+
+
+def make_target(
+    accelerator: Accelerator,
+    precision: PeakPrecision,
+    *,
+    efficiency: Efficiency | None = None,
+    calibration: Calibration | None = None,
+    gpus: int = 1,
+) -> Target | None:
+    """A target at `precision` or its fallback; None when the accelerator cannot be projected."""
+    resolved = resolve_precision(accelerator, precision)
+    if resolved is None or not accelerator.bandwidth_gb_s:
+        return None
+    return Target(accelerator, resolved, efficiency or default_efficiency(accelerator), calibration, gpus)
+
+
+# ----------------------------------------------------------------------------- per layer
+
+
+@dataclass(frozen=True)
+class LayerProjection:
+    name: str
+    type: str
+    flops: float
+    bytes: float
+    intensity_flops_per_byte: float | None
+    bound: Bound
+    compute_ms: float
+    memory_ms: float
+    time_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["bound"] = str(self.bound)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LayerProjection:
+        return cls(
+            name=str(d["name"]), type=str(d["type"]), flops=float(d["flops"]), bytes=float(d["bytes"]),
+            intensity_flops_per_byte=None if d["intensity_flops_per_byte"] is None else float(d["intensity_flops_per_byte"]),
+            bound=Bound(d["bound"]), compute_ms=float(d["compute_ms"]), memory_ms=float(d["memory_ms"]),
+            time_ms=float(d["time_ms"]),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A whole forward pass at `batch` on one target; every time in it is projected."""
+
+    accelerator: str
+    precision: PeakPrecision
+    batch: int
+    gpus: int
+    layers: tuple[LayerProjection, ...]
+    latency_ms: float
+    flops: float
+    bytes: float
+    compute_bound_time_share: float
+    ridge_flops_per_byte: float
+    efficiency: Efficiency
+    calibrated: bool
+    latency_source: str = PROJECTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accelerator": self.accelerator, "precision": str(self.precision), "batch": self.batch,
+            "gpus": self.gpus, "latency_ms": self.latency_ms, "flops": self.flops, "bytes": self.bytes,
+            "compute_bound_time_share": self.compute_bound_time_share,
+            "ridge_flops_per_byte": self.ridge_flops_per_byte, "efficiency": self.efficiency.to_dict(),
+            "calibrated": self.calibrated, "latency_source": self.latency_source,
+            "layers": [lp.to_dict() for lp in self.layers],
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Projection:
+        return cls(
+            accelerator=str(d["accelerator"]), precision=PeakPrecision(d["precision"]), batch=int(d["batch"]),
+            gpus=int(d["gpus"]), layers=tuple(LayerProjection.from_dict(x) for x in d["layers"]),
+            latency_ms=float(d["latency_ms"]), flops=float(d["flops"]), bytes=float(d["bytes"]),
+            compute_bound_time_share=float(d["compute_bound_time_share"]),
+            ridge_flops_per_byte=float(d["ridge_flops_per_byte"]),
+            efficiency=Efficiency.from_dict(d["efficiency"]), calibrated=bool(d["calibrated"]),
+            latency_source=str(d.get("latency_source", PROJECTED)),
+        )  # fmt: skip
+
+    def check(self) -> None:
+        assert self.latency_source in (PROJECTED, PROJECTED_CALIBRATED), "projection not labelled projected"
+        assert math.isclose(self.latency_ms, sum(lp.time_ms for lp in self.layers), rel_tol=1e-9, abs_tol=1e-12), "latency != sum of layers"
+        assert 0.0 <= self.compute_bound_time_share <= 1.0 + 1e-12, "compute-bound share out of [0, 1]"
+        for lp in self.layers:
+            assert lp.time_ms >= max(lp.compute_ms, lp.memory_ms) - 1e-12, f"{lp.name}: time below its roofline"
+            if lp.bound is Bound.COMPUTE:
+                assert lp.compute_ms >= lp.memory_ms, f"{lp.name}: compute-bound but memory is slower"
+            elif lp.bound is Bound.MEMORY:
+                assert lp.memory_ms > lp.compute_ms, f"{lp.name}: memory-bound but compute is slower"
+
+
+def _layer_times(workload: Workload, target: Target, batch: int) -> Iterable[tuple[int, float, float, float, float]]:
+    """(index, flops, bytes, compute_s, memory_s) per layer, before overhead and calibration."""
+    scale = batch / workload.batch
+    eb = target.element_bytes
+    flops_rate = target.flops_per_s * target.efficiency.compute * target.gpus
+    bytes_rate = target.bytes_per_s * target.efficiency.memory * target.gpus
+    for i, (f, w, a) in enumerate(zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True)):
+        fl = f * scale
+        by = (w + a * scale) * eb
+        yield i, fl, by, fl / flops_rate, by / bytes_rate
+
+
+def _calibrated(target: Target, layer_type: str, compute_s: float, memory_s: float) -> float | None:
+    """Ideal roofline time × the type's calibration factor, or None when not calibrated."""
+    if target.calibration is None:
+        return None
+    factor = target.calibration.factor(layer_type)
+    if factor is None:
+        return None
+    eff = target.efficiency
+    return max(compute_s * eff.compute, memory_s * eff.memory) * factor
+
+
+def latency_s(workload: Workload, target: Target, batch: int) -> float:
+    """Projected seconds for one forward of `batch` samples on one replica."""
+    overhead = target.efficiency.kernel_overhead_us * 1e-6
+    total = 0.0
+    types = workload.types
+    for i, fl, by, cs, ms in _layer_times(workload, target, batch):
+        if not (fl or by):
+            continue
+        cal = _calibrated(target, types[i], cs, ms)
+        total += (cal if cal is not None else max(cs, ms)) + overhead
+    return total
+
+
+def project(workload: Workload | Profile, target: Target, batch: int | None = None) -> Projection:
+    """Per-layer projection of a forward pass of `batch` samples (default: the profiled batch)."""
+    wl = workload if isinstance(workload, Workload) else Workload.from_profile(workload)
+    b = wl.batch if batch is None else batch
+    overhead = target.efficiency.kernel_overhead_us * 1e-6
+    rows = []
+    compute_time = 0.0
+    for i, fl, by, cs, ms in _layer_times(wl, target, b):
+        work = bool(fl or by)
+        cal = _calibrated(target, wl.types[i], cs, ms) if work else None
+        t = ((cal if cal is not None else max(cs, ms)) + overhead) if work else 0.0
+        bound = Bound.NONE if not work else (Bound.COMPUTE if cs >= ms else Bound.MEMORY)
+        if bound is Bound.COMPUTE:
+            compute_time += t
+        rows.append(LayerProjection(
+            name=wl.names[i], type=wl.types[i], flops=fl, bytes=by,
+            intensity_flops_per_byte=fl / by if by else None, bound=bound,
+            compute_ms=cs * 1e3, memory_ms=ms * 1e3, time_ms=t * 1e3,
+        ))  # fmt: skip
+    total_ms = sum(r.time_ms for r in rows)
+    calibrated = target.calibration is not None
+    return Projection(
+        accelerator=target.accelerator.name, precision=target.precision, batch=b, gpus=target.gpus,
+        layers=tuple(rows), latency_ms=total_ms, flops=sum(r.flops for r in rows),
+        bytes=sum(r.bytes for r in rows),
+        compute_bound_time_share=(compute_time * 1e3 / total_ms) if total_ms else 0.0,
+        ridge_flops_per_byte=target.ridge_flops_per_byte, efficiency=target.efficiency,
+        calibrated=calibrated, latency_source=PROJECTED_CALIBRATED if calibrated else PROJECTED,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- memory, batch
+
+
+def serving_memory_bytes(workload: Workload, target: Target, batch: int) -> float:
+    """Bytes one accelerator of a replica holds: weights + the forward's activation working set."""
+    eb = target.element_bytes
+    act = workload.working_set_elems * batch / workload.batch
+    return (workload.params * eb + act * eb) / target.gpus
+
+
+def usable_memory_bytes(accelerator: Accelerator, memory_gb: float | None = None) -> float:
+    """What a model may use of one accelerator (`memory_gb` overrides the spec, e.g. the
+    provider-reported figure of an instance)."""
+    gb = memory_gb if memory_gb is not None else accelerator.memory_gb
+    return 0.0 if gb is None else gb * 1024**3 * MEMORY_USABLE_FRACTION
+
+
+def largest_batch(fits: Callable[[int], bool], max_batch: int) -> int | None:
+    """The largest b in [1, max_batch] with fits(b), for a predicate true up to some b and
+    false after (latency and memory grow with the batch); None when not even 1 fits."""
+    if max_batch < 1 or not fits(1):
+        return None
+    lo, hi = 1, max_batch
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@dataclass(frozen=True)
+class BatchPoint:
+    batch: int
+    latency_ms: float
+    throughput_per_s: float
+    memory_bytes: float
+    fits_memory: bool
+    latency_source: str = PROJECTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def throughput_curve(
+    workload: Workload, target: Target, batches: Iterable[int], memory_gb: float | None = None
+) -> tuple[BatchPoint, ...]:
+    """Projected latency, samples/s per replica and memory at each batch size."""
+    usable = usable_memory_bytes(target.accelerator, memory_gb)
+    points = []
+    for b in batches:
+        lat = latency_s(workload, target, b)
+        mem = serving_memory_bytes(workload, target, b)
+        points.append(BatchPoint(b, lat * 1e3, b / lat if lat else math.inf, mem, mem <= usable))
+    return tuple(points)
+
+
+def largest_serving_batch(
+    workload: Workload, target: Target, *, slo_ms: float | None, max_batch: int, memory_gb: float | None = None
+) -> int | None:
+    """Largest batch ≤ max_batch that fits memory and (if given) meets the latency objective."""
+    usable = usable_memory_bytes(target.accelerator, memory_gb)
+
+    def ok(b: int) -> bool:
+        if serving_memory_bytes(workload, target, b) > usable:
+            return False
+        return slo_ms is None or latency_s(workload, target, b) * 1e3 <= slo_ms
+
+    return largest_batch(ok, max_batch)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def calibrate(profile: Profile, local: Accelerator, precision: PeakPrecision | None = None) -> Calibration:
+    """measured ÷ ideal roofline per layer type, from the per-layer latencies of a profile
+    measured on the device `local` describes (peak and bandwidth needed; efficiencies 1, no
+    overhead). Factors below 1 (the spec understates the device) are clamped to 1. Raises
+    ValueError when the profile has no per-layer measurement or `local` cannot be projected."""
+    wl = Workload.from_profile(profile)
+    prec = precision or wl.profiled_precision
+    target = make_target(local, prec, efficiency=Efficiency(1.0, 1.0, 0.0))
+    if target is None:
+        raise ValueError(f"{local.name}: needs a peak and a memory bandwidth to calibrate against")
+    measured: dict[str, float] = {}
+    ideal: dict[str, float] = {}
+    for i, _fl, _by, cs, ms in _layer_times(wl, target, wl.batch):
+        lat = profile.layers[i].latency_ms
+        t = max(cs, ms)
+        if lat is None or t <= 0:
+            continue
+        typ = wl.types[i]
+        measured[typ] = measured.get(typ, 0.0) + lat * 1e-3
+        ideal[typ] = ideal.get(typ, 0.0) + t
+    if not measured:
+        raise ValueError("the profile has no per-layer latency to calibrate from")
+    factors = tuple(sorted((typ, max(1.0, measured[typ] / ideal[typ])) for typ in measured))
+    return Calibration(device=local.name, precision=target.precision, factors=factors)
+
+
+def cpu_spec(
+    name: str, *, cores: int, ghz: float, simd_bits: int = 256, fma_units: int = 2, bandwidth_gb_s: float
+) -> Accelerator:
+    """A local CPU described for calibration. Peak FP32 = GHz × cores × (SIMD bits ÷ 32) × 2
+    (FMA) × FMA units — the rule gpu_specs.csv uses for its Xeon reference row."""
+    tflops = ghz * cores * (simd_bits / 32) * 2 * fma_units / 1e3
+    return Accelerator(
+        name=name, vendor="", kind=AcceleratorKind.CPU, accelerator_class=AcceleratorClass.CPU, memory_gb=None,
+        bandwidth_gb_s=bandwidth_gb_s, fp32_tflops=tflops, tf32_tflops=None, fp16_tflops=None,
+        bf16_tflops=None, fp8_tflops=None, int8_tops=None, tdp_w=None, source="local (cpu_spec)",
+        as_of="", notes="peak = GHz × cores × SIMD lanes × 2 × FMA units",
+    )  # fmt: skip

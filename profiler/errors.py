@@ -1,0 +1,30 @@
+"""Errors a user can act on. Each carries the file it is about and one line of text.
+
+`InputError` is unusable input or usage (CLI exit 2); `MeasureError` is a model that loaded
+but could not be measured (CLI exit 3). Anything else escaping the core is a bug.
+"""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """An error with the file it concerns; `str()` is the one line shown to the user."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, problem: str) -> None:
+        self.file = str(file)
+        self.problem = " ".join(str(problem).split())  # one line, always
+        super().__init__(f"{self.file}: {self.problem}")
+
+
+class InputError(StudioError):
+    """Missing, empty, corrupt or unsupported file; untrusted pickle; bad shape or option."""
+
+    exit_code = 2
+
+
+class MeasureError(StudioError):
+    """The model loaded but its forward raised, memory would run out, or a time limit passed."""
+
+    exit_code = 3

@@ -1,0 +1,415 @@
+"""Open every MODEL form of CONTRACT.md into a `LoadedModel`, or fail with a one-line InputError.
+
+A pickle is never unpickled with code execution unless the caller passes `trust=True`: torch's
+weights-only unpickler is tried first, and it refuses any global it does not know.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .inputs import InputTemplate
+from .result import InputSpec, ModelInfo
+from .vocab import ModelFormat
+
+TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".ckpt", ".bin")
+SUPPORTED = ".onnx, .pt2, .pt/.pth/.ts (TorchScript or pickled module), .py[:callable], config.json or a folder holding one, demo:NAME"
+#: Build HF models on the meta device when fp32 weights would take more than this share of
+#: the memory available now: counting works there, and timing would only thrash.
+META_MEMORY_SHARE = 0.4
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to analyse: a torch module or an ONNX file, and what its inputs look like."""
+
+    info: ModelInfo
+    templates: tuple[InputTemplate, ...]
+    module: Any = None
+    onnx_path: str | None = None
+    keyword_inputs: bool = False  # HF models take their inputs by name
+    on_meta: bool = False
+    hooks_supported: bool = True  # False for TorchScript: scripted code bypasses module hooks
+    example_inputs: tuple[Any, ...] | None = None
+    type_names: dict[str, str] = field(default_factory=dict)  # module path -> original class
+    warnings: list[str] = field(default_factory=list)
+    structured_prunable: bool = True
+
+    @property
+    def is_onnx(self) -> bool:
+        return self.onnx_path is not None
+
+
+def load_model(source: str, *, trust: bool = False) -> LoadedModel:
+    """Open `source` (a path, `file.py:callable`, or `demo:NAME`)."""
+    if source.startswith("demo:"):
+        return _load_demo(source)
+    path_text, callable_name = _split_callable(source)
+    path = Path(path_text)
+    try:
+        if not path.exists():
+            if path.is_symlink():
+                raise InputError(source, "is a broken symbolic link")
+            raise InputError(source, "no such file")
+        if path.is_dir():
+            config = path / "config.json"
+            if config.is_file():
+                return _load_hf_config(config, source)
+            raise InputError(source, "is a directory without a config.json; open a model file instead")
+        size = path.stat().st_size
+    except OSError as exc:  # symlink loops, permissions, names the OS rejects
+        raise InputError(source, f"cannot be read: {exc.strerror or exc}") from None
+    if size == 0:
+        raise InputError(source, "the file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return _load_onnx(path, source)
+    if suffix == ".pt2":
+        return _load_export(path, source)
+    if suffix in TORCH_SUFFIXES:
+        return _load_torch_file(path, source, trust=trust)
+    if suffix == ".py":
+        return _load_factory(path, callable_name or "build_model", source)
+    if suffix == ".json":
+        return _load_hf_config(path, source)
+    raise InputError(source, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
+
+
+def _split_callable(source: str) -> tuple[str, str | None]:
+    m = re.fullmatch(r"(.+\.py):([A-Za-z_][A-Za-z0-9_.]*)", source)
+    if m:
+        return m.group(1), m.group(2)
+    return source, None
+
+
+def _name_of(path: Path) -> str:
+    return path.stem if path.name != "config.json" else path.parent.name or "model"
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+def _load_demo(source: str) -> LoadedModel:
+    from . import demos
+
+    name = source.split(":", 1)[1]
+    try:
+        spec = demos.demo_spec(name)
+    except KeyError:
+        raise InputError(source, f"no built-in model {name!r}; choose one of {', '.join(demos.DEMO_NAMES)}") from None
+    module = demos.build_demo(name)
+    templates = tuple(
+        InputTemplate(
+            name=inp_name,
+            dims=shape,
+            dtype=dtype,
+            seq_dim=spec.seq_dim[1] if spec.seq_dim and spec.seq_dim[0] == i else None,
+            vocab_size=spec.vocab_size if dtype.startswith("int") else None,
+        )
+        for i, (inp_name, shape, dtype) in enumerate(spec.inputs)
+    )
+    return LoadedModel(info=ModelInfo(name=name, source=source, format=ModelFormat.DEMO), templates=templates, module=module)
+
+
+# --- ONNX -----------------------------------------------------------------------------------
+
+
+def _load_onnx(path: Path, source: str) -> LoadedModel:
+    from .onnx_analysis import read_onnx_inputs
+
+    info = read_onnx_inputs(str(path))
+    templates = tuple(
+        InputTemplate(name=name, dims=tuple(dims), dtype=dtype, seq_dim=None) for name, dims, dtype in info.inputs
+    )
+    return LoadedModel(
+        info=ModelInfo(name=_name_of(path), source=source, format=ModelFormat.ONNX),
+        templates=templates,
+        onnx_path=str(path),
+        structured_prunable=False,
+    )
+
+
+# --- torch.export ---------------------------------------------------------------------------
+
+
+def _load_export(path: Path, source: str) -> LoadedModel:
+    import torch
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(source, "not a torch.export archive (.pt2 files are zip archives)")
+    try:
+        ep = torch.export.load(str(path))
+    except Exception as exc:  # corrupt archives raise many types; all mean the same to a user
+        raise InputError(source, f"not a loadable torch.export archive: {_first_line(exc)}") from None
+    templates: list[InputTemplate] = []
+    user_inputs = set(ep.graph_signature.user_inputs)
+    for node in ep.graph.nodes:
+        if node.op != "placeholder" or node.name not in user_inputs:
+            continue
+        val = node.meta.get("val")
+        if val is None or not hasattr(val, "shape"):
+            continue
+        dims: list[int | str | None] = []
+        for d in val.shape:
+            dims.append(int(d) if isinstance(d, int) else str(d))
+        dtype = str(val.dtype).replace("torch.", "")
+        templates.append(InputTemplate(name=node.name, dims=tuple(dims), dtype=dtype))
+    type_names: dict[str, str] = {}
+    for node in ep.graph.nodes:
+        for fqn, type_str in (node.meta.get("nn_module_stack") or {}).values():
+            type_names.setdefault(fqn, str(type_str).rsplit(".", 1)[-1])
+    try:
+        module = torch.export.unflatten(ep)
+    except Exception:  # unflatten is best effort; the flat module still runs and counts
+        module = ep.module()
+    return LoadedModel(
+        info=ModelInfo(name=_name_of(path), source=source, format=ModelFormat.TORCH_EXPORT),
+        templates=tuple(templates),
+        module=module,
+        type_names=type_names,
+        structured_prunable=False,
+    )
+
+
+# --- TorchScript and pickles ----------------------------------------------------------------
+
+
+def _is_torchscript(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any("/code/" in n or n.endswith("constants.pkl") for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
+    import pickle
+
+    import torch
+
+    name = _name_of(path)
+    if _is_torchscript(path):
+        try:
+            module = torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:
+            raise InputError(source, f"not a loadable TorchScript archive: {_first_line(exc)}") from None
+        return LoadedModel(
+            info=ModelInfo(name=name, source=source, format=ModelFormat.TORCHSCRIPT),
+            templates=(),
+            module=module,
+            hooks_supported=False,
+            structured_prunable=False,
+            warnings=["TorchScript runs compiled code that module hooks cannot see: rows are aten op calls, not layers"],
+        )
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower() and "weights_only" not in str(exc).lower():
+            raise InputError(source, f"not a valid torch file: {_first_line(exc)}") from None
+        if not trust:
+            raise InputError(
+                source,
+                "holds a pickled Python object, and loading it runs code from the file: "
+                "pass --trust only if you trust where it came from",
+            ) from None
+        obj = _load_trusted(path, source)
+    except Exception as exc:
+        raise InputError(source, f"not a valid torch file: {_first_line(exc)}") from None
+    if isinstance(obj, torch.nn.Module):
+        obj.eval()
+        return LoadedModel(
+            info=ModelInfo(name=name, source=source, format=ModelFormat.PICKLE), templates=(), module=obj
+        )
+    if isinstance(obj, dict):
+        raise InputError(
+            source,
+            "holds only weights (a state_dict), not a model: the architecture is needed — "
+            "write a .py file whose build_model() builds the module and loads these weights, and open that",
+        )
+    raise InputError(source, f"holds a {type(obj).__name__}, not an nn.Module")
+
+
+def _load_trusted(path: Path, source: str) -> Any:
+    import torch
+
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise InputError(source, f"could not unpickle the model: {_first_line(exc)}") from None
+
+
+# --- the user's Python factory --------------------------------------------------------------
+
+
+def _load_factory(path: Path, callable_name: str, source: str) -> LoadedModel:
+    import torch
+
+    module_name = f"_tradeoff_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(source, "cannot be imported as Python")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except SyntaxError as exc:
+        raise InputError(source, f"syntax error on line {exc.lineno}: {exc.msg}") from None
+    except Exception as exc:
+        raise InputError(source, f"importing it raised {type(exc).__name__}: {_first_line(exc)}") from None
+    target: Any = mod
+    for part in callable_name.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise InputError(source, f"defines no {callable_name!r} (the default factory name is build_model)")
+    if not callable(target):
+        raise InputError(source, f"{callable_name!r} is not callable")
+    try:
+        built = target()
+    except Exception as exc:
+        raise InputError(source, f"{callable_name}() raised {type(exc).__name__}: {_first_line(exc)}") from None
+    example: tuple[Any, ...] | None = None
+    if isinstance(built, tuple) and len(built) == 2:
+        built, ex = built
+        example = tuple(ex) if isinstance(ex, (tuple, list)) else (ex,)
+    if not isinstance(built, torch.nn.Module):
+        raise InputError(source, f"{callable_name}() returned {type(built).__name__}, not an nn.Module")
+    built.eval()
+    templates: tuple[InputTemplate, ...] = ()
+    if example is not None:
+        templates = tuple(
+            InputTemplate(name=f"input{i}", dims=tuple(int(s) for s in t.shape), dtype=str(t.dtype).replace("torch.", ""))
+            for i, t in enumerate(example)
+            if isinstance(t, torch.Tensor)
+        )
+    return LoadedModel(
+        info=ModelInfo(name=path.stem, source=source, format=ModelFormat.PYTHON),
+        templates=templates,
+        module=built,
+        example_inputs=example,
+    )
+
+
+# --- Hugging Face configs -------------------------------------------------------------------
+
+
+def _load_hf_config(path: Path, source: str) -> LoadedModel:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(source, "is not UTF-8 text, so not a config.json") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(raw, dict) or "model_type" not in raw:
+        raise InputError(source, "is not a Hugging Face config: it has no 'model_type'")
+    try:
+        import transformers
+    except ImportError:
+        raise InputError(source, "Hugging Face configs need the optional extra: pip install 'tradeoff-studio[hf]'") from None
+    import psutil
+    import torch
+
+    try:
+        config = transformers.AutoConfig.for_model(**raw)
+    except Exception as exc:
+        raise InputError(source, f"transformers cannot read this config: {_first_line(exc)}") from None
+    arch = (raw.get("architectures") or [None])[0]
+    cls = getattr(transformers, arch, None) if arch else None
+    if arch and cls is None:
+        raise InputError(source, f"architecture {arch!r} is not in the installed transformers {transformers.__version__}")
+    try:
+        with torch.device("meta"):
+            meta_model = cls(config) if cls is not None else transformers.AutoModel.from_config(config)
+    except Exception as exc:
+        raise InputError(source, f"transformers could not build {arch or raw['model_type']}: {_first_line(exc)}") from None
+    n_bytes = sum(p.numel() * 4 for p in meta_model.parameters())
+    available = psutil.virtual_memory().available
+    on_meta = n_bytes > META_MEMORY_SHARE * available
+    warnings: list[str] = []
+    if on_meta:
+        model = meta_model
+        warnings.append(
+            f"weights would need {n_bytes / 1e9:.1f} GB in fp32 and {available / 1e9:.1f} GB is free: "
+            "analysed on the meta device; latency is not measured (the planner projects it)"
+        )
+    else:
+        torch.manual_seed(0)
+        model = cls(config) if cls is not None else transformers.AutoModel.from_config(config)
+    model.eval()
+    templates = _hf_templates(config)
+    return LoadedModel(
+        info=ModelInfo(name=str(raw.get("_name_or_path") or arch or raw["model_type"]) if False else (arch or raw["model_type"]),
+                       source=source, format=ModelFormat.HF_CONFIG),
+        templates=templates,
+        module=model,
+        keyword_inputs=True,
+        on_meta=on_meta,
+        warnings=warnings,
+    )
+
+
+def _hf_templates(config: Any) -> tuple[InputTemplate, ...]:
+    """Inputs an HF model is called with: pixel_values for vision configs, token ids otherwise."""
+    main_input = getattr(config, "main_input_name", None)
+    if hasattr(config, "num_channels") and (hasattr(config, "image_size") or hasattr(config, "hidden_sizes")):
+        size = getattr(config, "image_size", 224)
+        size = size[0] if isinstance(size, (list, tuple)) else size
+        return (InputTemplate(name="pixel_values", dims=(1, int(config.num_channels), int(size), int(size)), dtype="float32"),)
+    vocab = getattr(config, "vocab_size", None)
+    max_pos = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 512
+    seq = min(128, int(max_pos))
+    templates = [InputTemplate(name=main_input or "input_ids", dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=vocab)]
+    if getattr(config, "is_encoder_decoder", False):
+        templates.append(InputTemplate(name="decoder_input_ids", dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=vocab))
+    return tuple(templates)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def make_inputs(
+    loaded: LoadedModel, specs: tuple[InputSpec, ...], *, device: str = "cpu", seed: int = 0
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Seeded random inputs for `specs` as (args, kwargs); token ids stay below the vocabulary."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    vocab = {t.name: t.vocab_size for t in loaded.templates}
+    tensors: list[Any] = []
+    for spec in specs:
+        dtype = getattr(torch, spec.dtype, None)
+        if dtype is None:
+            raise InputError(spec.name, f"unsupported input dtype {spec.dtype!r}")
+        if dtype.is_floating_point:
+            t = torch.randn(spec.shape, generator=gen).to(dtype)
+        elif dtype == torch.bool:
+            t = torch.ones(spec.shape, dtype=torch.bool)
+        else:
+            high = vocab.get(spec.name) or 100
+            t = torch.randint(0, int(high), spec.shape, generator=gen, dtype=dtype)
+        tensors.append(t.to(device))
+    if loaded.keyword_inputs:
+        return (), {s.name: t for s, t in zip(specs, tensors, strict=True)}
+    return tuple(tensors), {}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def memory_available_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+__all__ = ["LoadedModel", "load_model", "make_inputs", "SUPPORTED", "os"]

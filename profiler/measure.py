@@ -1,0 +1,104 @@
+"""Wall-clock timing with warm-up and adaptive repetition. Time is a dependency: pass `clock`.
+
+Raw samples are kept; statistics are derived from them. Repetition stops when the median of
+the samples is stable (the median of the last half is within `rel_tol` of the median of all)
+or when the time budget is spent, whichever comes first, but never before `min_samples`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .result import LatencyStats
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Raw samples in milliseconds, and why repetition stopped."""
+
+    samples_ms: tuple[float, ...]
+    warmup: int
+    stopped_because: str  # "stable", "budget" or "max_samples"
+
+    def stats(self) -> LatencyStats:
+        return latency_stats(self.samples_ms)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated percentile, q in [0, 100], of an already sorted list."""
+    if not sorted_values:
+        raise ValueError("no samples")
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def latency_stats(samples_ms: tuple[float, ...] | list[float]) -> LatencyStats:
+    """Median, p10, p90 and count of samples in milliseconds."""
+    ordered = sorted(samples_ms)
+    return LatencyStats(
+        median=round(percentile(ordered, 50), 4),
+        p10=round(percentile(ordered, 10), 4),
+        p90=round(percentile(ordered, 90), 4),
+        samples=len(ordered),
+    )
+
+
+def measure(
+    fn: Callable[[], object],
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+    warmup: int = 3,
+    min_samples: int = 10,
+    max_samples: int = 500,
+    budget_s: float = 3.0,
+    rel_tol: float = 0.02,
+    sync: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Timing:
+    """Time `fn()` repeatedly; `clock` returns seconds, samples are kept in milliseconds.
+
+    `sync` runs after each call before the clock is read (e.g. `torch.cuda.synchronize`).
+    `should_stop` is polled between samples so a superseded run can stop early.
+    Warm-up calls are not timed against the budget's sample count but do spend its time.
+    """
+    start = clock()
+    for _ in range(warmup):
+        fn()
+        if sync is not None:
+            sync()
+    samples: list[float] = []
+    reason = "max_samples"
+    while len(samples) < max_samples:
+        t0 = clock()
+        fn()
+        if sync is not None:
+            sync()
+        t1 = clock()
+        samples.append((t1 - t0) * 1000.0)
+        if should_stop is not None and should_stop():
+            reason = "cancelled"
+            break
+        if len(samples) >= min_samples:
+            if _stable(samples, rel_tol, min_samples):
+                reason = "stable"
+                break
+            if t1 - start >= budget_s:
+                reason = "budget"
+                break
+    return Timing(samples_ms=tuple(samples), warmup=warmup, stopped_because=reason)
+
+
+def _stable(samples: list[float], rel_tol: float, min_samples: int) -> bool:
+    # Compare the later half with the whole: a drifting median (warm caches, turbo) is not stable.
+    half = samples[len(samples) // 2 :]
+    whole = statistics.median(samples)
+    if whole <= 0:
+        return True
+    return abs(statistics.median(half) - whole) / whole <= rel_tol and len(samples) >= 2 * min_samples

@@ -1,0 +1,122 @@
+"""Plain-text rendering of a profile for the terminal, and its per-layer CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .result import LayerRow, Profile
+
+
+def human_count(n: float | None, unit: str = "") -> str:
+    """1234567 -> '1.23 M' (decimal prefixes)."""
+    if n is None:
+        return "—"
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= factor:
+            return f"{n / factor:.3g} {prefix}{unit}"
+    return f"{n:.4g} {unit}".strip()
+
+
+def human_bytes(n: float | None) -> str:
+    """Bytes with binary prefixes: 46758048 -> '44.6 MiB'."""
+    if n is None:
+        return "—"
+    for factor, prefix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= factor:
+            return f"{n / factor:.3g} {prefix}"
+    return f"{int(n)} B"
+
+
+def _format_table(header: list[str], rows: list[list[str]], align_right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in align_right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out.extend(line(r) for r in rows)
+    return "\n".join(out)
+
+
+def _layer_cells(r: LayerRow, total_latency: float, total_macs: int) -> list[str]:
+    lat_share = (r.latency_ms or 0.0) / total_latency if total_latency else 0.0
+    mac_share = r.macs / total_macs if total_macs else 0.0
+    return [
+        r.name + ("" if r.counted else " *"),
+        r.type,
+        human_count(r.params),
+        human_count(r.macs),
+        human_bytes(r.activation_bytes),
+        "—" if r.latency_ms is None else f"{r.latency_ms:.3f}",
+        f"{100 * lat_share:.1f}%" if r.latency_ms is not None else "—",
+        f"{100 * mac_share:.1f}%",
+    ]
+
+
+def render_profile(profile: Profile, top: int = 10) -> str:
+    """The `tradeoff profile` terminal report: header, top layers by latency and MACs, totals."""
+    t = profile.totals
+    env = profile.environment
+    cfg = profile.config
+    lines = [
+        f"{profile.model.name}  ({profile.model.format}: {profile.model.source})",
+        "inputs: " + ", ".join(f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype}" for i in profile.inputs),
+        f"config: {cfg.device} / {cfg.runtime} / {cfg.precision}, batch {cfg.batch}, threads {cfg.threads or '—'}",
+    ]
+    if env is not None:
+        lines.append(f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}")
+    header = ["layer", "type", "params", "MACs", "output", "ms", "% time", "% MACs"]
+    total_lat = sum(r.latency_ms or 0.0 for r in profile.layers)
+    right = {2, 3, 4, 5, 6, 7}
+    if any(r.latency_ms is not None for r in profile.layers):
+        by_latency = sorted(profile.layers, key=lambda r: r.latency_ms or 0.0, reverse=True)[:top]
+        lines += ["", f"Top {len(by_latency)} layers by measured latency ({profile.layer_latency_method}):"]
+        lines.append(_format_table(header, [_layer_cells(r, total_lat, t.macs) for r in by_latency], right))
+    by_macs = sorted(profile.layers, key=lambda r: r.macs, reverse=True)[:top]
+    lines += ["", f"Top {len(by_macs)} layers by MACs (counted):"]
+    lines.append(_format_table(header, [_layer_cells(r, total_lat, t.macs) for r in by_macs], right))
+    lat = t.latency_ms
+    lines += [
+        "",
+        f"Totals ({len(profile.layers)} layers):",
+        f"  params          {t.params:,}  ({human_count(t.params)})",
+        f"  MACs            {t.macs:,}  ({human_count(t.macs)}; FLOPs = 2 x MACs = {human_count(t.flops)})",
+        f"  weights         {human_bytes(t.weight_bytes)}",
+        f"  activations     {human_bytes(t.activation_bytes)} written in all; peak live {human_bytes(t.activation_peak_bytes)}",
+    ]
+    if lat is not None:
+        lines.append(
+            f"  latency         {lat.median:.3f} ms median (p10 {lat.p10:.3f}, p90 {lat.p90:.3f}, {lat.samples} samples), measured"
+        )
+        if total_lat:
+            lines.append(f"  layer sum       {total_lat:.3f} ms ({100 * total_lat / lat.median:.0f}% of end to end)")
+        lines.append(f"  peak memory     {human_bytes(t.peak_memory_bytes)}")
+    else:
+        lines.append("  latency         not measured" + (" (meta device: the planner projects it)" if any("meta" in w for w in profile.warnings) else ""))
+    if profile.unsupported_ops:
+        lines += ["", "Ops with no FLOP formula (their layers are marked *, and their FLOPs are not in the totals):"]
+        lines += [f"  {op}: {n} call(s)" for op, n in sorted(profile.unsupported_ops.items())]
+    for w in profile.warnings:
+        lines.append(f"note: {w}")
+    return "\n".join(lines)
+
+
+LAYER_CSV_COLUMNS = [
+    "name", "type", "scope", "params", "macs", "flops", "weight_bytes", "activation_bytes", "latency_ms", "counted",
+    "input_shapes", "output_shapes", "unsupported_ops",
+]
+
+
+def layers_csv(profile: Profile) -> str:
+    """The per-layer table as CSV text (shapes as `1x3x224x224;…`, empty cells for unmeasured)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(LAYER_CSV_COLUMNS)
+    for r in profile.layers:
+        writer.writerow([
+            r.name, r.type, r.scope, r.params, r.macs, r.flops, r.weight_bytes, r.activation_bytes,
+            "" if r.latency_ms is None else r.latency_ms, str(r.counted).lower(),
+            ";".join("x".join(map(str, s)) for s in r.input_shapes),
+            ";".join("x".join(map(str, s)) for s in r.output_shapes),
+            ";".join(r.unsupported_ops),
+        ])
+    return buf.getvalue()
