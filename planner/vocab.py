@@ -37,7 +37,7 @@ FALLBACK: dict[PeakPrecision, tuple[PeakPrecision, ...]] = {
     PeakPrecision.TF32: (PeakPrecision.FP32,),
     PeakPrecision.BF16: (PeakPrecision.FP16, PeakPrecision.FP32),
     PeakPrecision.FP16: (PeakPrecision.BF16, PeakPrecision.FP32),
-    PeakPrecision.FP8: (PeakPrecision.INT8, PeakPrecision.BF16, PeakPrecision.FP16, PeakPrecision.FP32),
+    PeakPrecision.FP8: (PeakPrecision.BF16, PeakPrecision.FP16, PeakPrecision.FP32),
     PeakPrecision.INT8: (PeakPrecision.FP8, PeakPrecision.FP16, PeakPrecision.BF16, PeakPrecision.FP32),
 }
 

@@ -1,0 +1,344 @@
+"""`plan()`: a profile, the options and the catalog in; a `tradeoff.plan/1` document out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from planner.catalog import Accelerator, Catalog, Instance
+from planner.inference import HOURS_PER_MONTH, InferenceOption, ServeSettings, plan_inference
+from planner.lm import LMShape, detect_decoder_lm, lm_shape
+from planner.options import PlanOptions
+from planner.roofline import (
+    DEFAULT_EFFICIENCY,
+    MEMORY_USABLE_FRACTION,
+    Calibration,
+    Efficiency,
+    calibrate,
+)
+from planner.training import (
+    ADAM_BYTES_PER_PARAM,
+    CAUSAL_ATTENTION_HALVED,
+    DEFAULT_MFU,
+    TRAIN_FLOPS_PER_FORWARD,
+    TrainingPlan,
+    plan_training,
+    training_compute,
+)
+from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, AcceleratorKind, PeakPrecision, as_peak_precision
+from planner.workload import Workload
+from profiler.errors import InputError
+from profiler.result import ModelInfo, Profile
+
+PLAN_SCHEMA = "tradeoff.plan/1"
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    options: tuple[InferenceOption, ...]
+    decoder_lm: bool
+    detection: str
+    lm: LMShape | None
+    prompt_tokens: int | None
+    output_tokens: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "options": [o.to_dict() for o in self.options], "decoder_lm": self.decoder_lm,
+            "detection": self.detection, "lm": None if self.lm is None else self.lm.to_dict(),
+            "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InferencePlan:
+        lm = d.get("lm")
+        return cls(
+            options=tuple(InferenceOption.from_dict(o) for o in d["options"]),
+            decoder_lm=bool(d.get("decoder_lm", False)), detection=str(d.get("detection", "")),
+            lm=None if lm is None else LMShape.from_dict(lm), prompt_tokens=d.get("prompt_tokens"),
+            output_tokens=d.get("output_tokens"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Training and serving cost projected over the catalog. Every time and price derived from
+    the hardware is projected, never measured."""
+
+    model: ModelInfo
+    assumptions: dict[str, Any]
+    training: TrainingPlan | None
+    inference: InferencePlan
+    warnings: tuple[str, ...] = ()
+    calibration: Calibration | None = None
+    profile_config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": PLAN_SCHEMA,
+            "model": self.model.to_dict(),
+            "profile_config": dict(self.profile_config),
+            "assumptions": dict(self.assumptions),
+            "training": None if self.training is None else self.training.to_dict(),
+            "inference": self.inference.to_dict(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        if d.get("schema") != PLAN_SCHEMA:
+            raise ValueError(f"expected schema {PLAN_SCHEMA!r}, found {d.get('schema')!r}")
+        tr, cal = d.get("training"), d.get("calibration")
+        return cls(
+            model=ModelInfo.from_dict(d["model"]),
+            assumptions=dict(d["assumptions"]),
+            training=None if tr is None else TrainingPlan.from_dict(tr),
+            inference=InferencePlan.from_dict(d["inference"]),
+            warnings=tuple(str(w) for w in d.get("warnings", ())),
+            calibration=None if cal is None else Calibration.from_dict(cal),
+            profile_config=dict(d.get("profile_config", {})),
+        )
+
+    def check(self) -> None:
+        """Assert the plan's invariants (ordering, labels, arithmetic of every row)."""
+        opts = self.inference.options
+        prices = [o.usd_per_million for o in opts]
+        priced = [p for p in prices if p is not None]
+        assert priced == sorted(priced), "inference options not sorted cheapest first"
+        assert all(p is not None for p in prices[: len(priced)]), "unpriced option before a priced one"
+        for o in opts:
+            assert o.latency_source in (PROJECTED, PROJECTED_CALIBRATED), "inference latency not labelled projected"
+            assert o.fits_memory or o.usd_per_million is None, f"{o.instance}: priced but does not fit"
+            assert not o.meets_slo or o.fits_memory, f"{o.instance}: meets the SLO without fitting"
+            if o.usd_per_month is not None and o.instances_needed is not None:
+                assert math.isclose(o.usd_per_month, o.instances_needed * o.usd_per_hour * HOURS_PER_MONTH), "usd_per_month"
+            assert o.gpus_per_replica * o.replicas_per_instance <= o.gpus_per_instance, f"{o.instance}: replicas"
+        if self.training is not None:
+            self.training.check()
+        assert "catalog_as_of" in self.assumptions, "assumptions lack catalog_as_of"
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+def select_instances(catalog: Catalog, options: PlanOptions) -> tuple[tuple[Instance, Accelerator], ...]:
+    """Instances after the --gpu, --provider and --region filters, with their accelerators.
+    An unknown name in a filter raises InputError naming the option and the known names."""
+    pairs = []
+    for inst in catalog.instances:
+        acc = catalog.accelerator(inst.accelerator)
+        if acc is None or acc.kind is not AcceleratorKind.GPU:
+            continue
+        if not options.include_suspect_prices and inst.quality != "ok":
+            continue
+        pairs.append((inst, acc))
+    if options.gpus:
+        wanted = {g.lower() for g in options.gpus}
+        known = {a.name.lower() for _, a in pairs} | {i.gpu_model.lower() for i, _ in pairs if i.gpu_model}
+        unknown = sorted(wanted - known)
+        if unknown:
+            names = sorted({a.name for _, a in pairs} | {i.gpu_model for i, _ in pairs if i.gpu_model})
+            raise InputError("--gpu", f"unknown accelerator {', '.join(unknown)}; known: {', '.join(names)}")
+        pairs = [(i, a) for i, a in pairs if a.name.lower() in wanted or i.gpu_model.lower() in wanted]
+    if options.providers:
+        wanted = {p.lower() for p in options.providers}
+        known = {i.provider.lower() for i, _ in pairs}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise InputError("--provider", f"unknown provider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        pairs = [(i, a) for i, a in pairs if i.provider.lower() in wanted]
+    if options.region:
+        region = options.region.lower()
+        kept = [(i, a) for i, a in pairs if i.region.lower() == region]
+        if not kept:
+            known = sorted({i.region for i, _ in pairs})
+            raise InputError("--region", f"no instance in region {options.region!r}; regions: {', '.join(known)}")
+        pairs = kept
+    return tuple(pairs)
+
+
+def _efficiency_override(options: PlanOptions) -> dict[str, Efficiency] | None:
+    if options.compute_efficiency is None and options.memory_efficiency is None and options.kernel_overhead_us is None:
+        return None
+    out = {}
+    for cls, eff in DEFAULT_EFFICIENCY.items():
+        out[str(cls)] = Efficiency(
+            options.compute_efficiency if options.compute_efficiency is not None else eff.compute,
+            options.memory_efficiency if options.memory_efficiency is not None else eff.memory,
+            options.kernel_overhead_us if options.kernel_overhead_us is not None else eff.kernel_overhead_us,
+        )
+    return out
+
+
+def _calibration(profile: Profile, options: PlanOptions, catalog: Catalog) -> Calibration | None:
+    if options.calibrate_with is None:
+        return None
+    local = catalog.accelerator(options.calibrate_with)
+    if local is None:
+        raise InputError("--calibrate", f"no accelerator named {options.calibrate_with!r} in the catalog")
+    try:
+        return calibrate(profile, local)
+    except ValueError as exc:
+        raise InputError("--calibrate", str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
+    """Project training (when a dataset size is given) and serving over the catalog.
+
+    Raises InputError for a bad option or a filter that matches nothing."""
+    options.check()
+    wl = Workload.from_profile(profile)
+    pairs = select_instances(catalog, options)
+    warnings = list(catalog.warnings)
+    calibration = _calibration(profile, options, catalog)
+    try:
+        serve_precision = options.precision or as_peak_precision(profile.config.precision)
+    except ValueError:
+        serve_precision = PeakPrecision.FP32
+
+    if options.decoder_lm is None:
+        is_lm, detection = detect_decoder_lm(profile)
+    else:
+        is_lm, detection = options.decoder_lm, "set by the options"
+    shape = lm_shape(profile, options.kv_layers, options.kv_heads, options.head_dim) if is_lm else None
+    if is_lm and shape is None:
+        warnings.append("decoder LM without recognisable K/V projections: pass --kv-layers, --kv-heads, --head-dim")
+    if is_lm and not wl.seq_len:
+        warnings.append("decoder LM without a sequence length: prefill taken as one token")
+
+    overrides = _efficiency_override(options)
+    by_class: dict[str, list[tuple[Instance, Accelerator]]] = {}
+    for inst, acc in pairs:
+        by_class.setdefault(str(acc.accelerator_class), []).append((inst, acc))
+    inference_rows: list[InferenceOption] = []
+    for cls, members in by_class.items():
+        settings = ServeSettings(
+            precision=serve_precision, slo_ms=options.slo_ms, qps=options.serve_qps,
+            utilization=options.utilization, max_batch=options.max_batch,
+            efficiency=None if overrides is None else overrides[cls], calibration=calibration,
+            lm=shape, decoder_lm=is_lm, output_tokens=options.output_tokens,
+        )  # fmt: skip
+        inference_rows.extend(plan_inference(wl, tuple(members), settings))
+    inference_rows.sort(key=lambda o: (o.usd_per_million is None, o.usd_per_million or 0.0))
+    inference = InferencePlan(
+        options=tuple(inference_rows), decoder_lm=is_lm, detection=detection, lm=shape,
+        prompt_tokens=wl.seq_len if is_lm else None, output_tokens=options.output_tokens if is_lm else None,
+    )  # fmt: skip
+
+    training = None
+    if options.trains:
+        training = plan_training(wl, training_compute(wl, options), pairs, options, catalog)
+
+    used = [i for i, _ in pairs]
+    assumptions = _assumptions(options, serve_precision, overrides, used, catalog, is_lm, shape, wl, training)
+    return Plan(
+        model=profile.model, assumptions=assumptions, training=training, inference=inference,
+        warnings=tuple(warnings), calibration=calibration, profile_config=profile.config.to_dict(),
+    )  # fmt: skip
+
+
+def _assumptions(
+    options: PlanOptions, serve_precision: PeakPrecision, overrides: dict[str, Efficiency] | None,
+    used: list[Instance], catalog: Catalog, is_lm: bool, shape: LMShape | None, wl: Workload,
+    training: TrainingPlan | None,
+) -> dict[str, Any]:
+    efficiency = overrides or {str(k): v for k, v in DEFAULT_EFFICIENCY.items()}
+    a: dict[str, Any] = {
+        "precision": str(serve_precision),
+        "train_precision": str(options.train_precision),
+        "utilization": options.utilization,
+        "pue": options.pue,
+        "power_fraction": options.power_fraction,
+        "catalog_as_of": max((i.as_of for i in used), default=catalog.as_of),
+        "catalog_oldest_as_of": min((i.as_of for i in used), default=catalog.as_of),
+        "catalog_files": list(catalog.files),
+        "mfu": options.mfu,
+        "mfu_default_by_class": {str(k): v for k, v in DEFAULT_MFU.items()},
+        "efficiency_by_class": {k: v.to_dict() for k, v in efficiency.items()},
+        "memory_usable_fraction": MEMORY_USABLE_FRACTION,
+        "memory_gb_unit": "GiB (2^30 bytes)",
+        "hours_per_month": HOURS_PER_MONTH,
+        "max_batch": options.max_batch,
+        "slo_ms": options.slo_ms,
+        "serve_qps": options.serve_qps,
+        "profiled_batch": wl.batch,
+        "profiled_precision": str(wl.profiled_precision),
+        "params": wl.params,
+        "forward_flops": wl.total_flops,
+        "element_bytes": {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1},
+        "tensor_parallel": "ideal (compute and bytes divide; communication not modelled)",
+        "queueing": "not modelled (latency is one batch's projected time)",
+        "include_suspect_prices": options.include_suspect_prices,
+        "filters": {"gpu": list(options.gpus), "provider": list(options.providers), "region": options.region},
+    }
+    if is_lm:
+        a.update({
+            "decoder_lm": True,
+            "prompt_tokens": wl.seq_len,
+            "output_tokens": options.output_tokens,
+            "decode_context_tokens": (wl.seq_len or 1) + options.output_tokens / 2,
+            "kv_elems_per_token": None if shape is None else shape.kv_elems_per_token(),
+            "kv_shape_source": None if shape is None else shape.source,
+        })  # fmt: skip
+    if training is not None:
+        a.update({
+            "train_flops_per_forward": TRAIN_FLOPS_PER_FORWARD,
+            "causal_attention_halved": CAUSAL_ATTENTION_HALVED,
+            "adam_bytes_per_param": ADAM_BYTES_PER_PARAM,
+            "train_activation_bytes": 2,
+            "micro_batch": training.micro_batch,
+            "train_gpus": options.train_gpus,
+            "scaling_per_doubling": options.scaling_per_doubling,
+            "epochs": options.epochs,
+            "train_tokens": options.train_tokens,
+            "train_samples": options.train_samples,
+        })  # fmt: skip
+    return a
+
+
+# ----------------------------------------------------------------------------- CSV
+
+
+def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    """The per-option table: one row per training option, then one per inference option,
+    with a `section` column; fields a section lacks are empty."""
+    rows: list[dict[str, Any]] = []
+    if plan.training is not None:
+        rows.extend({"section": "training", **o.to_dict()} for o in plan.training.options)
+    rows.extend({"section": "inference", **o.to_dict()} for o in plan.inference.options)
+    return rows
+
+
+def write_plan_csv(plan: Plan, dest: str | Path | IO[str]) -> None:
+    """Write `plan_rows(plan)` as CSV (lists joined with '; ')."""
+    rows = plan_rows(plan)
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(k for k in r if k not in columns)
+    if isinstance(dest, (str, Path)):
+        with open(dest, "w", newline="", encoding="utf-8") as f:
+            _write(f, columns, rows)
+    else:
+        _write(dest, columns, rows)
+
+
+def _write(f: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    w = csv.DictWriter(f, fieldnames=columns or ["section"], lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("; ".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()})
+
+
+def plan_csv_text(plan: Plan) -> str:
+    buf = io.StringIO()
+    write_plan_csv(plan, buf)
+    return buf.getvalue()

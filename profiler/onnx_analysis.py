@@ -1,0 +1,1261 @@
+"""Static per-node analysis of an ONNX model: params, weight bytes, MACs, FLOPs, activations.
+
+The graph's inputs are fixed to concrete shapes, shapes are inferred (ONNX's own inference
+with data propagation; onnxruntime's symbolic inference as a fallback for contrib ops), and
+every node gets a `LayerRow`. Nothing here runs the model: timing is in `onnx_timing`.
+
+Counting conventions (the same as the torch side, `torch_flops.py`):
+
+- 2 FLOPs per multiply-accumulate; `macs` stands beside `flops`. Only contractions are counted
+  (`_FORMULAS`): Conv, ConvTranspose, Gemm, MatMul and their quantized forms, two-operand
+  Einsum, LSTM/GRU/RNN (the W and R products; gate arithmetic is elementwise), the opset-23
+  Attention and onnxruntime's com.microsoft Attention, QAttention, MultiHeadAttention,
+  FusedMatMul, FusedConv, FusedGemm, QGemm, MatMulNBits, MatMulIntegerToFloat and
+  DynamicQuantizeMatMul. Biases add no MACs; causal masks do not halve attention.
+- Elementwise, normalisation, softmax, pooling, reduction, quantize/dequantize, reshape and
+  data-movement ops cost zero by convention (`ZERO_COST_OPS`, an explicit list).
+- Every other op is "unsupported": counted in `unsupported_ops` under "onnx::OpType" (default
+  domain) or "domain::OpType", and its row has `counted=False`. A contraction whose shapes
+  could not be inferred is reported the same way, with a warning: a number we cannot derive
+  is never shown as zero. If/Loop/Scan are zero when every node of their bodies is
+  zero-cost, else unsupported (their bodies are not unrolled).
+
+Weights: graph initializers and the values of Constant nodes. A node's row counts the weights
+it reads (through chains of nodes computed from weights alone, such as Identity, Transpose or
+DequantizeLinear of a weight, which runtimes fold at load time: those intermediate nodes get
+no weights and no activation bytes). Totals count each weight tensor once, so a tied or
+shared weight appears in several rows but once in `params`. `params` counts the elements of
+weights that behave like torch parameters; these count in `weight_bytes` but not in `params`,
+as torch keeps them as buffers or literals: BatchNormalization running mean and variance,
+quantization scales and zero points, Resize/Upsample scales, integer tensors (shapes, axes,
+indices; int8/uint8/int4 weights and int32 quantized biases do count), and one-element
+literals feeding non-contraction ops. MatMulNBits weights count as N*K logical parameters.
+
+Rows: one per node of the main graph except Constant nodes (whose values are weights).
+`name` is the node's name, or "<OpType>_<index>" when empty, made unique with a "_2", "_3"…
+suffix (`unique_node_names`; the timing module renames the session's nodes the same way so
+per-node latencies join by name). `scope` is the node's module path: for torch's legacy
+exporter names like "/layer1/layer1.0/conv1/Conv" it is the components between the first and
+last "/", joined by "/" ("layer1/layer1.0/conv1"); for the dynamo exporter, the
+`pkg.torch.onnx.name_scopes` metadata without its root and leaf ("layer1/layer1.0/
+layer1.0.conv1"); otherwise "". `input_shapes` lists the shapes of the activations a node
+reads (weights excluded, as the torch side lists a module's arguments, and inputs of unknown
+shape skipped); `output_shapes` its outputs' known shapes. `activation_bytes` is the bytes of
+its outputs (0, with a warning, where a shape is unknown).
+
+`activation_peak_bytes` replays the graph in order with liveness: a node's outputs are
+allocated while its inputs are still alive, and a tensor is freed after its last consumer.
+Graph inputs and weights are not activations; graph outputs stay alive to the end; Reshape,
+Flatten, Squeeze, Unsqueeze and Identity outputs share their input's buffer (onnxruntime runs
+them in place). None when some activation's size is unknown.
+
+Importing this module imports neither onnx, onnxruntime, numpy nor torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+from .result import InputSpec, LayerRow
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = [
+    "COUNTED_OPS",
+    "ZERO_COST_OPS",
+    "OnnxAnalysis",
+    "OnnxGraphInfo",
+    "analyze_onnx",
+    "load_checked_model",
+    "node_scope",
+    "op_key",
+    "read_onnx_inputs",
+    "unique_node_names",
+]
+
+MS_DOMAIN = "com.microsoft"
+
+# Element widths in bits by TensorProto data type (STRING = 8 has no fixed width).
+_BITS: dict[int, int] = {
+    1: 32,  # FLOAT
+    2: 8,  # UINT8
+    3: 8,  # INT8
+    4: 16,  # UINT16
+    5: 16,  # INT16
+    6: 32,  # INT32
+    7: 64,  # INT64
+    9: 8,  # BOOL
+    10: 16,  # FLOAT16
+    11: 64,  # DOUBLE
+    12: 32,  # UINT32
+    13: 64,  # UINT64
+    14: 64,  # COMPLEX64
+    15: 128,  # COMPLEX128
+    16: 16,  # BFLOAT16
+    17: 8,  # FLOAT8E4M3FN
+    18: 8,  # FLOAT8E4M3FNUZ
+    19: 8,  # FLOAT8E5M2
+    20: 8,  # FLOAT8E5M2FNUZ
+    21: 4,  # UINT4
+    22: 4,  # INT4
+    23: 4,  # FLOAT4E2M1
+    24: 8,  # FLOAT8E8M0
+    25: 2,  # UINT2
+    26: 2,  # INT2
+}
+# Data types whose constants count as parameters: floats, and the narrow ints of quantized weights.
+_PARAM_DTYPES = frozenset({1, 2, 3, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26})
+_INT32 = 6
+
+# --- what costs nothing, what is counted ------------------------------------------------------
+
+_ZERO_DEFAULT = frozenset(
+    """
+    Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr
+    BitwiseXor Cast CastLike Ceil Celu Clip Cos Cosh Div Dropout Elu Equal Erf Exp Floor Gelu
+    Greater GreaterOrEqual HardSigmoid HardSwish Identity IsInf IsNaN LeakyRelu Less LessOrEqual
+    Log Max Mean Min Mish Mod Mul Neg Not Or Pow PRelu Reciprocal Relu Round Selu Shrink Sigmoid
+    Sign Sin Sinh Softplus Softsign Sqrt Sub Sum Swish Tan Tanh ThresholdedRelu Where Xor
+    BatchNormalization GroupNormalization InstanceNormalization LayerNormalization
+    LpNormalization LRN MeanVarianceNormalization RMSNormalization SimplifiedLayerNormalization
+    SkipSimplifiedLayerNormalization
+    Softmax LogSoftmax Hardmax
+    AveragePool GlobalAveragePool GlobalLpPool GlobalMaxPool LpPool MaxPool MaxRoiPool MaxUnpool
+    RoiAlign
+    ArgMax ArgMin CumSum ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean
+    ReduceMin ReduceProd ReduceSum ReduceSumSquare TopK
+    AffineGrid CenterCropPad Col2Im Compress Concat Constant ConstantOfShape DepthToSpace Expand
+    EyeLike Flatten Gather GatherElements GatherND GridSample NonZero OneHot Pad Range Reshape
+    Resize ReverseSequence Scatter ScatterElements ScatterND Shape Size Slice SpaceToDepth Split
+    Squeeze Tile Transpose Trilu Unique Unsqueeze Upsample NonMaxSuppression
+    QuantizeLinear DequantizeLinear DynamicQuantizeLinear
+    Bernoulli Multinomial RandomNormal RandomNormalLike RandomUniform RandomUniformLike
+    BlackmanWindow HammingWindow HannWindow
+    Optional OptionalGetElement OptionalHasElement SequenceAt SequenceConstruct SequenceEmpty
+    SequenceErase SequenceInsert SequenceLength SplitToSequence ConcatFromSequence
+    """.split()
+)
+_ZERO_MS = frozenset(
+    """
+    BiasAdd BiasDropout BiasGelu BiasSoftmax BiasSplitGelu DequantizeLinear
+    EmbedLayerNormalization FastGelu GatherBlockQuantized Gelu GemmaRotaryEmbedding GridSample
+    GroupNorm LayerNormalization NhwcMaxPool QLinearAdd QLinearAveragePool QLinearConcat
+    QLinearGlobalAveragePool QLinearLeakyRelu QLinearMul QLinearReduceMean QLinearSigmoid
+    QLinearSoftmax QLinearWhere QuantizeLinear QuickGelu Range RotaryEmbedding
+    SimplifiedLayerNormalization SkipGroupNorm SkipLayerNormalization
+    SkipSimplifiedLayerNormalization Trilu Unique
+    """.split()
+)
+#: (domain, op_type) pairs that cost zero FLOPs by convention ("" is the default ONNX domain).
+ZERO_COST_OPS: frozenset[tuple[str, str]] = frozenset(
+    {("", op) for op in _ZERO_DEFAULT} | {(MS_DOMAIN, op) for op in _ZERO_MS}
+)
+_CONTROL_FLOW = frozenset({"If", "Loop", "Scan"})
+_ALIAS_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"})
+_NORM_OPS = frozenset(
+    {
+        "BatchNormalization", "GroupNormalization", "InstanceNormalization", "LayerNormalization",
+        "RMSNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization",
+        "SkipSimplifiedLayerNormalization", "EmbedLayerNormalization", "GroupNorm", "SkipGroupNorm",
+    }
+)
+
+# Inputs that hold statistics, quantization parameters or resize factors: weights, not params.
+_NON_PARAM_INPUTS: dict[tuple[str, str], frozenset[int]] = {
+    ("", "BatchNormalization"): frozenset({3, 4}),
+    ("", "QuantizeLinear"): frozenset({1, 2}),
+    ("", "DequantizeLinear"): frozenset({1, 2}),
+    (MS_DOMAIN, "QuantizeLinear"): frozenset({1, 2}),
+    (MS_DOMAIN, "DequantizeLinear"): frozenset({1, 2}),
+    ("", "QLinearConv"): frozenset({1, 2, 4, 5, 6, 7}),
+    ("", "QLinearMatMul"): frozenset({1, 2, 4, 5, 6, 7}),
+    ("", "MatMulInteger"): frozenset({2, 3}),
+    ("", "ConvInteger"): frozenset({2, 3}),
+    ("", "Resize"): frozenset({1, 2, 3}),
+    ("", "Upsample"): frozenset({1}),
+    (MS_DOMAIN, "DynamicQuantizeMatMul"): frozenset({2, 3}),
+    (MS_DOMAIN, "MatMulIntegerToFloat"): frozenset({2, 3, 4, 5}),
+    (MS_DOMAIN, "MatMulNBits"): frozenset({2, 3, 4}),
+    (MS_DOMAIN, "QAttention"): frozenset({3, 4, 6, 7}),
+    (MS_DOMAIN, "QGemm"): frozenset({1, 2, 4, 5, 7, 8}),
+}
+# Inputs of which only the shape or dtype is read: a weight there is not used by the node.
+_METADATA_INPUTS: dict[tuple[str, str], frozenset[int]] = {
+    ("", "Shape"): frozenset({0}),
+    ("", "Size"): frozenset({0}),
+    ("", "CastLike"): frozenset({1}),
+    ("", "EyeLike"): frozenset({0}),
+    ("", "RandomNormalLike"): frozenset({0}),
+    ("", "RandomUniformLike"): frozenset({0}),
+}
+# int32 inputs that are quantized biases (parameters), by op.
+_INT32_PARAM_INPUTS: dict[tuple[str, str], int] = {("", "QLinearConv"): 8, (MS_DOMAIN, "QGemm"): 6}
+
+
+class _Unknown(Exception):
+    """A shape the formula needs could not be inferred."""
+
+
+class _NoFormula(Exception):
+    """This use of the op has no formula (e.g. an Einsum over three operands)."""
+
+
+def _prod(values: Iterable[int]) -> int:
+    return int(math.prod(values))
+
+
+@dataclass
+class _Ctx:
+    """What a formula sees of one node: its input/output shapes and attributes."""
+
+    node: Any
+    shapes: dict[str, tuple[int, ...] | None]
+    attrs: dict[str, Any]
+
+    def inp(self, i: int, *, required: bool = True) -> tuple[int, ...] | None:
+        names = self.node.input
+        if i >= len(names) or not names[i]:
+            if required:
+                raise _Unknown(f"input {i} missing")
+            return None
+        shape = self.shapes.get(names[i])
+        if shape is None and required:
+            raise _Unknown(f"shape of {names[i]!r} unknown")
+        return shape
+
+    def out(self, i: int = 0) -> tuple[int, ...] | None:
+        names = self.node.output
+        if i >= len(names) or not names[i]:
+            return None
+        return self.shapes.get(names[i])
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        return self.attrs.get(name, default)
+
+
+def _conv_out_numel(ctx: _Ctx, x: tuple[int, ...], w: tuple[int, ...]) -> int:
+    """Output elements of a Conv from its attributes, when inference gave no output shape."""
+    spatial = x[2:]
+    n = len(spatial)
+    kernel = list(ctx.attr("kernel_shape") or w[2:])
+    strides = list(ctx.attr("strides") or [1] * n)
+    dilations = list(ctx.attr("dilations") or [1] * n)
+    pads = list(ctx.attr("pads") or [0] * (2 * n))
+    auto_pad = ctx.attr("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    out = []
+    for i, size in enumerate(spatial):
+        span = dilations[i] * (kernel[i] - 1) + 1
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            out.append(-(-size // strides[i]))
+        elif auto_pad == "VALID":
+            out.append((size - span) // strides[i] + 1)
+        else:
+            out.append((size + pads[i] + pads[i + n] - span) // strides[i] + 1)
+    return x[0] * w[0] * _prod(out)
+
+
+def _conv_formula(x_pos: int, w_pos: int) -> Callable[[_Ctx], int]:
+    def formula(ctx: _Ctx) -> int:
+        w = ctx.inp(w_pos)
+        assert w is not None
+        y = ctx.out(0)
+        if y is not None:
+            return _prod(y) * _prod(w[1:])
+        x = ctx.inp(x_pos)
+        assert x is not None
+        return _conv_out_numel(ctx, x, w) * _prod(w[1:])
+
+    return formula
+
+
+def _conv_transpose(ctx: _Ctx) -> int:
+    # Every input element multiplies a (M/group) x kernel slice of W = (C, M/group, *kernel).
+    x, w = ctx.inp(0), ctx.inp(1)
+    assert x is not None and w is not None
+    return _prod(x) * _prod(w[1:])
+
+
+def _gemm_formula(a_pos: int, b_pos: int) -> Callable[[_Ctx], int]:
+    def formula(ctx: _Ctx) -> int:
+        a, b = ctx.inp(a_pos), ctx.inp(b_pos)
+        assert a is not None and b is not None
+        m, k = (a[1], a[0]) if ctx.attr("transA", 0) else (a[0], a[1])
+        n = b[0] if ctx.attr("transB", 0) else b[1]
+        return m * k * n
+
+    return formula
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b))
+
+
+def _matmul_macs(a: tuple[int, ...], b: tuple[int, ...], trans_a: bool = False, trans_b: bool = False) -> int:
+    """MACs of numpy-semantics matmul (1-D operands promoted), optionally transposing the last two dims."""
+    if len(a) == 1:
+        a = (1, a[0])
+    if len(b) == 1:
+        b = (b[0], 1)
+    m, k = (a[-1], a[-2]) if trans_a else (a[-2], a[-1])
+    n = b[-2] if trans_b else b[-1]
+    batch = _broadcast(a[:-2], b[:-2])
+    return _prod(batch) * m * k * n
+
+
+def _matmul_formula(a_pos: int, b_pos: int) -> Callable[[_Ctx], int]:
+    def formula(ctx: _Ctx) -> int:
+        a, b = ctx.inp(a_pos), ctx.inp(b_pos)
+        assert a is not None and b is not None
+        return _matmul_macs(a, b)
+
+    return formula
+
+
+def _fused_matmul(ctx: _Ctx) -> int:
+    a, b = ctx.inp(0), ctx.inp(1)
+    assert a is not None and b is not None
+    if ctx.attr("transBatchA", 0) or ctx.attr("transBatchB", 0):
+        y = ctx.out(0)
+        if y is None:
+            raise _Unknown("output shape of a batch-transposed FusedMatMul")
+        k = a[-2] if ctx.attr("transA", 0) else a[-1]
+        return _prod(y) * k
+    return _matmul_macs(a, b, bool(ctx.attr("transA", 0)), bool(ctx.attr("transB", 0)))
+
+
+def _matmul_nbits(ctx: _Ctx) -> int:
+    a = ctx.inp(0)
+    assert a is not None
+    return _prod(a[:-1]) * int(ctx.attr("K")) * int(ctx.attr("N"))
+
+
+def _einsum(ctx: _Ctx) -> int:
+    raw = ctx.attr("equation", b"")
+    equation = (raw.decode() if isinstance(raw, bytes) else str(raw)).replace(" ", "")
+    terms = equation.split("->")[0].split(",")
+    if len(terms) == 1:
+        return 0  # one operand: a transpose, trace or sum, zero by convention
+    if len(terms) > 2:
+        raise _NoFormula("Einsum over more than two operands")
+    sizes: dict[str, int] = {}
+    for i, term in enumerate(terms):
+        shape = ctx.inp(i)
+        assert shape is not None
+        if "..." in term:
+            before, after = term.split("...")
+            n_ell = len(shape) - len(before) - len(after)
+            # Broadcast dims align from the right, so label them by their distance from the end.
+            labels = list(before) + [f"...{n_ell - 1 - j}" for j in range(n_ell)] + list(after)
+        else:
+            labels = list(term)
+        if len(labels) != len(shape):
+            raise _NoFormula("Einsum equation does not match its operand ranks")
+        for label, size in zip(labels, shape):
+            sizes[label] = max(sizes.get(label, 1), size)
+    return _prod(sizes.values())
+
+
+def _recurrent(ctx: _Ctx) -> int:
+    # X: (seq, batch, in) or, with layout=1, (batch, seq, in); W: (dirs, G*H, in); R: (dirs, G*H, H).
+    x, w, r = ctx.inp(0), ctx.inp(1), ctx.inp(2)
+    assert x is not None and w is not None and r is not None
+    steps_times_batch = x[0] * x[1]
+    return steps_times_batch * (_prod(w) + _prod(r))
+
+
+def _ms_attention(ctx: _Ctx) -> int:
+    """com.microsoft Attention/QAttention: the QKV projection plus QK^T and AV."""
+    x, w = ctx.inp(0), ctx.inp(1)
+    assert x is not None and w is not None
+    batch, seq, hidden_in = x[0], x[1], x[2]
+    sizes = ctx.attr("qkv_hidden_sizes")
+    if sizes:
+        q_hidden, _, v_hidden = (int(s) for s in sizes)
+    else:
+        q_hidden = v_hidden = w[-1] // 3
+    past_pos = 8 if ctx.node.op_type == "QAttention" else 4
+    past = ctx.inp(past_pos, required=False)
+    total = seq + (past[3] if past is not None and len(past) == 5 else 0)
+    projection = batch * seq * hidden_in * w[-1]
+    return projection + batch * seq * total * (q_hidden + v_hidden)
+
+
+def _ms_multihead_attention(ctx: _Ctx) -> int:
+    """com.microsoft MultiHeadAttention: QK^T and AV (projections are separate MatMuls)."""
+    q = ctx.inp(0)
+    assert q is not None
+    k = ctx.inp(1, required=False)
+    v = ctx.inp(2, required=False)
+    if len(q) == 5:  # packed QKV: (B, S, H, 3, head)
+        batch, seq, heads, _, head = q
+        return batch * seq * seq * 2 * heads * head
+    if len(q) != 3 or k is None:
+        raise _NoFormula("MultiHeadAttention layout")
+    batch, seq, q_hidden = q
+    if len(k) == 5:  # packed KV: (B, L, H, 2, head)
+        return batch * seq * k[1] * (q_hidden + k[2] * k[4])
+    if v is None:
+        raise _Unknown("value shape")
+    if len(k) == 4:  # (B, H, L, head): already projected, past not used
+        total = k[2]
+    else:
+        total = k[1]
+        past = ctx.inp(6, required=False)
+        if past is not None and len(past) == 4:
+            total += past[2]
+    v_hidden = v[1] * v[3] if len(v) == 4 else v[-1]
+    return batch * seq * total * (q_hidden + v_hidden)
+
+
+def _onnx_attention(ctx: _Ctx) -> int:
+    """Opset-23 Attention: QK^T and AV over (B, heads, S, head) or (B, S, hidden) inputs."""
+    q, k, v = ctx.inp(0), ctx.inp(1), ctx.inp(2)
+    assert q is not None and k is not None and v is not None
+    if len(q) == 4:
+        batch, q_heads, seq, head = q
+        total, v_head = k[2], v[3]
+        kv_heads = k[1]
+    else:
+        q_heads = int(ctx.attr("q_num_heads", 0))
+        kv_heads = int(ctx.attr("kv_num_heads", 0))
+        if not q_heads or not kv_heads:
+            raise _NoFormula("3-D Attention without head counts")
+        batch, seq, q_hidden = q
+        head, total, v_head = q_hidden // q_heads, k[1], v[2] // kv_heads
+    past = ctx.inp(4, required=False)
+    if past is not None and len(past) == 4:
+        total += past[2]
+    return batch * q_heads * seq * total * (head + v_head)
+
+
+_FORMULAS: dict[tuple[str, str], Callable[[_Ctx], int]] = {
+    ("", "Conv"): _conv_formula(0, 1),
+    ("", "ConvInteger"): _conv_formula(0, 1),
+    ("", "QLinearConv"): _conv_formula(0, 3),
+    ("", "ConvTranspose"): _conv_transpose,
+    ("", "Gemm"): _gemm_formula(0, 1),
+    ("", "MatMul"): _matmul_formula(0, 1),
+    ("", "MatMulInteger"): _matmul_formula(0, 1),
+    ("", "QLinearMatMul"): _matmul_formula(0, 3),
+    ("", "Einsum"): _einsum,
+    ("", "LSTM"): _recurrent,
+    ("", "GRU"): _recurrent,
+    ("", "RNN"): _recurrent,
+    ("", "Attention"): _onnx_attention,
+    (MS_DOMAIN, "Attention"): _ms_attention,
+    (MS_DOMAIN, "QAttention"): _ms_attention,
+    (MS_DOMAIN, "MultiHeadAttention"): _ms_multihead_attention,
+    (MS_DOMAIN, "FusedMatMul"): _fused_matmul,
+    (MS_DOMAIN, "FusedConv"): _conv_formula(0, 1),
+    (MS_DOMAIN, "FusedGemm"): _gemm_formula(0, 1),
+    (MS_DOMAIN, "QGemm"): _gemm_formula(0, 3),
+    (MS_DOMAIN, "MatMulNBits"): _matmul_nbits,
+    (MS_DOMAIN, "MatMulIntegerToFloat"): _matmul_formula(0, 1),
+    (MS_DOMAIN, "DynamicQuantizeMatMul"): _matmul_formula(0, 1),
+}
+#: (domain, op_type) pairs with a MAC formula.
+COUNTED_OPS: frozenset[tuple[str, str]] = frozenset(_FORMULAS)
+
+
+def _domain(node: Any) -> str:
+    return "" if node.domain in ("", "ai.onnx") else str(node.domain)
+
+
+def op_key(domain: str, op_type: str) -> str:
+    """The `unsupported_ops` key of an op: "onnx::Conv", "com.microsoft::Attention"."""
+    return f"onnx::{op_type}" if domain in ("", "ai.onnx") else f"{domain}::{op_type}"
+
+
+# --- public results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnnxGraphInfo:
+    """The inputs an ONNX file declares and its default-domain opset.
+
+    `inputs` holds (name, dims, dtype) per graph input that is not an initializer; a dim is an
+    int, a symbolic name ("batch") or None; dtype is the numpy name ("float32", "int64").
+    `opset` is 0 when the model imports no default-domain opset.
+    """
+
+    inputs: tuple[tuple[str, tuple[int | str | None, ...], str], ...]
+    opset: int
+
+
+@dataclass(frozen=True)
+class OnnxAnalysis:
+    """Per-node rows and whole-model figures (params and bytes with shared weights once)."""
+
+    layers: tuple[LayerRow, ...]
+    params: int
+    weight_bytes: int
+    unsupported_ops: dict[str, int]
+    activation_peak_bytes: int | None
+    warnings: tuple[str, ...] = field(default=())
+
+
+# --- loading and validation -----------------------------------------------------------------------
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    line = text.splitlines()[0].strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _all_tensors(model: Any) -> Iterator[Any]:
+    """Every TensorProto in the model: initializers, Constant values and attributes, subgraphs."""
+
+    def in_graph(graph: Any) -> Iterator[Any]:
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in graph.node:
+            yield from in_attrs(node.attribute)
+
+    def in_attrs(attrs: Any) -> Iterator[Any]:
+        for attr in attrs:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("sparse_tensor"):
+                yield attr.sparse_tensor.values
+                yield attr.sparse_tensor.indices
+            if attr.HasField("g"):
+                yield from in_graph(attr.g)
+            for g in attr.graphs:
+                yield from in_graph(g)
+
+    yield from in_graph(model.graph)
+    for fn in model.functions:
+        for node in fn.node:
+            yield from in_attrs(node.attribute)
+
+
+def _tensor_bytes(dtype: int, dims: Iterable[int]) -> int:
+    bits = _BITS.get(dtype, 0)
+    return (_prod(dims) * bits + 7) // 8
+
+
+def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
+    """Validate every external-data reference; returns (tensor, file, offset, length).
+
+    A location must name a file inside the model's folder (no absolute paths, no "..", no
+    symlink leading out) that exists and holds the bytes the model says it does. This is
+    checked before any external byte is read.
+    """
+    base = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    entries: list[tuple[Any, str, int, int]] = []
+    sizes: dict[str, int] = {}
+    for tensor in _all_tensors(model):
+        if tensor.data_location != 1:  # TensorProto.EXTERNAL
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        name = tensor.name or "(unnamed)"
+        if not location or "\x00" in location:
+            raise InputError(path, f"not a valid ONNX model: tensor {name!r} has external data without a location")
+        if os.path.isabs(location) or location.startswith(("\\", "/")) or (len(location) > 1 and location[1] == ":"):
+            raise InputError(path, f"external data {location!r} of tensor {name!r} is an absolute path; it must lie in the model's folder")
+        target = os.path.realpath(os.path.join(base, location))
+        if os.path.commonpath([base, target]) != base:
+            raise InputError(path, f"external data {location!r} of tensor {name!r} lies outside the model's folder; refusing to read it")
+        if target not in sizes:
+            if not os.path.isfile(target):
+                raise InputError(path, f"external data file {location!r} (tensor {name!r}) is missing; keep it beside the model")
+            sizes[target] = os.path.getsize(target)
+        try:
+            offset = int(info.get("offset", "0") or 0)
+            expected = _tensor_bytes(tensor.data_type, tensor.dims)
+            length = int(info["length"]) if info.get("length") else expected
+        except ValueError:
+            raise InputError(path, f"not a valid ONNX model: bad external data offset or length for tensor {name!r}") from None
+        if offset < 0 or length < 0:
+            raise InputError(path, f"not a valid ONNX model: negative external data offset or length for tensor {name!r}")
+        if offset + length > sizes[target]:
+            raise InputError(path, f"external data file {location!r} is shorter than the model says (truncated?): tensor {name!r} needs bytes {offset}..{offset + length}")
+        entries.append((tensor, target, offset, length))
+    return entries
+
+
+def _check_structure(path: str, model: Any) -> None:
+    if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
+        raise InputError(path, "not a valid ONNX model: no graph (truncated, or not an ONNX file?)")
+    if not model.opset_import:
+        raise InputError(path, "not a valid ONNX model: no opset_import (truncated file?)")
+    graph = model.graph
+    known = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    known |= {s.values.name for s in graph.sparse_initializer}
+    for node in graph.node:
+        known.update(o for o in node.output if o)
+    for node in graph.node:
+        for name in node.input:
+            if name and name not in known:
+                who = node.name or node.op_type
+                raise InputError(path, f"not a valid ONNX model: node {who!r} reads {name!r}, which no node, input or initializer provides (truncated file?)")
+    for out in graph.output:
+        if out.name not in known:
+            raise InputError(path, f"not a valid ONNX model: graph output {out.name!r} is never produced (truncated file?)")
+
+
+def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
+    """`onnx.load` without external data, checked for truncation and unsafe external paths.
+
+    Raises InputError with one line for a missing, empty, corrupt or truncated file, and for
+    external data outside the model's folder, missing or too short. External bytes are not
+    read here.
+    """
+    import onnx
+
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not an ONNX file")
+    if os.path.getsize(path) == 0:
+        raise InputError(path, "empty file: not a valid ONNX model")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file: {_short(exc)}") from None
+    except Exception as exc:  # DecodeError, ValueError: onnx raises several kinds for bad bytes
+        raise InputError(path, f"not a valid ONNX model: {_short(exc)}") from None
+    _check_structure(path, model)
+    _external_entries(path, model)
+    if inline_functions and model.functions:
+        try:
+            import onnx.inliner
+
+            model = onnx.inliner.inline_local_functions(model)
+        except Exception:  # a model-local function the inliner cannot expand stays a call
+            pass
+    return model
+
+
+def _np_dtype_name(elem_type: int) -> str:
+    import onnx
+
+    try:
+        return str(onnx.helper.tensor_dtype_to_np_dtype(elem_type).name)
+    except Exception:
+        return onnx.TensorProto.DataType.Name(elem_type).lower() if elem_type else "unknown"
+
+
+def _declared_dims(value_info: Any) -> tuple[int | str | None, ...]:
+    tensor_type = value_info.type.tensor_type
+    if not tensor_type.HasField("shape"):
+        return ()
+    dims: list[int | str | None] = []
+    for d in tensor_type.shape.dim:
+        if d.HasField("dim_value"):
+            dims.append(int(d.dim_value))
+        elif d.HasField("dim_param") and d.dim_param:
+            dims.append(str(d.dim_param))
+        else:
+            dims.append(None)
+    return tuple(dims)
+
+
+def _real_inputs(graph: Any) -> list[Any]:
+    inits = {t.name for t in graph.initializer} | {s.values.name for s in graph.sparse_initializer}
+    return [i for i in graph.input if i.name not in inits]
+
+
+def _opset(model: Any) -> int:
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            return int(imp.version)
+    return 0
+
+
+def read_onnx_inputs(path: str) -> OnnxGraphInfo:
+    """The declared inputs and opset of an ONNX file; raises InputError for a file that is not one."""
+    model = load_checked_model(path, inline_functions=False)
+    inputs = []
+    for vi in _real_inputs(model.graph):
+        if vi.type.HasField("tensor_type"):
+            dtype = _np_dtype_name(vi.type.tensor_type.elem_type)
+        else:
+            dtype = vi.type.WhichOneof("value") or "unknown"
+        inputs.append((vi.name, _declared_dims(vi), dtype))
+    return OnnxGraphInfo(inputs=tuple(inputs), opset=_opset(model))
+
+
+# --- names and scopes -----------------------------------------------------------------------------
+
+
+def unique_node_names(graph: Any) -> list[str]:
+    """One unique name per node of `graph`: its own, or "<OpType>_<index>" when empty.
+
+    Repeats get a "_2", "_3"… suffix in graph order. The timing module gives the session's
+    nodes these names, so per-node latencies join the rows by name.
+    """
+    base = [node.name or f"{node.op_type}_{i}" for i, node in enumerate(graph.node)]
+    taken = set(base)
+    seen: set[str] = set()
+    names: list[str] = []
+    for name in base:
+        if name in seen:
+            k = 2
+            while f"{name}_{k}" in taken:
+                k += 1
+            name = f"{name}_{k}"
+            taken.add(name)
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def node_scope(node: Any) -> str:
+    """The module path a node came from ("layer1/layer1.0/conv1"), or "" when it has none."""
+    name = node.name or ""
+    if name.startswith("/") and name.count("/") >= 2:
+        return name[1 : name.rindex("/")]
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError):
+                return ""
+            if isinstance(scopes, (list, tuple)):
+                parts = [str(s) for s in scopes[1:-1] if str(s)]
+                return "/".join(parts)
+    return ""
+
+
+# --- shapes ----------------------------------------------------------------------------------------
+
+
+def _fix_inputs(path: str, model: Any, inputs: tuple[InputSpec, ...]) -> None:
+    """Give every graph input a concrete shape from `inputs`; raises InputError on a mismatch."""
+    graph_inputs = {vi.name: vi for vi in _real_inputs(model.graph)}
+    by_name = {spec.name: spec for spec in inputs}
+    for name in by_name:
+        if name not in graph_inputs:
+            listed = ", ".join(graph_inputs) or "none"
+            raise InputError(path, f"the model has no input named {name!r} (its inputs: {listed})")
+    for name, vi in graph_inputs.items():
+        declared = _declared_dims(vi)
+        spec = by_name.get(name)
+        if spec is None:
+            if vi.type.HasField("tensor_type") and all(isinstance(d, int) for d in declared) and vi.type.tensor_type.HasField("shape"):
+                continue
+            raise InputError(path, f"no shape given for input {name!r} (declared {list(declared)}); pass --input-shape {name}=…")
+        if not vi.type.HasField("tensor_type"):
+            raise InputError(path, f"input {name!r} is not a tensor; only tensor inputs can be profiled")
+        model_dtype = _np_dtype_name(vi.type.tensor_type.elem_type)
+        if spec.dtype != model_dtype:
+            raise InputError(path, f"input {name!r} is {model_dtype} in the model, not {spec.dtype}")
+        if any(d <= 0 for d in spec.shape):
+            raise InputError(path, f"input {name!r}: shape {list(spec.shape)} has a non-positive size")
+        if vi.type.tensor_type.HasField("shape"):
+            if len(declared) != len(spec.shape):
+                raise InputError(path, f"input {name!r} has {len(declared)} dims in the model, got shape {list(spec.shape)}")
+            for i, (d, s) in enumerate(zip(declared, spec.shape)):
+                if isinstance(d, int) and d > 0 and d != s:
+                    raise InputError(path, f"input {name!r} dim {i} is fixed at {d} in the model, got {s}")
+        shape = vi.type.tensor_type.shape
+        shape.ClearField("dim")
+        for s in spec.shape:
+            shape.dim.add().dim_value = int(s)
+
+
+def _value_shape(vi: Any) -> tuple[int, tuple[int, ...] | None]:
+    if not vi.type.HasField("tensor_type"):
+        return 0, None
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return tt.elem_type, None
+    dims = []
+    for d in tt.shape.dim:
+        if not d.HasField("dim_value") or d.dim_value < 0:
+            return tt.elem_type, None
+        dims.append(int(d.dim_value))
+    return tt.elem_type, tuple(dims)
+
+
+def _collect_types(graph: Any) -> dict[str, tuple[int, tuple[int, ...] | None]]:
+    types: dict[str, tuple[int, tuple[int, ...] | None]] = {}
+    for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+        dtype, shape = _value_shape(vi)
+        old = types.get(vi.name)
+        if old is None or (old[1] is None and shape is not None) or (old[0] == 0 and dtype):
+            types[vi.name] = (dtype or (old[0] if old else 0), shape if shape is not None else (old[1] if old else None))
+    return types
+
+
+def _strip_large_data(model: Any) -> None:
+    """Drop the bytes of large float initializers: analysis needs their dims, not their values.
+
+    Integer tensors and small ones stay: shape inference reads them (Reshape targets, axes).
+    """
+    for t in model.graph.initializer:
+        if t.data_type in _PARAM_DTYPES and _prod(t.dims) > 4096 and t.data_location != 1:
+            for f in ("raw_data", "float_data", "int32_data", "double_data", "int64_data", "uint64_data"):
+                t.ClearField(f)
+
+
+def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -> None:
+    """Read external bytes only for integer or small tensors (shape inference may need their values)."""
+    for tensor, target, offset, length in entries:
+        if tensor.data_type in _PARAM_DTYPES and _prod(tensor.dims) > 4096:
+            continue
+        with open(target, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(length)
+        tensor.raw_data = data
+        tensor.data_location = 0
+        del tensor.external_data[:]
+
+
+def _normalize_constants(graph: Any) -> None:
+    """Rewrite Constant nodes' value_int(s)/value_float(s) as a `value` tensor.
+
+    onnxruntime's symbolic shape inference reads only `value` (it fails on the others, which
+    torch's dynamo exporter emits).
+    """
+    import onnx
+
+    for node in graph.node:
+        if node.op_type != "Constant" or _domain(node) != "" or len(node.attribute) != 1:
+            continue
+        a = node.attribute[0]
+        if a.name == "value_int":
+            t = onnx.helper.make_tensor("value", onnx.TensorProto.INT64, [], [a.i])
+        elif a.name == "value_ints":
+            t = onnx.helper.make_tensor("value", onnx.TensorProto.INT64, [len(a.ints)], list(a.ints))
+        elif a.name == "value_float":
+            t = onnx.helper.make_tensor("value", onnx.TensorProto.FLOAT, [], [a.f])
+        elif a.name == "value_floats":
+            t = onnx.helper.make_tensor("value", onnx.TensorProto.FLOAT, [len(a.floats)], list(a.floats))
+        else:
+            continue
+        del node.attribute[:]
+        node.attribute.append(onnx.helper.make_attribute("value", t))
+
+
+def _infer(model: Any, warnings: list[str]) -> Any:
+    import onnx
+
+    try:
+        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+    except Exception as exc:
+        warnings.append(f"ONNX shape inference failed ({_short(exc, 100)}); using declared shapes only")
+        return model
+
+
+def _symbolic_infer(model: Any, warnings: list[str]) -> Any | None:
+    """onnxruntime's symbolic shape inference, which knows the com.microsoft ops; None on failure."""
+    import logging
+
+    try:
+        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+    except Exception:
+        return None
+    logger = logging.getLogger("onnxruntime.tools.symbolic_shape_infer")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return SymbolicShapeInference.infer_shapes(model, auto_merge=True, guess_output_rank=False)
+    except Exception as exc:
+        warnings.append(f"onnxruntime symbolic shape inference failed ({_short(exc, 100)})")
+        return None
+    finally:
+        logger.setLevel(level)
+
+
+# --- the analysis -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Const:
+    dtype: int
+    dims: tuple[int, ...]
+
+    @property
+    def numel(self) -> int:
+        return _prod(self.dims)
+
+    @property
+    def nbytes(self) -> int:
+        return _tensor_bytes(self.dtype, self.dims)
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    import onnx
+
+    out: dict[str, Any] = {}
+    for a in node.attribute:
+        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS, onnx.AttributeProto.TENSOR):
+            continue
+        try:
+            out[a.name] = onnx.helper.get_attribute_value(a)
+        except Exception:
+            continue
+    return out
+
+
+def _subgraphs(node: Any) -> list[Any]:
+    graphs = []
+    for a in node.attribute:
+        if a.HasField("g"):
+            graphs.append(a.g)
+        graphs.extend(a.graphs)
+    return graphs
+
+
+def _graph_is_zero_cost(graph: Any) -> bool:
+    for node in graph.node:
+        key = (_domain(node), node.op_type)
+        if node.op_type in _CONTROL_FLOW and key[0] == "":
+            if not all(_graph_is_zero_cost(g) for g in _subgraphs(node)):
+                return False
+        elif key not in ZERO_COST_OPS:
+            return False
+    return True
+
+
+def _outer_refs(graph: Any) -> set[str]:
+    """Names a subgraph reads from enclosing scopes."""
+    local = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    refs: set[str] = set()
+    for node in graph.node:
+        for name in node.input:
+            if name and name not in local:
+                refs.add(name)
+        for g in _subgraphs(node):
+            refs |= _outer_refs(g) - local
+        local.update(o for o in node.output if o)
+    return refs
+
+
+def _topological(nodes: list[Any], available: set[str]) -> list[int]:
+    """Node indices in an order where each node follows its producers (stable; graph order if valid)."""
+    produced_by = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    deps = []
+    for i, n in enumerate(nodes):
+        names = [x for x in n.input if x]
+        for g in _subgraphs(n):
+            names.extend(_outer_refs(g))
+        deps.append({produced_by[x] for x in names if x in produced_by and x not in available and produced_by[x] != i})
+    if all(all(d < i for d in ds) for i, ds in enumerate(deps)):
+        return list(range(len(nodes)))
+    import heapq
+
+    users: dict[int, list[int]] = defaultdict(list)
+    pending = [len(ds) for ds in deps]
+    for i, ds in enumerate(deps):
+        for d in ds:
+            users[d].append(i)
+    ready = [i for i, p in enumerate(pending) if p == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            pending[u] -= 1
+            if pending[u] == 0:
+                heapq.heappush(ready, u)
+    order += [i for i in range(len(nodes)) if i not in set(order)]  # a cycle: keep the rest in file order
+    return order
+
+
+def _is_param(key: tuple[str, str], position: int, const: _Const, counted: bool) -> bool:
+    if position in _NON_PARAM_INPUTS.get(key, ()):
+        return False
+    if const.dtype == _INT32:
+        return _INT32_PARAM_INPUTS.get(key) == position
+    if const.dtype not in _PARAM_DTYPES:
+        return False
+    if const.numel <= 1:
+        return counted or key[1] in _NORM_OPS
+    return True
+
+
+def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
+    """Count an ONNX model per node at the given input shapes.
+
+    Units: `params` in elements, `weight_bytes` and activation sizes in bytes, `macs` in
+    multiply-accumulates, `flops` = 2 * macs. Rows keep `latency_ms` None (timing is separate).
+    Raises InputError for an unusable file or input shapes that do not fit the model.
+    """
+    model = load_checked_model(path)
+    warnings: list[str] = []
+    _load_small_external(model, _external_entries(path, model))
+    _strip_large_data(model)
+    _normalize_constants(model.graph)
+    _fix_inputs(path, model, inputs)
+    inferred = _infer(model, warnings)
+    graph = inferred.graph
+    types = _collect_types(graph)
+
+    consts: dict[str, _Const] = {}
+    for t in graph.initializer:
+        consts[t.name] = _Const(t.data_type, tuple(int(d) for d in t.dims))
+    for s in graph.sparse_initializer:
+        consts[s.values.name] = _Const(s.values.data_type, tuple(int(d) for d in s.dims))
+    for node in graph.node:
+        if node.op_type == "Constant" and _domain(node) == "" and node.output:
+            for a in node.attribute:
+                if a.HasField("t"):
+                    consts[node.output[0]] = _Const(a.t.data_type, tuple(int(d) for d in a.t.dims))
+                elif a.HasField("sparse_tensor"):
+                    consts[node.output[0]] = _Const(a.sparse_tensor.values.data_type, tuple(int(d) for d in a.sparse_tensor.dims))
+                elif a.name in ("value_float", "value_int"):
+                    consts[node.output[0]] = _Const(1 if a.name == "value_float" else 7, ())
+                elif a.name in ("value_floats", "value_ints"):
+                    n = len(a.floats) if a.name == "value_floats" else len(a.ints)
+                    consts[node.output[0]] = _Const(1 if a.name == "value_floats" else 7, (n,))
+    graph_input_names = {vi.name for vi in _real_inputs(graph)}
+    for name, c in consts.items():
+        types.setdefault(name, (c.dtype, c.dims))
+        if types[name][1] is None:
+            types[name] = (c.dtype, c.dims)
+
+    nodes = list(graph.node)
+    names = unique_node_names(graph)
+    order = _topological(nodes, set(consts) | graph_input_names)
+
+    # Which tensors derive from weights alone (folded by runtimes at load time)?
+    derived: dict[str, dict[str, bool]] = {}  # tensor -> {weight name: counts as param}
+    const_only_nodes: set[int] = set()
+    const_like = set(consts)
+    for i in order:
+        node = nodes[i]
+        if node.op_type == "Constant" or _subgraphs(node) or node.op_type.startswith("Random"):
+            continue
+        ins = [x for x in node.input if x]
+        if ins and all(x in const_like for x in ins):
+            const_only_nodes.add(i)
+            const_like.update(o for o in node.output if o)
+    # MatMulNBits packs its weight: count N*K logical parameters, not the packed bytes.
+    param_override: dict[str, int] = {}
+    for node in nodes:
+        if (_domain(node), node.op_type) == (MS_DOMAIN, "MatMulNBits") and len(node.input) > 1 and node.input[1] in consts:
+            a = _attrs(node)
+            if "K" in a and "N" in a:
+                param_override[node.input[1]] = int(a["K"]) * int(a["N"])
+
+    unknown_outputs = any(
+        o and types.get(o, (0, None))[1] is None
+        for i, n in enumerate(nodes)
+        if n.op_type != "Constant" and i not in const_only_nodes
+        for o in n.output
+    )
+    if unknown_outputs:
+        better = _symbolic_infer(inferred, warnings)
+        if better is not None:
+            for name, (dtype, shape) in _collect_types(better.graph).items():
+                old = types.get(name)
+                if shape is not None and (old is None or old[1] is None):
+                    types[name] = (dtype or (old[0] if old else 0), shape)
+
+    shapes = {name: shape for name, (_, shape) in types.items()}
+    rows: list[LayerRow] = []
+    unsupported: dict[str, int] = defaultdict(int)
+    weights_used: dict[str, bool] = {}  # weight -> counts as param somewhere
+    sub_consts: dict[str, _Const] = {}
+    unknown_act: list[str] = []
+    uncountable: dict[str, int] = defaultdict(int)
+
+    for i in order:
+        node = nodes[i]
+        key = (_domain(node), node.op_type)
+        if key == ("", "Constant"):
+            continue
+        counted_op = key in _FORMULAS
+        # Weights this node reads, directly or through weight-only nodes.
+        row_weights: dict[str, bool] = {}
+
+        def take(name: str, position: int, *, key: tuple[str, str] = key, counted_op: bool = counted_op, row_weights: dict[str, bool] = row_weights) -> None:
+            if name in consts:
+                flag = _is_param(key, position, consts[name], counted_op)
+                row_weights[name] = row_weights.get(name, False) or flag
+            elif name in derived:
+                blocked = position in _NON_PARAM_INPUTS.get(key, ())
+                for w, flag in derived[name].items():
+                    row_weights[w] = row_weights.get(w, False) or (flag and not blocked)
+
+        metadata_only = _METADATA_INPUTS.get(key, frozenset())
+        for pos, name in enumerate(node.input):
+            if name and pos not in metadata_only:
+                take(name, pos)
+        for g in _subgraphs(node):
+            for name in _outer_refs(g):
+                take(name, -1)
+            for t in g.initializer:
+                synthetic = f"{names[i]}/{g.name}/{t.name}"
+                sub_consts[synthetic] = _Const(t.data_type, tuple(int(d) for d in t.dims))
+                row_weights[synthetic] = _is_param(key, -1, sub_consts[synthetic], False)
+
+        folded = i in const_only_nodes
+        if folded:
+            for o in node.output:
+                if o:
+                    derived[o] = dict(row_weights)
+            row_weights = {}
+
+        # MACs.
+        macs = 0
+        row_unsupported: tuple[str, ...] = ()
+        if counted_op:
+            try:
+                macs = int(_FORMULAS[key](_Ctx(node, shapes, _attrs(node))))
+            except _Unknown:
+                row_unsupported = (op_key(*key),)
+                uncountable[op_key(*key)] += 1
+            except _NoFormula:
+                row_unsupported = (op_key(*key),)
+            except (ArithmeticError, AssertionError, IndexError, KeyError, TypeError, ValueError):
+                row_unsupported = (op_key(*key),)
+                uncountable[op_key(*key)] += 1
+        elif key in ZERO_COST_OPS:
+            pass
+        elif key[0] == "" and node.op_type in _CONTROL_FLOW:
+            if not all(_graph_is_zero_cost(g) for g in _subgraphs(node)):
+                row_unsupported = (op_key(*key),)
+        else:
+            row_unsupported = (op_key(*key),)
+        for op in row_unsupported:
+            unsupported[op] += 1
+
+        # Activations: the node's outputs, unless they are folded weights.
+        act_bytes = 0
+        out_shapes: list[tuple[int, ...]] = []
+        for o in node.output:
+            if not o:
+                continue
+            dtype, shape = types.get(o, (0, None))
+            if shape is not None:
+                out_shapes.append(shape)
+            if folded:
+                continue
+            if shape is None or dtype not in _BITS:
+                unknown_act.append(o)
+            else:
+                act_bytes += _tensor_bytes(dtype, shape)
+        in_shapes: list[tuple[int, ...]] = []
+        for x in node.input:
+            shape_x = shapes.get(x) if x and x not in consts and x not in derived else None
+            if shape_x is not None:
+                in_shapes.append(shape_x)
+
+        for w, flag in row_weights.items():
+            weights_used[w] = weights_used.get(w, False) or flag
+        all_consts = {**consts, **sub_consts}
+
+        def elems(w: str) -> int:
+            return param_override.get(w, all_consts[w].numel)
+
+        rows.append(
+            LayerRow(
+                name=names[i],
+                type=node.op_type if key[0] == "" else f"{key[0]}::{node.op_type}",
+                params=sum(elems(w) for w, flag in row_weights.items() if flag),
+                macs=macs,
+                flops=2 * macs,
+                weight_bytes=sum(all_consts[w].nbytes for w in row_weights),
+                activation_bytes=act_bytes,
+                latency_ms=None,
+                counted=not row_unsupported,
+                scope=node_scope(node),
+                input_shapes=tuple(in_shapes),
+                output_shapes=tuple(out_shapes),
+                unsupported_ops=row_unsupported,
+            )
+        )
+
+    all_consts = {**consts, **sub_consts}
+    params = sum(param_override.get(w, all_consts[w].numel) for w, flag in weights_used.items() if flag)
+    weight_bytes = sum(all_consts[w].nbytes for w in weights_used)
+
+    if uncountable:
+        listed = ", ".join(f"{k} ×{v}" for k, v in sorted(uncountable.items()))
+        warnings.append(f"shapes unknown, MACs not counted for: {listed}")
+    if unknown_act:
+        warnings.append(f"activation size unknown for {len(unknown_act)} tensor(s) (e.g. {unknown_act[0]!r}); counted as 0 bytes")
+
+    peak = None if unknown_act else _activation_peak(nodes, order, types, consts, derived, graph, const_only_nodes)
+    return OnnxAnalysis(
+        layers=tuple(rows),
+        params=int(params),
+        weight_bytes=int(weight_bytes),
+        unsupported_ops=dict(unsupported),
+        activation_peak_bytes=peak,
+        warnings=tuple(warnings),
+    )
+
+
+def _activation_peak(
+    nodes: list[Any],
+    order: list[int],
+    types: dict[str, tuple[int, tuple[int, ...] | None]],
+    consts: dict[str, _Const],
+    derived: dict[str, dict[str, bool]],
+    graph: Any,
+    const_only_nodes: set[int],
+) -> int | None:
+    """Peak bytes of live intermediate tensors when the nodes run in `order`."""
+    step = {node_index: k for k, node_index in enumerate(order)}
+    end = len(order)
+    last_use: dict[str, int] = {}
+    for node_index in order:
+        node = nodes[node_index]
+        names = [x for x in node.input if x]
+        for g in _subgraphs(node):
+            names.extend(_outer_refs(g))
+        for x in names:
+            last_use[x] = max(last_use.get(x, -1), step[node_index])
+    for out in graph.output:
+        last_use[out.name] = end
+    storage: dict[str, int] = {}  # tensor -> storage id
+    size: list[int] = []
+    created_at: list[int] = []
+    for node_index in order:
+        node = nodes[node_index]
+        if node.op_type == "Constant" or node_index in const_only_nodes:
+            continue
+        k = step[node_index]
+        src = node.input[0] if node.input else ""
+        if node.op_type in _ALIAS_OPS and _domain(node) == "" and src:
+            if src in storage and node.output and node.output[0]:
+                storage[node.output[0]] = storage[src]
+                continue
+            if src not in consts and src not in derived:  # a view of a graph input
+                continue
+        for o in node.output:
+            if not o:
+                continue
+            dtype, shape = types.get(o, (0, None))
+            if shape is None or dtype not in _BITS:
+                return None
+            storage[o] = len(size)
+            size.append(_tensor_bytes(dtype, shape))
+            created_at.append(k)
+    free_at = [created_at[s] for s in range(len(size))]
+    for name, sid in storage.items():
+        free_at[sid] = max(free_at[sid], last_use.get(name, created_at[sid]))
+    births: dict[int, list[int]] = defaultdict(list)
+    deaths: dict[int, list[int]] = defaultdict(list)
+    for sid in range(len(size)):
+        births[created_at[sid]].append(sid)
+        deaths[free_at[sid]].append(sid)
+    current = peak = 0
+    for k in range(end + 1):
+        current += sum(size[s] for s in births.get(k, ()))
+        peak = max(peak, current)
+        current -= sum(size[s] for s in deaths.get(k, ()))
+    return peak
