@@ -79,14 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.add_argument("--top", type=_positive_int, default=10, help="rows in each top-layers table")
 
-    for name, help_text in _extra_commands():
-        sub.add_parser(name, help=help_text)
     return parser
-
-
-def _extra_commands() -> list[tuple[str, str]]:
-    """Commands contributed by later packages; each registers its own parser in `_configure`."""
-    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tradeoff … | head`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _configure_planner(parser: argparse.ArgumentParser) -> None:
@@ -129,7 +127,7 @@ def _configure_planner(parser: argparse.ArgumentParser) -> None:
     add_plan_arguments(plan)
     hw = sub.add_parser("hardware", help="list the hardware catalog in use (specs and prices, with sources)")
     hw.add_argument("--json", metavar="FILE|-")
-    hw.add_argument("--catalog", metavar="FILE.csv")
+    hw.add_argument("--catalog", metavar="FILE.csv", action="append")
     hw.add_argument("--debug", action="store_true")
 
 
@@ -219,9 +217,10 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from planner.catalog import load_catalog
-    from planner.commands import plan_options_from_args, render_plan_table
-    from planner.plan import plan, plan_csv
+    import io
+
+    from planner.commands import catalog_from_args, plan_options_from_args, render_plan_table
+    from planner.plan import plan, write_plan_csv
     from profiler.result import Profile, SchemaError
 
     options = plan_options_from_args(args)
@@ -233,9 +232,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             raise InputError(args.model, f"not a readable tradeoff.profile/1 document: {exc}") from None
     else:
         profile = load_profile_for(args)
-    catalog = load_catalog(extra=args.catalog)
+    catalog = catalog_from_args(args)
     result = plan(profile, options, catalog)
-    emit(args, result.to_dict(), render_plan_table(result), plan_csv(result))
+    buf = io.StringIO()
+    write_plan_csv(result, buf)
+    emit(args, result.to_dict(), render_plan_table(result), buf.getvalue())
     for w in catalog.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -251,10 +252,9 @@ def _is_profile_json(path: str) -> bool:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from planner.catalog import load_catalog
-    from planner.commands import hardware_document, render_hardware_table
+    from planner.commands import catalog_from_args, hardware_document, render_hardware_table
 
-    catalog = load_catalog(extra=args.catalog)
+    catalog = catalog_from_args(args)
     emit(args, hardware_document(catalog), render_hardware_table(catalog), None)
     for w in catalog.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -338,8 +338,8 @@ def load_catalog(
             for path in sorted(udir.glob("*.csv")):
                 loader.load_file(path, strict=False)
     extras: Sequence[str | Path] = () if extra is None else ([extra] if isinstance(extra, (str, Path)) else extra)
-    for path in extras:
-        loader.load_file(Path(path), strict=True)
+    for extra_path in extras:
+        loader.load_file(Path(extra_path), strict=True)
     return loader.catalog()
 
 

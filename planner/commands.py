@@ -83,7 +83,10 @@ def _precision(option: str, raw: str | None) -> PeakPrecision | None:
 
 def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
     """PlanOptions from parsed arguments; raises InputError('--option', 'problem')."""
-    get = lambda name: getattr(args, name, None)  # noqa: E731 - the lead's parser may lack some
+
+    def get(name: str) -> Any:
+        return getattr(args, name, None)  # the lead's parser may lack some options
+
     catalog = get("catalog")
     kw: dict[str, Any] = {
         "train_tokens": _number("--train-tokens", get("train_tokens")),

@@ -177,16 +177,23 @@ def _replica(wl: Workload, lm: _LM | None, t: Target, usable: float, s: ServeSet
     )  # fmt: skip
 
 
-def _best_replica(wl: Workload, lm: _LM | None, acc: Accelerator, inst: Instance, s: ServeSettings) -> _Replica | None:
+_ReplicaCache = dict[tuple[str, float | None, int], "_Replica | None"]
+
+
+def _best_replica(
+    wl: Workload, lm: _LM | None, acc: Accelerator, inst: Instance, s: ServeSettings, cache: _ReplicaCache
+) -> _Replica | None:
+    """The replica on the fewest accelerators (1, 2, 4, … ≤ the instance's count) that fits."""
     usable = usable_memory_bytes(acc, inst.gpu_memory_gb)
     k = 1
     last: _Replica | None = None
     while k <= inst.count:
-        t = make_target(acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k)
-        if t is None:
-            return None
-        last = _replica(wl, lm, t, usable, s)
-        if last.fits_memory:
+        key = (acc.name, inst.gpu_memory_gb, k)
+        if key not in cache:
+            t = make_target(acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k)
+            cache[key] = None if t is None else _replica(wl, lm, t, usable, s)
+        last = cache[key]
+        if last is None or last.fits_memory:
             return last
         k *= 2
     return last
@@ -198,16 +205,12 @@ def plan_inference(
     """One option per instance, cheapest $ per million inferences first (options that do not
     fit in memory have no price and come last)."""
     lm = _LM(wl, s.lm, s.output_tokens) if s.decoder_lm else None
-    cache: dict[tuple[str, float | None, int], _Replica | None] = {}
+    cache: _ReplicaCache = {}
     options = []
     for inst, acc in instances:
-        key = (acc.name, inst.gpu_memory_gb, inst.count)
-        if key not in cache:
-            cache[key] = _best_replica(wl, lm, acc, inst, s)
-        rep = cache[key]
-        if rep is None:
-            continue
-        options.append(_option(inst, acc, rep, s))
+        rep = _best_replica(wl, lm, acc, inst, s, cache)
+        if rep is not None:
+            options.append(_option(inst, acc, rep, s))
     return tuple(sorted(options, key=_price_key))
 
 

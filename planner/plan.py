@@ -147,18 +147,18 @@ def select_instances(catalog: Catalog, options: PlanOptions) -> tuple[tuple[Inst
             raise InputError("--gpu", f"unknown accelerator {', '.join(unknown)}; known: {', '.join(names)}")
         pairs = [(i, a) for i, a in pairs if a.name.lower() in wanted or i.gpu_model.lower() in wanted]
     if options.providers:
-        wanted = {p.lower() for p in options.providers}
+        providers = {p.lower() for p in options.providers}
         known = {i.provider.lower() for i, _ in pairs}
-        unknown = sorted(wanted - known)
-        if unknown:
-            raise InputError("--provider", f"unknown provider {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        pairs = [(i, a) for i, a in pairs if i.provider.lower() in wanted]
+        missing = sorted(providers - known)
+        if missing:
+            raise InputError("--provider", f"unknown provider {', '.join(missing)}; known: {', '.join(sorted(known))}")
+        pairs = [(i, a) for i, a in pairs if i.provider.lower() in providers]
     if options.region:
         region = options.region.lower()
         kept = [(i, a) for i, a in pairs if i.region.lower() == region]
         if not kept:
-            known = sorted({i.region for i, _ in pairs})
-            raise InputError("--region", f"no instance in region {options.region!r}; regions: {', '.join(known)}")
+            regions = sorted({i.region for i, _ in pairs})
+            raise InputError("--region", f"no instance in region {options.region!r}; regions: {', '.join(regions)}")
         pairs = kept
     return tuple(pairs)
 
@@ -197,6 +197,8 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
     Raises InputError for a bad option or a filter that matches nothing."""
     options.check()
     wl = Workload.from_profile(profile)
+    if not wl.kernels:
+        raise InputError(profile.model.source, "the profile has no layer with FLOPs or bytes to project")
     pairs = select_instances(catalog, options)
     warnings = list(catalog.warnings)
     calibration = _calibration(profile, options, catalog)

@@ -18,7 +18,8 @@ figures, not measurements: well-shaped dense GEMMs and convolutions reach roughl
 tensor-core peak, streaming kernels roughly 80 % of peak bandwidth, and an eager framework
 spends a few microseconds launching each kernel. Override them, or switch on `calibrate()`:
 the local measurement ÷ the ideal roofline on the local device, per layer type, multiplies the
-ideal target time of layers of that type. Every number here is *projected*.
+ideal target time of layers of that type (their compute/memory times are then shown at the ideal
+roofline, efficiencies 1). Every number here is *projected*.
 """
 
 from __future__ import annotations
@@ -260,6 +261,21 @@ def _calibrated(target: Target, layer_type: str, compute_s: float, memory_s: flo
 
 def latency_s(workload: Workload, target: Target, batch: int) -> float:
     """Projected seconds for one forward of `batch` samples on one replica."""
+    if target.calibration is not None:
+        return _calibrated_latency_s(workload, target, batch)
+    # the planner's hot loop: a few hundred calls per re-plan, so no per-layer calls here
+    scale = batch / workload.batch
+    per_flop = 1.0 / (target.flops_per_s * target.efficiency.compute * target.gpus)
+    per_elem = target.element_bytes / (target.bytes_per_s * target.efficiency.memory * target.gpus)
+    total = 0.0
+    for f, w, a in zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True):
+        c = f * scale * per_flop
+        m = (w + a * scale) * per_elem
+        total += c if c > m else m
+    return total + workload.kernels * target.efficiency.kernel_overhead_us * 1e-6
+
+
+def _calibrated_latency_s(workload: Workload, target: Target, batch: int) -> float:
     overhead = target.efficiency.kernel_overhead_us * 1e-6
     total = 0.0
     types = workload.types
@@ -281,6 +297,9 @@ def project(workload: Workload | Profile, target: Target, batch: int | None = No
     for i, fl, by, cs, ms in _layer_times(wl, target, b):
         work = bool(fl or by)
         cal = _calibrated(target, wl.types[i], cs, ms) if work else None
+        if cal is not None:
+            # a calibrated layer replaces the default efficiencies: show its ideal roofline
+            cs, ms = cs * target.efficiency.compute, ms * target.efficiency.memory
         t = ((cal if cal is not None else max(cs, ms)) + overhead) if work else 0.0
         bound = Bound.NONE if not work else (Bound.COMPUTE if cs >= ms else Bound.MEMORY)
         if bound is Bound.COMPUTE:

@@ -120,7 +120,7 @@ class TrainingPlan:
         return cls(**{k: d[k] for k in names}, options=tuple(TrainingOption.from_dict(o) for o in d["options"]))
 
     def check(self) -> None:
-        assert self.flops > 0, "training flops must be positive"
+        assert self.flops >= 0, "negative training flops"
         for o in self.options:
             assert o.gpus == o.instances * o.gpus_per_instance, f"{o.instance}: gpus != instances × per instance"
             assert math.isclose(o.gpu_hours, o.hours * o.gpus, rel_tol=1e-9), f"{o.instance}: gpu_hours"
@@ -149,13 +149,13 @@ def training_compute(wl: Workload, options: PlanOptions) -> TrainingCompute:
     if options.train_tokens is not None:
         if per_token is None:
             raise InputError("--train-tokens", "the profile has no token input (no sequence length): use --train-samples")
-        tokens = options.train_tokens * epochs
-        samples = None
-        flops = TRAIN_FLOPS_PER_FORWARD * per_token * tokens
+        tokens: float | None = options.train_tokens * epochs
+        samples: float | None = None
+        flops = TRAIN_FLOPS_PER_FORWARD * per_token * options.train_tokens * epochs
     elif options.train_samples is not None:
         samples = options.train_samples
-        tokens = samples * epochs * wl.seq_len if wl.seq_len else None
-        flops = TRAIN_FLOPS_PER_FORWARD * per_sample * samples * epochs
+        tokens = options.train_samples * epochs * wl.seq_len if wl.seq_len else None
+        flops = TRAIN_FLOPS_PER_FORWARD * per_sample * options.train_samples * epochs
     else:
         raise InputError("--train-tokens", "no training set size: give --train-tokens or --train-samples")
     return TrainingCompute(

@@ -52,15 +52,13 @@ class Workload:
     #: every layer's output elements (what training keeps for the backward pass)
     stored_act_elems: float
     profiled_precision: PeakPrecision
+    #: layers that do any work; each is counted as one kernel launch
+    kernels: int
 
     @property
     def tokens_per_sample(self) -> int | None:
         return self.seq_len
 
-    @property
-    def kernels(self) -> int:
-        """Layers that do any work; each is counted as one kernel launch."""
-        return sum(1 for f, w, a in zip(self.flops, self.weight_elems, self.act_elems, strict=True) if f or w or a)
 
     @classmethod
     def from_profile(cls, profile: Profile) -> Workload:
@@ -109,6 +107,7 @@ class Workload:
             working_set_elems=working_set,
             stored_act_elems=out_total,
             profiled_precision=prec,
+            kernels=sum(1 for f, w, a in zip(flops, weights, acts, strict=True) if f or w or a),
         )
 
 

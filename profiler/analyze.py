@@ -45,6 +45,7 @@ class Event:
     layer: str | None = None
     latency_ms: float | None = None
     profile: Profile | None = None
+    result: Any = None  # the what-if engine's VariantResult on its final event
 
 
 class Cancelled(Exception):
@@ -227,9 +228,11 @@ def _measure_torch(
         yield Event("progress", 0.7, "timing each layer")
         streamed: list[tuple[str, float]] = []
         names = {r.name for r in rows}
+        # Slow variants (bf16 on a CPU without it) get fewer hooked runs: each costs a forward.
+        runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
         per_layer = layer_latencies_ms(
             model, args, kwargs, names, device=request.device, threads=request.threads,
-            runs=request.layer_runs, on_layer=lambda n, ms: streamed.append((n, ms)),
+            runs=runs, on_layer=lambda n, ms: streamed.append((n, ms)),
         )
         for name, ms in streamed:
             yield Event("layer", 0.8, layer=name, latency_ms=ms)

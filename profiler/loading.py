@@ -43,6 +43,7 @@ class LoadedModel:
     type_names: dict[str, str] = field(default_factory=dict)  # module path -> original class
     warnings: list[str] = field(default_factory=list)
     structured_prunable: bool = True
+    float_dtype: str | None = None  # floating inputs are cast to this (fp16/bf16 variants)
 
     @property
     def is_onnx(self) -> bool:
@@ -395,6 +396,8 @@ def make_inputs(
         else:
             high = vocab.get(spec.name) or 100
             t = torch.randint(0, int(high), spec.shape, generator=gen, dtype=dtype)
+        if loaded.float_dtype and t.is_floating_point():
+            t = t.to(getattr(torch, loaded.float_dtype))
         tensors.append(t.to(device))
     if loaded.keyword_inputs:
         return (), {s.name: t for s, t in zip(specs, tensors, strict=True)}

@@ -69,10 +69,14 @@ def measure(
     Warm-up calls are not timed against the budget's sample count but do spend its time.
     """
     start = clock()
-    for _ in range(warmup):
+    for i in range(warmup):
         fn()
         if sync is not None:
             sync()
+        if i == 0 and clock() - start > budget_s / 10:
+            break  # a slow model warms up in one call; more would spend the budget before timing
+    # Slow models (seconds per call) stop on the budget after a few samples, not min_samples.
+    floor_samples = min(min_samples, 3)
     samples: list[float] = []
     reason = "max_samples"
     while len(samples) < max_samples:
@@ -85,13 +89,12 @@ def measure(
         if should_stop is not None and should_stop():
             reason = "cancelled"
             break
-        if len(samples) >= min_samples:
-            if _stable(samples, rel_tol, min_samples):
-                reason = "stable"
-                break
-            if t1 - start >= budget_s:
-                reason = "budget"
-                break
+        if len(samples) >= min_samples and _stable(samples, rel_tol, min_samples):
+            reason = "stable"
+            break
+        if len(samples) >= floor_samples and t1 - start >= budget_s:
+            reason = "budget"
+            break
     return Timing(samples_ms=tuple(samples), warmup=warmup, stopped_because=reason)
 
 

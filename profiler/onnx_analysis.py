@@ -60,13 +60,10 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import InputError
 from .result import InputSpec, LayerRow
-
-if TYPE_CHECKING:
-    import onnx
 
 __all__ = [
     "COUNTED_OPS",
@@ -299,7 +296,7 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     n = max(len(a), len(b))
     a = (1,) * (n - len(a)) + a
     b = (1,) * (n - len(b)) + b
-    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b))
+    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b, strict=True))
 
 
 def _matmul_macs(a: tuple[int, ...], b: tuple[int, ...], trans_a: bool = False, trans_b: bool = False) -> int:
@@ -362,7 +359,7 @@ def _einsum(ctx: _Ctx) -> int:
             labels = list(term)
         if len(labels) != len(shape):
             raise _NoFormula("Einsum equation does not match its operand ranks")
-        for label, size in zip(labels, shape):
+        for label, size in zip(labels, shape, strict=True):
             sizes[label] = max(sizes.get(label, 1), size)
     return _prod(sizes.values())
 
@@ -763,7 +760,7 @@ def _fix_inputs(path: str, model: Any, inputs: tuple[InputSpec, ...]) -> None:
         if vi.type.tensor_type.HasField("shape"):
             if len(declared) != len(spec.shape):
                 raise InputError(path, f"input {name!r} has {len(declared)} dims in the model, got shape {list(spec.shape)}")
-            for i, (d, s) in enumerate(zip(declared, spec.shape)):
+            for i, (d, s) in enumerate(zip(declared, spec.shape, strict=True)):
                 if isinstance(d, int) and d > 0 and d != s:
                     raise InputError(path, f"input {name!r} dim {i} is fixed at {d} in the model, got {s}")
         shape = vi.type.tensor_type.shape
@@ -820,6 +817,30 @@ def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -
         del tensor.external_data[:]
 
 
+def _infer_types(model: Any, warnings: list[str]) -> tuple[dict[str, tuple[int, tuple[int, ...] | None]], Any]:
+    """Dtype and concrete shape per tensor name: ONNX inference, repeated over folded shape arithmetic.
+
+    Each round folds the shape computations whose inputs the previous round resolved; it stops
+    when every node output has a shape or a round folds nothing new (at most 4 rounds).
+    Returns the types and the last inferred model (for the symbolic fallback).
+    """
+    known: dict[str, tuple[int, ...] | None] = {}
+    inferred = model
+    types: dict[str, tuple[int, tuple[int, ...] | None]] = {}
+    last_folded = -1
+    for _ in range(4):
+        folded, count = _fold_small_constants(model, known)
+        if count == last_folded:
+            break
+        last_folded = count
+        inferred = _infer(folded, warnings)
+        types = _collect_types(inferred.graph)
+        known = {name: shape for name, (_, shape) in types.items()}
+        if all(known.get(o) is not None for n in model.graph.node for o in n.output if o):
+            break
+    return types, inferred
+
+
 def _normalize_constants(graph: Any) -> None:
     """Rewrite Constant nodes' value_int(s)/value_float(s) as a `value` tensor.
 
@@ -846,6 +867,87 @@ def _normalize_constants(graph: Any) -> None:
         node.attribute.append(onnx.helper.make_attribute("value", t))
 
 
+_FOLD_LIMIT = 4096  # elements: fold only small tensors (shape arithmetic), never weights
+
+
+def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) -> tuple[Any, int]:
+    """A copy of `model` whose small shape computations are replaced by their values.
+
+    With every input shape fixed, Shape(x) of any tensor whose shape is `known` is a constant,
+    and so is the small arithmetic after it (Gather, Concat, Range, Expand … over shapes, or
+    over weights: torch's dynamo exporter builds absent biases as Shape(weight) -> Expand).
+    Evaluating these (onnx's reference evaluator, one node at a time, tensors of at most
+    `_FOLD_LIMIT` elements) lets shape inference see through what its data propagation does
+    not (Range, for one). The copy serves shape inference only: rows come from the original
+    graph. Returns the copy and how many nodes were folded.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    opset = _opset(model) or 13
+    values: dict[str, Any] = {}
+    dims: dict[str, tuple[int, ...]] = {}
+    for t in model.graph.initializer:
+        dims[t.name] = tuple(int(d) for d in t.dims)
+        if _prod(t.dims) <= _FOLD_LIMIT and t.data_location != 1:
+            try:
+                values[t.name] = numpy_helper.to_array(t)
+            except Exception:
+                pass
+    count = 0
+    folded = onnx.ModelProto()
+    folded.CopyFrom(model)
+    del folded.graph.node[:]
+    for node in model.graph.node:
+        key = (_domain(node), node.op_type)
+        outs: list[Any] | None = None
+        ins = [x for x in node.input if x]
+        try:
+            if key == ("", "Constant") and len(node.attribute) == 1 and node.attribute[0].name == "value":
+                values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            elif key in (("", "Shape"), ("", "Size")) and ins and (ins[0] in dims or ins[0] in values or known.get(ins[0]) is not None):
+                if ins[0] in dims:
+                    shape = dims[ins[0]]
+                elif ins[0] in values:
+                    shape = tuple(values[ins[0]].shape)
+                else:
+                    shape = known[ins[0]]  # type: ignore[assignment]
+                if node.op_type == "Size":
+                    outs = [np.array(_prod(shape), dtype=np.int64)]
+                else:
+                    a = {x.name: x.i for x in node.attribute}
+                    outs = [np.array(shape[a.get("start", 0) : a.get("end", len(shape))] if "end" in a else shape[a.get("start", 0) :], dtype=np.int64)]
+            elif (
+                key[0] == ""
+                and ins
+                and all(x in values for x in ins)
+                and not _subgraphs(node)
+                and not node.op_type.startswith("Random")
+                and node.op_type not in ("Multinomial", "Bernoulli")
+            ):
+                from onnx.reference import ReferenceEvaluator
+
+                result = ReferenceEvaluator(node, opsets={"": opset}).run(None, {x: values[x] for x in ins})
+                if all(np.asarray(r).size <= _FOLD_LIMIT for r in result):
+                    outs = [np.asarray(r) for r in result]
+        except Exception:
+            outs = None
+        if outs is None or len(outs) != len(node.output):
+            folded.graph.node.append(node)
+            continue
+        count += 1
+        for name, value in zip(node.output, outs, strict=True):
+            if not name:
+                continue
+            values[name] = value
+            dims[name] = tuple(int(d) for d in value.shape)
+            folded.graph.node.append(
+                onnx.helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, name))
+            )
+    return folded, count
+
+
 def _infer(model: Any, warnings: list[str]) -> Any:
     import onnx
 
@@ -856,15 +958,44 @@ def _infer(model: Any, warnings: list[str]) -> Any:
         return model
 
 
+def _load_symbolic_shape_infer() -> Any:
+    """onnxruntime's SymbolicShapeInference class, loaded from its file.
+
+    `import onnxruntime.tools.…` runs the package's __init__, which imports torch when it is
+    installed (seconds, and a process that need not load torch would). The module itself
+    needs only onnx, numpy and sympy.
+    """
+    import importlib.util
+    import sys
+
+    if "onnxruntime.tools.symbolic_shape_infer" in sys.modules or "torch" in sys.modules:
+        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+        return SymbolicShapeInference
+    name = "_tradeoff_symbolic_shape_infer"
+    if name not in sys.modules:
+        ort_spec = importlib.util.find_spec("onnxruntime")
+        if ort_spec is None or ort_spec.origin is None:
+            raise ImportError("onnxruntime is not installed")
+        file = os.path.join(os.path.dirname(ort_spec.origin), "tools", "symbolic_shape_infer.py")
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise ImportError(file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name].SymbolicShapeInference
+
+
 def _symbolic_infer(model: Any, warnings: list[str]) -> Any | None:
     """onnxruntime's symbolic shape inference, which knows the com.microsoft ops; None on failure."""
     import logging
 
     try:
-        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+        SymbolicShapeInference = _load_symbolic_shape_infer()
     except Exception:
         return None
-    logger = logging.getLogger("onnxruntime.tools.symbolic_shape_infer")
+    logger = logging.getLogger("_tradeoff_symbolic_shape_infer")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
@@ -998,9 +1129,8 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     _strip_large_data(model)
     _normalize_constants(model.graph)
     _fix_inputs(path, model, inputs)
-    inferred = _infer(model, warnings)
-    graph = inferred.graph
-    types = _collect_types(graph)
+    types, inferred = _infer_types(model, warnings)
+    graph = model.graph
 
     consts: dict[str, _Const] = {}
     for t in graph.initializer:
@@ -1067,7 +1197,7 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     rows: list[LayerRow] = []
     unsupported: dict[str, int] = defaultdict(int)
     weights_used: dict[str, bool] = {}  # weight -> counts as param somewhere
-    sub_consts: dict[str, _Const] = {}
+    all_consts: dict[str, _Const] = dict(consts)  # plus initializers local to subgraphs
     unknown_act: list[str] = []
     uncountable: dict[str, int] = defaultdict(int)
 
@@ -1098,8 +1228,8 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
                 take(name, -1)
             for t in g.initializer:
                 synthetic = f"{names[i]}/{g.name}/{t.name}"
-                sub_consts[synthetic] = _Const(t.data_type, tuple(int(d) for d in t.dims))
-                row_weights[synthetic] = _is_param(key, -1, sub_consts[synthetic], False)
+                all_consts[synthetic] = _Const(t.data_type, tuple(int(d) for d in t.dims))
+                row_weights[synthetic] = _is_param(key, -1, all_consts[synthetic], False)
 
         folded = i in const_only_nodes
         if folded:
@@ -1155,16 +1285,11 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
 
         for w, flag in row_weights.items():
             weights_used[w] = weights_used.get(w, False) or flag
-        all_consts = {**consts, **sub_consts}
-
-        def elems(w: str) -> int:
-            return param_override.get(w, all_consts[w].numel)
-
         rows.append(
             LayerRow(
                 name=names[i],
                 type=node.op_type if key[0] == "" else f"{key[0]}::{node.op_type}",
-                params=sum(elems(w) for w, flag in row_weights.items() if flag),
+                params=sum(param_override.get(w, all_consts[w].numel) for w, flag in row_weights.items() if flag),
                 macs=macs,
                 flops=2 * macs,
                 weight_bytes=sum(all_consts[w].nbytes for w in row_weights),
@@ -1178,7 +1303,6 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
             )
         )
 
-    all_consts = {**consts, **sub_consts}
     params = sum(param_override.get(w, all_consts[w].numel) for w, flag in weights_used.items() if flag)
     weight_bytes = sum(all_consts[w].nbytes for w in weights_used)
 

@@ -213,11 +213,27 @@ def analyze_module(
     )
 
 
+def _packed_weights(mod: Any) -> list[Any]:
+    """Weights of quantized modules, which keep them packed instead of as parameters."""
+    if not hasattr(mod, "_packed_params") or not callable(getattr(mod, "weight", None)):
+        return []
+    try:
+        w = mod.weight()
+        b = mod.bias() if callable(getattr(mod, "bias", None)) else None
+    except Exception:  # a packed format that cannot unpack here: counted as no weights
+        return []
+    return [t for t in (w, b) if t is not None]
+
+
 def _unique_weights(model: Any) -> tuple[int, int]:
     """Params and weight bytes with tied/shared tensors counted once."""
     seen: set[int] = set()
     params = 0
     nbytes = 0
+    for m in model.modules():
+        for t in _packed_weights(m):
+            params += int(t.numel())
+            nbytes += _nbytes(t)
     for p in model.parameters():
         if id(p) in seen:
             continue
@@ -240,8 +256,9 @@ def _build_rows(model: Any, names: dict[int, str], stats: dict[str, _ModuleStats
         if name is None:
             continue
         names.pop(id(mod))  # a module reachable twice gets one row
-        is_leaf = next(iter(mod.children()), None) is None
-        direct_params = list(mod.parameters(recurse=False))
+        # Quantized Linear keeps its weights in a child module; it is still one layer.
+        is_leaf = next(iter(mod.children()), None) is None or hasattr(mod, "_packed_params")
+        direct_params = list(mod.parameters(recurse=False)) + _packed_weights(mod)
         direct_buffers = list(mod.buffers(recurse=False))
         n_params = sum(int(p.numel()) for p in direct_params)
         w_bytes = sum(_nbytes(t) for t in direct_params + direct_buffers)

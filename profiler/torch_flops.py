@@ -36,6 +36,9 @@ _ZERO_COST_NAMES = frozenset(
     _embedding_bag _pdist_forward cdist _cdist_forward pixel_shuffle pixel_unshuffle
     channel_shuffle im2col col2im resize_ set_ slice_scatter select_scatter
     diagonal_scatter as_strided_scatter bucketize searchsorted count_nonzero histc bincount
+    _empty_affine_quantized _empty_per_channel_affine_quantized quantize_per_tensor
+    quantize_per_tensor_dynamic quantize_per_channel dequantize q_scale q_zero_point int_repr
+    fake_quantize_per_tensor_affine fake_quantize_per_channel_affine
     _unsafe_index _unsafe_masked_index _unsafe_view view reshape _reshape_alias as_strided
     """.split()
 )
@@ -96,6 +99,15 @@ def _addbmm_formula(bias: Any, a: Any, b: Any, *args: Any, out_shape: Any = None
     return 2 * a[0] * a[1] * a[2] * b[2]
 
 
+def _linear_dynamic_formula(x: Any, packed: Any, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
+    # Raw arguments: the packed weight is a ScriptObject that unpacks to (weight, bias).
+    weight = packed.unpack()[0]
+    return 2 * math.prod(x.shape[:-1]) * int(weight.shape[0]) * int(weight.shape[1])
+
+
+_linear_dynamic_formula._get_raw = True  # type: ignore[attr-defined]
+
+
 def extra_formulas() -> dict[Any, Any]:
     """Formulas for ops FlopCounterMode reports as zero, keyed by aten op packet.
 
@@ -126,4 +138,9 @@ def extra_formulas() -> dict[Any, Any]:
     add("_int_mm", _int_mm_formula)
     add("_weight_int8pack_mm", _weight_int8pack_mm_formula)
     add("addbmm", _addbmm_formula)
+    quantized = getattr(torch.ops, "quantized", None)
+    for name in ("linear_dynamic", "linear_dynamic_fp16"):
+        packet = getattr(quantized, name, None) if quantized is not None else None
+        if packet is not None:
+            table[packet] = _linear_dynamic_formula
     return table

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from plan_fixtures import layer, linear, make_profile, mlp
@@ -163,3 +164,24 @@ def test_projection_round_trips() -> None:
     again = Projection.from_dict(json.loads(json.dumps(proj.to_dict())))
     assert again == proj
     again.check()
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64])
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_fast_latency_matches_the_per_layer_projection(catalog: Catalog, batch: int, calibrated: bool) -> None:
+    from plan_fixtures import resnet50
+
+    prof = resnet50(batch=2)
+    wl = Workload.from_profile(prof)
+    cal = None
+    if calibrated:
+        local = cpu_spec("cpu", cores=2, ghz=2.0, bandwidth_gb_s=20.0)
+        measured = make_profile([replace(r, latency_ms=1.0) for r in prof.layers], batch=2, inputs=prof.inputs)
+        cal = calibrate(measured, local)
+    for acc in catalog.accelerators:
+        t = make_target(acc, PeakPrecision.FP16, calibration=cal)
+        if t is None:
+            continue
+        proj = project(wl, t, batch)
+        proj.check()
+        assert latency_s(wl, t, batch) * 1e3 == pytest.approx(proj.latency_ms, rel=1e-9)

@@ -1,0 +1,119 @@
+"""ONNX-side transforms: export a torch model, quantize with ONNX Runtime, prune initializers.
+
+Files are written into a scratch folder owned by the caller (the worker keeps one per session).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, MeasureError
+
+# Ops whose weight initializers unstructured pruning may zero (the contractions).
+_PRUNABLE_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def export_onnx(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str], path: Path, *, source: str) -> Path:
+    """Export `model` with TorchScript-based `torch.onnx.export` (no network, no onnxscript rewrite)."""
+    import warnings
+
+    import torch
+
+    inputs = args if not kwargs else tuple(kwargs[n] for n in names)
+    module = model if not kwargs else _KeywordAdapter(model, names)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module, inputs, str(path), input_names=names, dynamo=False, opset_version=17,
+                do_constant_folding=True,
+            )
+    except Exception as exc:
+        raise MeasureError(source, f"could not export to ONNX for onnxruntime: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
+    return path
+
+
+class _KeywordAdapter:
+    """Calls an HF-style model by keyword from positional export inputs."""
+
+    def __new__(cls, model: Any, names: list[str]) -> Any:
+        import torch
+
+        class Adapter(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = model
+
+            def forward(self, *xs: Any) -> Any:
+                out = self.inner(**dict(zip(names, xs, strict=True)))
+                return out.logits if hasattr(out, "logits") else out
+
+        return Adapter()
+
+
+def quantize_onnx(src: Path, dst: Path, *, calibration: list[dict[str, Any]] | None = None) -> tuple[Path, list[str]]:
+    """int8 with ONNX Runtime: static with calibration feeds when given, dynamic otherwise."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
+
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_* log a pre-processing hint at WARNING
+    try:
+        if calibration:
+            from onnxruntime.quantization import CalibrationDataReader
+
+            class Reader(CalibrationDataReader):  # type: ignore[misc]
+                def __init__(self) -> None:
+                    self._it = iter(calibration or [])
+
+                def get_next(self) -> dict[str, Any] | None:
+                    return next(self._it, None)
+
+            quantize_static(str(src), str(dst), Reader(), weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+            return dst, [f"int8: ONNX Runtime static quantization, calibrated on {len(calibration)} sample batch(es)"]
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    except Exception as exc:
+        raise MeasureError(str(src), f"ONNX Runtime could not quantize the model: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+    return dst, ["int8: ONNX Runtime dynamic quantization (weights int8, activations quantized per call)"]
+
+
+def convert_onnx_float(src: Path, dst: Path, precision: str) -> tuple[Path, list[str]]:
+    """fp16 via onnx's float16 converter is not shipped with onnx itself; refuse plainly."""
+    raise InputError("--precision", f"{precision} for ONNX models is not supported here: use fp32 or int8, or open the torch model")
+
+
+def prune_onnx_unstructured(src: Path, dst: Path, ratio: float) -> tuple[Path, dict[str, float], int, int]:
+    """Zero the smallest-magnitude `ratio` of contraction weights (global ranking).
+
+    Returns the new file, density per node name, and (weights considered, weights zeroed).
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    inits = {i.name: i for i in model.graph.initializer}
+    targets: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        if node.op_type in _PRUNABLE_OPS:
+            for name in node.input[1:2]:  # the weight operand
+                if name in inits and inits[name].data_type == onnx.TensorProto.FLOAT:
+                    targets.setdefault(name, []).append(node.name)
+    if not targets:
+        raise InputError(str(src), "no float weights of Conv/Gemm/MatMul to prune")
+    arrays = {name: numpy_helper.to_array(inits[name]) for name in targets}
+    magnitudes = np.concatenate([np.abs(a).ravel() for a in arrays.values()])
+    k = int(ratio * magnitudes.size)
+    threshold = np.partition(magnitudes, k - 1)[k - 1] if k > 0 else -1.0
+    density: dict[str, float] = {}
+    zeroed = 0
+    for name, arr in arrays.items():
+        pruned = np.where(np.abs(arr) <= threshold, 0, arr).astype(arr.dtype)
+        zeroed += int((pruned == 0).sum() - (arr == 0).sum())
+        inits[name].CopyFrom(numpy_helper.from_array(pruned, name))
+        for node_name in targets[name]:
+            density[node_name] = float((pruned != 0).sum()) / pruned.size
+    onnx.save(model, str(dst))
+    return dst, density, int(magnitudes.size), zeroed

@@ -1,0 +1,125 @@
+"""Precision that really changes the model and runs.
+
+- fp16 / bf16: weights and floating inputs converted (`module.to(dtype)`).
+- tf32 (CUDA only): fp32 weights, TF32 tensor-core matmuls switched on while measuring.
+- int8, torch runtime, CPU: torch's dynamic quantization of Linear layers
+  (`torch.ao.quantization.quantize_dynamic`; deprecated upstream in favour of torchao but
+  working, and measured 1.4x faster on the project's CPUs where torchao int8 ran 10x slower).
+- int8, CUDA: torchao weight-only int8, when torchao is installed.
+- int8, ONNX Runtime: `onnxruntime.quantization.quantize_dynamic`, or `quantize_static` with
+  calibration when sample inputs are given (see onnx_export.py).
+
+Each conversion returns notes that say plainly when a precision has no fast path here.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .errors import InputError
+
+
+def cpu_flags() -> set[str]:
+    """CPU feature flags from /proc/cpuinfo (empty when unknown)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def fast_path_note(precision: str, device: str) -> str | None:
+    """A note when this CPU has no native support for `precision` (None when it has, or on CUDA)."""
+    if device != "cpu":
+        return None
+    flags = cpu_flags()
+    if precision == "fp16" and not ({"avx512_fp16", "amx_fp16"} & flags):
+        return "fp16 has no fast path on this CPU (no AVX512-FP16/AMX-FP16): the measured latency is not what a GPU would show; the planner projects target hardware"
+    if precision == "bf16" and not ({"avx512_bf16", "amx_bf16"} & flags):
+        return "bf16 has no fast path on this CPU (no AVX512-BF16/AMX-BF16): the measured latency is not what a GPU would show; the planner projects target hardware"
+    return None
+
+
+def convert_torch(model: Any, precision: str, device: str, *, source: str = "model") -> tuple[Any, list[str]]:
+    """A copy of `model` at `precision` on `device`, and notes about the conversion."""
+    import torch
+
+    notes: list[str] = []
+    if precision in ("fp32", "tf32"):
+        if precision == "tf32" and device != "cuda":
+            raise InputError("--precision", "tf32 exists on CUDA only (tensor-core matmuls); use fp32 on the CPU")
+        return model, notes
+    if precision in ("fp16", "bf16"):
+        dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+        converted = copy.deepcopy(model).to(dtype)
+        note = fast_path_note(precision, device)
+        if note:
+            notes.append(note)
+        return converted, notes
+    if precision == "int8":
+        if device == "cuda":
+            return _int8_cuda(model, source), ["int8 on CUDA: torchao weight-only int8 quantization"]
+        with _quiet_deprecations():
+            quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu(), {torch.nn.Linear}, dtype=torch.qint8)
+        n_linear = sum(1 for m in model.modules() if isinstance(m, torch.nn.Linear))
+        n_conv = sum(1 for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd))
+        notes.append("int8: torch dynamic quantization of Linear layers (weights int8, activations quantized per call)")
+        if n_conv:
+            notes.append(
+                f"int8 (torch dynamic) leaves the {n_conv} convolution(s) in fp32; "
+                "--runtime onnxruntime quantizes convolutions too"
+            )
+        if not n_linear:
+            notes.append("int8: this model has no Linear layers, so nothing was quantized")
+        return quantized, notes
+    raise InputError("--precision", f"unsupported precision {precision!r}")
+
+
+def _int8_cuda(model: Any, source: str) -> Any:
+    try:
+        import torchao  # noqa: F401
+        from torchao.quantization import int8_weight_only, quantize_
+    except ImportError:
+        raise InputError("--precision", "int8 on CUDA needs torchao (pip install torchao)") from None
+    converted = copy.deepcopy(model).cuda()
+    quantize_(converted, int8_weight_only())
+    return converted
+
+
+class _quiet_deprecations:
+    """quantize_dynamic warns that it is deprecated; the notes already say which path ran."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def convert_inputs(args: tuple[Any, ...], kwargs: dict[str, Any], precision: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Floating inputs follow the weights for fp16/bf16; int8 models take fp32 inputs."""
+    import torch
+
+    if precision not in ("fp16", "bf16"):
+        return args, kwargs
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+
+    def conv(t: Any) -> Any:
+        return t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+    return tuple(conv(a) for a in args), {k: conv(v) for k, v in kwargs.items()}
+
+
+def int8_weight_bytes(params: int, weight_bytes_fp32: int, quantized_params: int) -> int:
+    """Weight bytes after int8 quantization of `quantized_params` of the fp32 weights."""
+    return weight_bytes_fp32 - 3 * quantized_params

@@ -1,0 +1,233 @@
+"""Pruning that really changes the model.
+
+Structured: channels removed through Torch-Pruning's dependency graph (its `pruning_ratio` is a
+channel ratio, so parameters fall by about 1-(1-p)^2). Output layers (classifier heads, LM heads
+tied to an embedding) are kept. Attention projections are kept too: Torch-Pruning can only cut
+heads consistently when told each module's head count, and a forward that reshapes by a fixed
+head size would break. When the first attempt breaks the forward, a narrower attempt prunes
+only the inner widths (MLP hidden layers, conv channels not on the residual stream).
+
+Unstructured: global L1 magnitude pruning (torch.nn.utils.prune) of Linear/Conv weights, made
+permanent. Dense kernels still multiply the zeros: latency does not change, only sparsity.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+
+_ATTENTION_NAME = re.compile(r"(attn|attention|q_proj|k_proj|v_proj|o_proj|qkv|query|key|value|out_proj|in_proj)", re.I)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What pruning asked for and what it obtained."""
+
+    method: str
+    ratio_asked: float
+    params_before: int
+    params_after: int
+    nonzero_after: int
+    layers_pruned: int
+    kept_layers: tuple[str, ...]
+    strategy: str  # "dependency-graph", "inner-widths", "global-magnitude"
+
+    @property
+    def param_ratio(self) -> float:
+        """Parameters kept ÷ before (structured); the density of weights (unstructured)."""
+        return self.params_after / self.params_before if self.params_before else 1.0
+
+    @property
+    def sparsity(self) -> float:
+        return 1.0 - self.nonzero_after / self.params_after if self.params_after else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "ratio_asked": self.ratio_asked,
+            "params_before": self.params_before,
+            "params_after": self.params_after,
+            "param_ratio": round(self.param_ratio, 6),
+            "sparsity": round(self.sparsity, 6),
+            "layers_pruned": self.layers_pruned,
+            "kept_layers": list(self.kept_layers),
+            "strategy": self.strategy,
+        }
+
+
+def _unique_params(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _nonzero(model: Any) -> int:
+    return sum(int((p != 0).sum()) for p in model.parameters())
+
+
+def output_layers(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """Layers whose output is the model's output, and heads tied to an embedding: never pruned."""
+    import torch
+
+    kept: list[Any] = []
+    embedding_weights = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear) and id(m.weight) in embedding_weights:
+            kept.append(m)
+    # The last Linear/Conv that runs produces (or feeds straight into) the output.
+    last: list[Any] = []
+    handles = [
+        m.register_forward_hook(lambda mod, a, o: last.append(mod))
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd))
+    ]
+    try:
+        with torch.no_grad():
+            model(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    if last and last[-1] not in kept:
+        kept.append(last[-1])
+    return kept
+
+
+def _first_tensor(out: Any) -> Any:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "logits"):
+        return out.logits
+    if isinstance(out, dict):
+        return next(iter(out.values()))
+    if isinstance(out, (tuple, list)):
+        return _first_tensor(out[0])
+    return out
+
+
+def prune_structured(
+    model: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    ratio: float,
+    *,
+    layer_ratios: dict[str, float] | None = None,
+    round_to: int | None = None,
+    source: str = "model",
+) -> tuple[Any, PruneReport]:
+    """A pruned copy of `model`; the original is untouched. Raises InputError when the
+    architecture cannot be pruned this way (the message names the reason)."""
+    import torch
+    import torch_pruning as tp
+
+    with torch.no_grad():
+        reference_shape = tuple(_first_tensor(model(*args, **kwargs)).shape)
+    before = _unique_params(model)
+    errors: list[str] = []
+    for strategy in ("dependency-graph", "inner-widths"):
+        candidate = copy.deepcopy(model)
+        kept = output_layers(candidate, args, kwargs)
+        named = dict(candidate.named_modules())
+        ignored = list(kept)
+        for name, mod in named.items():
+            if isinstance(mod, (torch.nn.Linear, torch.nn.MultiheadAttention)) and _ATTENTION_NAME.search(name):
+                ignored.append(mod)
+            if isinstance(mod, torch.nn.MultiheadAttention):
+                ignored.append(mod)
+        if strategy == "inner-widths":
+            ignored += _residual_writers(candidate)
+        ratio_dict = {}
+        for name, r in (layer_ratios or {}).items():
+            if name not in named:
+                raise InputError(source, f"no layer named {name!r} to prune")
+            ratio_dict[named[name]] = r
+        try:
+            pruner = tp.pruner.MetaPruner(
+                candidate,
+                example_inputs=(args, kwargs) if kwargs else args,
+                importance=tp.importance.GroupMagnitudeImportance(p=2),
+                pruning_ratio=ratio,
+                pruning_ratio_dict=ratio_dict or None,
+                ignored_layers=ignored,
+                round_to=round_to,
+                forward_fn=(lambda m, ex: m(*ex[0], **ex[1])) if kwargs else None,
+            )
+            pruner.step()
+            with torch.no_grad():
+                shape = tuple(_first_tensor(candidate(*args, **kwargs)).shape)
+            if shape != reference_shape:
+                raise RuntimeError(f"output shape changed from {reference_shape} to {shape}")
+        except Exception as exc:  # the dependency graph met something it cannot handle
+            errors.append(f"{strategy}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+            continue
+        after = _unique_params(candidate)
+        changed = sum(
+            1 for name, mod in candidate.named_modules()
+            if hasattr(mod, "weight") and isinstance(getattr(mod, "weight", None), torch.Tensor)
+            and name in dict(model.named_modules())
+            and tuple(mod.weight.shape) != tuple(dict(model.named_modules())[name].weight.shape)
+        )
+        if after == before and ratio > 0 and strategy == "dependency-graph":
+            errors.append(f"{strategy}: nothing could be removed")
+            continue
+        report = PruneReport(
+            method="structured", ratio_asked=ratio, params_before=before, params_after=after,
+            nonzero_after=_nonzero(candidate), layers_pruned=changed,
+            kept_layers=tuple(n for n, m in candidate.named_modules() if m in kept), strategy=strategy,
+        )
+        candidate.eval()
+        return candidate, report
+    raise InputError(source, "structured pruning is not possible for this architecture (" + "; ".join(errors) + ")")
+
+
+def _residual_writers(model: Any) -> list[Any]:
+    """Linear layers writing the most common width: in a transformer, the residual stream."""
+    import torch
+
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not linears:
+        return []
+    width, _ = Counter(m.in_features for m in linears).most_common(1)[0]
+    return [m for m in linears if m.out_features == width]
+
+
+def prune_unstructured(model: Any, ratio: float, *, keep: list[Any] | None = None) -> tuple[Any, PruneReport]:
+    """A copy of `model` with the smallest-magnitude `ratio` of Linear/Conv weights set to zero
+    (global L1 ranking), made permanent. Output layers in `keep` (by name) are left dense."""
+    import torch
+    from torch.nn.utils import prune
+
+    candidate = copy.deepcopy(model)
+    kept_names = {n for n, m in model.named_modules() if keep and m in keep}
+    targets = [
+        (m, "weight")
+        for n, m in candidate.named_modules()
+        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)) and n not in kept_names
+    ]
+    before = _unique_params(candidate)
+    if targets and ratio > 0:
+        prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=ratio)
+        for m, name in targets:
+            prune.remove(m, name)
+    report = PruneReport(
+        method="unstructured", ratio_asked=ratio, params_before=before, params_after=before,
+        nonzero_after=_nonzero(candidate), layers_pruned=len(targets), kept_layers=tuple(sorted(kept_names)),
+        strategy="global-magnitude",
+    )
+    return candidate, report
+
+
+def layer_density(model: Any) -> dict[str, float]:
+    """Share of non-zero weights per Linear/Conv module path: effective MACs = MACs × density."""
+    import torch
+
+    out: dict[str, float] = {}
+    for name, m in model.named_modules():
+        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)):
+            w = m.weight
+            out[name] = float((w != 0).sum()) / w.numel() if w.numel() else 1.0
+    return out

@@ -1,0 +1,438 @@
+"""The what-if engine: apply a variant to the loaded baseline, re-measure it, compare outputs.
+
+A `WhatIfSession` holds the baseline model (loaded once), its profiles and outputs per input
+shape, and a scratch folder for exported/quantized ONNX files. `variant_events` yields the same
+events as a plain profile run, ending with one whose `result` is a `VariantResult`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .analyze import Event, ProfileRequest, profile_events, resolve_specs
+from .errors import InputError, StudioError
+from .fidelity import Fidelity, compare, to_numpy
+from .loading import LoadedModel, make_inputs
+from .result import InputSpec, LayerRow, Profile
+from .variant import Variant
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """One measured variant: its profile, fidelity against the baseline, and ratios to it."""
+
+    variant: Variant
+    profile: Profile | None
+    baseline: Profile | None
+    fidelity: Fidelity | None
+    delta: dict[str, float | None]
+    notes: tuple[str, ...] = ()
+    prune_report: dict[str, Any] | None = None
+    effective_macs: int | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant.to_dict(),
+            "profile": None if self.profile is None else self.profile.to_dict(),
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
+            "delta": dict(self.delta),
+            "notes": list(self.notes),
+            "prune_report": self.prune_report,
+            "effective_macs": self.effective_macs,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VariantResult:
+        return cls(
+            variant=Variant.from_dict(d["variant"]),
+            profile=None if d.get("profile") is None else Profile.from_dict(d["profile"]),
+            baseline=None if d.get("baseline") is None else Profile.from_dict(d["baseline"]),
+            fidelity=None if d.get("fidelity") is None else Fidelity.from_dict(d["fidelity"]),
+            delta=dict(d.get("delta") or {}),
+            notes=tuple(d.get("notes") or ()),
+            prune_report=d.get("prune_report"),
+            effective_macs=d.get("effective_macs"),
+            error=d.get("error"),
+        )
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a ÷ b, or None when either is missing or b is zero."""
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 6)
+
+
+def deltas(variant: Profile, baseline: Profile) -> dict[str, float | None]:
+    """Variant ÷ baseline for latency, params, MACs, weight bytes and peak memory."""
+    vt, bt = variant.totals, baseline.totals
+    return {
+        "latency": ratio(vt.latency_ms.median if vt.latency_ms else None, bt.latency_ms.median if bt.latency_ms else None),
+        "params": ratio(vt.params, bt.params),
+        "macs": ratio(vt.macs, bt.macs),
+        "weight_bytes": ratio(vt.weight_bytes, bt.weight_bytes),
+        "peak_memory": ratio(vt.peak_memory_bytes, bt.peak_memory_bytes),
+    }
+
+
+def load_sample_inputs(path: str) -> dict[str, Any]:
+    """Arrays from an .npz, named after the model inputs (`y` = labels)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except Exception as exc:
+        raise InputError(path, f"not a readable .npz of arrays: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+
+
+class WhatIfSession:
+    """The loaded baseline and everything derived from it that variants reuse."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        base: ProfileRequest,
+        *,
+        sample_inputs: dict[str, Any] | None = None,
+        scratch_dir: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.base = base
+        self.samples = sample_inputs or {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="tradeoff-") if scratch_dir is None else None
+        self.scratch = Path(scratch_dir or self._scratch.name)  # type: ignore[union-attr]
+        self._baselines: dict[Any, tuple[Profile, Any]] = {}
+        self._counter = 0
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def request_for(self, variant: Variant) -> ProfileRequest:
+        return dataclasses.replace(
+            self.base, batch=variant.batch or self.base.batch, seq_len=variant.seq_len or self.base.seq_len,
+            device=variant.device, runtime=None,
+        )
+
+    def specs_for(self, variant: Variant) -> tuple[InputSpec, ...]:
+        specs = resolve_specs(self.loaded, self.request_for(variant))
+        if self.samples and variant.batch is None and variant.seq_len is None and variant.image_size is None:
+            specs = tuple(
+                InputSpec(s.name, tuple(int(x) for x in self.samples[s.name].shape), s.dtype) if s.name in self.samples else s
+                for s in specs
+            )
+        if variant.image_size:
+            specs = tuple(
+                InputSpec(s.name, (*s.shape[:2], variant.image_size, variant.image_size), s.dtype)
+                if len(s.shape) == 4 and s.dtype.startswith("float") else s
+                for s in specs
+            )
+        return specs
+
+    def torch_inputs(self, specs: tuple[InputSpec, ...], device: str = "cpu") -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Seeded random inputs, or the user's samples where they fit these shapes."""
+        import torch
+
+        args, kwargs = make_inputs(dataclasses.replace(self.loaded, float_dtype=None), specs, device=device)
+        if not self.samples:
+            return args, kwargs
+        names = [s.name for s in specs]
+
+        def sample(name: str, current: Any) -> Any:
+            arr = self.samples.get(name)
+            if arr is None or tuple(arr.shape) != tuple(current.shape):
+                return current
+            return torch.from_numpy(arr).to(current.dtype).to(device)
+
+        if kwargs:
+            return args, {k: sample(k, v) for k, v in kwargs.items()}
+        return tuple(sample(n, a) for n, a in zip(names, args, strict=True)), kwargs
+
+    def numpy_feeds(self, specs: tuple[InputSpec, ...]) -> dict[str, Any]:
+        args, kwargs = self.torch_inputs(specs)
+        tensors = list(args) if not kwargs else [kwargs[s.name] for s in specs]
+        return {s.name: t.numpy() for s, t in zip(specs, tensors, strict=True)}
+
+    @property
+    def labels(self) -> Any:
+        return self.samples.get("y")
+
+    # --- baseline -----------------------------------------------------------------------------
+
+    def baseline(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """Profile (once per shape and device) and run the baseline; the final event holds it."""
+        key = (variant.shape_key(), variant.device)
+        if key in self._baselines:
+            profile, _ = self._baselines[key]
+            yield Event("baseline", 0.5, "baseline (cached)", profile=profile)
+            return
+        specs = self.specs_for(variant)
+        request = self.request_for(variant)
+        request = dataclasses.replace(request, shapes=tuple((s.name, s.shape) for s in specs), batch=None, seq_len=None)
+        profile: Profile | None = None
+        for event in profile_events(self.loaded, request, should_stop=should_stop):
+            if event.kind == "finished":
+                profile = event.profile
+            else:
+                yield dataclasses.replace(event, fraction=event.fraction * 0.4, message="baseline: " + event.message)
+        assert profile is not None
+        outputs = None if self.loaded.on_meta else self._run_baseline(specs, variant.device)
+        self._baselines[key] = (profile, outputs)
+        yield Event("baseline", 0.4, "baseline measured", profile=profile)
+
+    def _run_baseline(self, specs: tuple[InputSpec, ...], device: str) -> Any:
+        if self.loaded.is_onnx:
+            from .onnx_timing import make_session
+
+            assert self.loaded.onnx_path is not None
+            session = make_session(self.loaded.onnx_path, threads=self.base.threads, device=device)
+            return session.run(None, self.numpy_feeds(specs))[0].astype("float64")
+        import torch
+
+        args, kwargs = self.torch_inputs(specs, device)
+        with torch.inference_mode():
+            return to_numpy(self.loaded.module(*args, **kwargs))
+
+    # --- variants -------------------------------------------------------------------------------
+
+    def variant_events(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """Transform, measure and compare one variant; the last event carries a VariantResult."""
+        base_profile: Profile | None = None
+        try:
+            for event in self.baseline(variant.baseline(), should_stop):
+                if event.kind == "baseline":
+                    base_profile = event.profile
+                else:
+                    yield event
+            if variant == variant.baseline() and (variant.runtime in (None, "torch") or self.loaded.is_onnx):
+                assert base_profile is not None
+                _, outputs = self._baselines[(variant.shape_key(), variant.device)]
+                fid = None if outputs is None else compare(outputs, outputs, self.labels)
+                result = VariantResult(variant, base_profile, base_profile, fid, deltas(base_profile, base_profile),
+                                       notes=("identity variant: the baseline itself",))
+                yield Event("finished", 1.0, "done", profile=base_profile, result=result)
+                return
+            yield Event("progress", 0.45, "transforming the model")
+            target, notes, report, density = self._transform(variant)
+            profile: Profile | None = None
+            request = dataclasses.replace(self.request_for(variant), shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
+                                          batch=None, seq_len=None)
+            for event in profile_events(target, request, should_stop=should_stop):
+                if event.kind == "finished":
+                    profile = event.profile
+                else:
+                    yield dataclasses.replace(event, fraction=0.5 + 0.45 * event.fraction)
+            assert profile is not None and base_profile is not None
+            profile = dataclasses.replace(
+                profile,
+                config=dataclasses.replace(
+                    profile.config, precision=variant.precision, prune=variant.prune,
+                    prune_method=variant.method if variant.pruned else None,
+                ),
+                warnings=tuple(profile.warnings) + tuple(notes),
+            )
+            if variant.precision == "int8" and not target.is_onnx:
+                profile = _carry_counts_for_quantized(profile, base_profile)
+            yield Event("progress", 0.96, "comparing outputs")
+            fid = self._fidelity(variant, target)
+            effective = None
+            if density is not None:
+                effective = _effective_macs(profile.layers, density)
+                notes.append(
+                    f"unstructured: {100 * (1 - report['nonzero_after'] / report['params_after']):.1f}% of weights are zero "
+                    if report and "nonzero_after" in report else "unstructured pruning"
+                )
+            delta = deltas(profile, base_profile)
+            if report is not None:
+                delta["param_ratio_pruned"] = report.get("param_ratio")
+            result = VariantResult(
+                variant, profile, base_profile, fid, delta, notes=tuple(notes), prune_report=report, effective_macs=effective,
+            )
+            yield Event("finished", 1.0, "done", profile=profile, result=result)
+        except StudioError:
+            raise
+        except Exception as exc:  # a transform or run failing is the variant's error, not a crash
+            raise InputError(self.loaded.info.source, f"variant {variant.label()} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+
+    def run(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> VariantResult:
+        """Drain `variant_events`; a failure becomes a VariantResult with `error` set."""
+        try:
+            for event in self.variant_events(variant, should_stop):
+                if event.kind == "finished":
+                    return event.result  # type: ignore[no-any-return]
+        except StudioError as exc:
+            return VariantResult(variant, None, None, None, {}, error=exc.problem)
+        raise AssertionError("variant run ended without a result")
+
+    # --- transforms -------------------------------------------------------------------------------
+
+    def _scratch_path(self, stem: str) -> Path:
+        self._counter += 1
+        return self.scratch / f"{self._counter:04d}-{stem}.onnx"
+
+    def _transform(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
+        """The variant as a LoadedModel ready to profile, with notes, prune report and densities."""
+        if self.loaded.is_onnx:
+            return self._transform_onnx(variant)
+        return self._transform_torch(variant)
+
+    def _transform_onnx(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
+        from .onnx_transforms import prune_onnx_unstructured, quantize_onnx
+
+        assert self.loaded.onnx_path is not None
+        source = self.loaded.info.source
+        path = Path(self.loaded.onnx_path)
+        notes: list[str] = []
+        report = None
+        density = None
+        if variant.runtime == "torch":
+            raise InputError(source, "an ONNX model runs with onnxruntime; open the torch model to measure it with PyTorch")
+        if variant.pruned:
+            if variant.method == "structured":
+                raise InputError(
+                    source,
+                    "structured pruning needs the model's Python code (an nn.Module: demo, .py factory, HF config or "
+                    "trusted pickle) because removing channels rewrites the graph; ONNX offers --prune-method unstructured",
+                )
+            if variant.layer_prune:
+                raise InputError(source, "per-layer pruning ratios need an nn.Module; ONNX takes a global ratio")
+            path, density, considered, zeroed = prune_onnx_unstructured(path, self._scratch_path("pruned"), variant.prune)
+            report = {"method": "unstructured", "ratio_asked": variant.prune, "params_before": considered,
+                      "params_after": considered, "nonzero_after": considered - zeroed,
+                      "param_ratio": 1.0, "sparsity": zeroed / considered if considered else 0.0, "strategy": "global-magnitude"}
+            notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
+        if variant.precision in ("fp16", "bf16", "tf32"):
+            raise InputError("--precision", f"{variant.precision} for an ONNX model is not offered: use fp32 or int8, or open the torch model")
+        if variant.precision == "int8":
+            path, qnotes = quantize_onnx(path, self._scratch_path("int8"), calibration=self._calibration_feeds(variant))
+            notes += qnotes
+        loaded = dataclasses.replace(self.loaded, onnx_path=str(path), warnings=[])
+        return loaded, notes, report, density
+
+    def _transform_torch(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
+        from .onnx_transforms import export_onnx, quantize_onnx
+        from .precision import convert_torch
+        from .pruning import layer_density, output_layers, prune_structured, prune_unstructured
+
+        source = self.loaded.info.source
+        if self.loaded.on_meta:
+            raise InputError(source, "the model is on the meta device (too large to hold here): variants cannot be measured; the planner projects them")
+        model = self.loaded.module
+        specs = self.specs_for(variant)
+        args, kwargs = self.torch_inputs(specs)
+        notes: list[str] = []
+        report: dict[str, Any] | None = None
+        density: dict[str, float] | None = None
+        if variant.pruned:
+            if variant.method == "structured":
+                if not self.loaded.structured_prunable:
+                    raise InputError(
+                        source,
+                        f"structured pruning needs an nn.Module with its Python code; a {self.loaded.info.format} "
+                        "file has a fixed graph — use --prune-method unstructured",
+                    )
+                model, rep = prune_structured(
+                    model, args, kwargs, variant.prune, layer_ratios=dict(variant.layer_prune),
+                    round_to=variant.round_to, source=source,
+                )
+                report = rep.to_dict()
+                notes.append(
+                    f"structured: channel ratio {variant.prune:g} asked; parameters kept {100 * rep.param_ratio:.1f}% "
+                    f"({rep.params_before:,} -> {rep.params_after:,}); output layers kept: {', '.join(rep.kept_layers) or 'none'}"
+                )
+            else:
+                keep = output_layers(model, args, kwargs)
+                model, rep = prune_unstructured(model, variant.prune, keep=keep)
+                report = rep.to_dict()
+                report["nonzero_after"] = rep.nonzero_after
+                density = layer_density(model)
+                notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
+        runtime = variant.runtime or "torch"
+        if runtime == "onnxruntime":
+            if variant.precision not in ("fp32", "int8"):
+                raise InputError("--precision", f"{variant.precision} with onnxruntime is not offered: use fp32 or int8")
+            names = [s.name for s in specs]
+            path = export_onnx(model, args, kwargs, names, self._scratch_path("export"), source=source)
+            if variant.precision == "int8":
+                path, qnotes = quantize_onnx(path, self._scratch_path("int8"), calibration=self._calibration_feeds(variant))
+                notes += qnotes
+            from .loading import _load_onnx  # the exported file is a plain ONNX model from here on
+
+            loaded = _load_onnx(path, source)
+            loaded = dataclasses.replace(loaded, info=self.loaded.info)
+            return loaded, notes, report, density
+        converted, pnotes = convert_torch(model, variant.precision, variant.device, source=source)
+        notes += pnotes
+        float_dtype = variant.precision if variant.precision in ("fp16", "bf16") else None
+        float_dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(float_dtype or "", None)
+        loaded = dataclasses.replace(self.loaded, module=converted, float_dtype=float_dtype, warnings=[])
+        return loaded, notes, report, density
+
+    def _calibration_feeds(self, variant: Variant) -> list[dict[str, Any]] | None:
+        """Static int8 calibration uses the user's sample inputs (none: dynamic quantization)."""
+        if not self.samples:
+            return None
+        specs = self.specs_for(variant)
+        feeds = self.numpy_feeds(specs)
+        return [feeds]
+
+    def _fidelity(self, variant: Variant, target: LoadedModel) -> Fidelity | None:
+        key = (variant.shape_key(), variant.device)
+        _, baseline_out = self._baselines[key]
+        if baseline_out is None:
+            return None
+        specs = self.specs_for(variant)
+        if target.is_onnx:
+            from .onnx_timing import make_session
+
+            assert target.onnx_path is not None
+            session = make_session(target.onnx_path, threads=self.base.threads, device=variant.device)
+            out = session.run(None, self.numpy_feeds(specs))[0]
+            return compare(baseline_out, to_numpy(out), self.labels)
+        import torch
+
+        args, kwargs = self.torch_inputs(specs, variant.device)
+        if target.float_dtype:
+            dtype = getattr(torch, target.float_dtype)
+            args = tuple(a.to(dtype) if a.is_floating_point() else a for a in args)
+            kwargs = {k: v.to(dtype) if v.is_floating_point() else v for k, v in kwargs.items()}
+        with torch.inference_mode():
+            out = target.module(*args, **kwargs)
+        return compare(baseline_out, to_numpy(out), self.labels)
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+def _carry_counts_for_quantized(profile: Profile, baseline: Profile) -> Profile:
+    """Rows whose quantized op had no formula keep the baseline's MACs (int8 does the same MACs)."""
+    by_name = {r.name: r for r in baseline.layers}
+    rows: list[LayerRow] = []
+    for r in profile.layers:
+        b = by_name.get(r.name)
+        if b is not None and not r.counted:
+            r = dataclasses.replace(r, macs=b.macs, flops=b.flops, counted=True, unsupported_ops=())
+        rows.append(r)
+    unsupported = {op: n for op, n in profile.unsupported_ops.items() if any(op in r.unsupported_ops for r in rows)}
+    totals = dataclasses.replace(profile.totals, macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows))
+    return dataclasses.replace(profile, layers=tuple(rows), totals=totals, unsupported_ops=unsupported)
+
+
+def _effective_macs(rows: tuple[LayerRow, ...], density: dict[str, float]) -> int:
+    """MACs that multiply non-zero weights: what sparse kernels could skip the rest of."""
+    return int(sum(r.macs * density.get(r.name, 1.0) for r in rows))
+
+
+def now_ms() -> float:
+    return time.perf_counter() * 1000

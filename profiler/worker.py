@@ -1,0 +1,681 @@
+"""Run measurement tasks in a spawned worker process, one at a time, superseding and cancelling.
+
+A *task* is a generator function named ``"package.module:function"``::
+
+    def task(payload: dict, state: dict, should_stop: Callable[[], bool]) -> Iterator[tuple[str, dict]]:
+        yield "progress", {"fraction": 0.1, "message": "counting"}
+        ...
+        yield "finished", {"result": {...}}
+
+``state`` is a dict that lives as long as the worker process (a loaded baseline model stays there
+between requests). The worker imports the task and drives it; every event crosses a ``Pipe`` as
+plain picklable data. The model is superqt's generator workers and Orange3's ``run(data, state)``
+tasks (ARCHITECTURE.md, "Measurement runs in a worker process"), without Qt: the GUI's controller
+calls ``Runner.poll()`` from a ``QTimer``; the CLI calls ``Runner.wait()``.
+
+Protocol, as the caller sees it (``RunEvent.kind``):
+
+* ``started`` — the worker took the run (``{"task", "pid"}``; ``{"cached": True}`` for a cache hit);
+* ``progress`` (``{"fraction", "message"}``, throttled to ~20/s at the source), ``static``,
+  ``layer``, ``result`` and any other kind the task yields — passed through unchanged;
+* exactly one terminal event per run: ``finished`` (``{"result", "cached"}``), ``failed``
+  (``{"message", "exit_code", "kind"}``, kind ``error`` | ``crash`` | ``timeout`` | ``memory``)
+  or ``cancelled`` (``{"reason": "superseded" | "cancelled", "killed": bool}``).
+
+A run that was superseded or cancelled only ever reports ``cancelled`` (its other events are
+stale and dropped, and a result it still finished with goes to the cache). A task exception never
+reaches the caller: it becomes a ``failed`` event. A worker that dies (segfault, ``os._exit``,
+``kill -9``, the OOM killer) fails the current run with kind ``crash``, and the next ``submit``
+starts a fresh worker.
+
+This module stays import-light (standard library only at module level): spawn re-imports it in
+every worker, and the GUI imports it at start-up.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as _mp_wait
+from typing import Any
+
+__all__ = ["RunEvent", "Runner", "TaskFn", "TERMINAL_KINDS"]
+
+TaskFn = Callable[[dict[str, Any], dict[str, Any], Callable[[], bool]], Iterator[tuple[str, dict[str, Any]]]]
+
+TERMINAL_KINDS = frozenset({"finished", "failed", "cancelled"})
+PROGRESS_INTERVAL_S = 0.05  # progress events are throttled to ~20/s in the worker
+_CACHE_SIZE = 64
+_KEEP_TERMINALS = 256
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One event of one run, as plain picklable data."""
+
+    run_id: int
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.kind in TERMINAL_KINDS
+
+
+# --------------------------------------------------------------------------------------------
+# The worker process
+# --------------------------------------------------------------------------------------------
+
+
+def _first_line(text: str) -> str:
+    for line in str(text).splitlines():
+        if line.strip():
+            return " ".join(line.split())
+    return ""
+
+
+def failure_payload(exc: BaseException) -> dict[str, Any]:
+    """The ``failed`` payload for an exception: one line, an exit code, and a kind."""
+    from .errors import StudioError
+
+    kind = getattr(exc, "failure_kind", None)
+    if kind is None:
+        name = type(exc).__name__
+        kind = "memory" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "error"
+    if isinstance(exc, StudioError):
+        return {"message": _first_line(str(exc)), "exit_code": int(exc.exit_code), "kind": kind, "file": exc.file}
+    text = _first_line(str(exc))
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return {"message": message, "exit_code": 3, "kind": kind}
+
+
+class EventNotPicklable(Exception):
+    """A task yielded something that cannot cross the pipe (a live module, a lambda, a tensor on CUDA...)."""
+
+
+class _Control:
+    """State the listener thread and the main loop share inside the worker."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.queue: collections.deque[tuple[int, str, dict[str, Any]]] = collections.deque()
+        self.max_requested = 0  # newest run id asked for: every older one is superseded
+        self.cancelled_upto = 0  # every run id <= this was cancelled
+        self.current_id = 0
+        self.current_stop: threading.Event | None = None
+        self.closing = False
+
+    def _stale(self, run_id: int) -> bool:
+        return run_id < self.max_requested or run_id <= self.cancelled_upto or self.closing
+
+    def request(self, run_id: int, task: str, payload: dict[str, Any]) -> None:
+        with self.cond:
+            self.max_requested = max(self.max_requested, run_id)
+            self._signal_current()
+            self.queue.append((run_id, task, payload))
+            self.cond.notify_all()
+
+    def cancel(self, run_id: int) -> None:
+        with self.cond:
+            self.cancelled_upto = max(self.cancelled_upto, run_id)
+            self._signal_current()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closing = True
+            self._signal_current()
+            self.cond.notify_all()
+
+    def _signal_current(self) -> None:
+        if self.current_stop is not None and self._stale(self.current_id):
+            self.current_stop.set()
+
+    def next(self) -> tuple[int, str, dict[str, Any], threading.Event | None] | None:
+        """The next request (its stop event is None when it was already superseded); None to exit."""
+        with self.cond:
+            while not self.queue and not self.closing:
+                self.cond.wait()
+            if self.closing:
+                return None
+            run_id, task, payload = self.queue.popleft()
+            if self._stale(run_id):
+                return run_id, task, payload, None
+            self.current_id = run_id
+            self.current_stop = threading.Event()
+            return run_id, task, payload, self.current_stop
+
+    def done(self) -> None:
+        with self.cond:
+            self.current_stop = None
+
+
+def _listen(conn: Any, control: _Control, finished: threading.Event) -> None:
+    """Read control messages while a task runs; the only reader of the worker's end of the pipe."""
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            msg = ("close",)  # the parent went away
+            control.close()
+            if not finished.wait(2.0):  # a task that ignores should_stop: do not linger as an orphan
+                os._exit(0)
+            return
+        op = msg[0]
+        if op == "run":
+            control.request(msg[1], msg[2], msg[3])
+        elif op == "cancel":
+            control.cancel(msg[1])
+        elif op == "close":
+            control.close()
+            return
+
+
+_TASKS: dict[str, Callable[..., Any]] = {}
+
+
+def _load_task(name: str) -> Callable[..., Any]:
+    fn = _TASKS.get(name)
+    if fn is None:
+        module_name, sep, attr = name.partition(":")
+        if not sep or not module_name or not attr:
+            raise ValueError(f"a task is named 'package.module:function', not {name!r}")
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        if not callable(obj):
+            raise TypeError(f"task {name!r} is not callable")
+        fn = _TASKS[name] = obj
+    return fn
+
+
+def _run_one(
+    send: Callable[[int, str, dict[str, Any]], None],
+    run_id: int,
+    task: str,
+    payload: dict[str, Any],
+    state: dict[str, Any],
+    stop: threading.Event,
+) -> None:
+    """Drive one task to exactly one terminal event."""
+    send(run_id, "started", {"task": task, "pid": os.getpid()})
+    should_stop = stop.is_set
+    gen: Any = None
+    last_progress = 0.0
+    try:
+        fn = _load_task(task)
+        gen = fn(payload, state, should_stop)
+        if not isinstance(gen, Iterator):  # a plain function: its return value is the result
+            if stop.is_set():
+                send(run_id, "cancelled", {"reason": "stopped"})
+            else:
+                send(run_id, "finished", {"result": gen, "cached": False})
+            return
+        while True:
+            try:
+                item = next(gen)
+            except StopIteration as end:
+                if stop.is_set():
+                    send(run_id, "cancelled", {"reason": "stopped"})
+                elif end.value is not None:
+                    send(run_id, "finished", {"result": end.value, "cached": False})
+                else:
+                    send(run_id, "failed", {"message": f"task {task} ended without a result", "exit_code": 3, "kind": "error"})
+                return
+            kind, data = item
+            data = dict(data or {})
+            if kind == "finished":
+                data.setdefault("result", None)
+                data["cached"] = False
+                gen.close()
+                send(run_id, "finished", data)
+                return
+            if kind == "failed":
+                gen.close()
+                data.setdefault("message", f"task {task} failed")
+                data.setdefault("exit_code", 3)
+                data.setdefault("kind", "error")
+                send(run_id, "failed", data)
+                return
+            if kind == "cancelled" or stop.is_set():  # every yield is also a check point
+                gen.close()
+                send(run_id, "cancelled", {"reason": "stopped"})
+                return
+            if kind == "progress":
+                now = time.monotonic()
+                if now - last_progress < PROGRESS_INTERVAL_S and float(data.get("fraction", 0.0)) < 1.0:
+                    continue
+                last_progress = now
+            send(run_id, kind, data)
+    except BaseException as exc:  # noqa: BLE001 - every failure (SystemExit too) becomes an event
+        if stop.is_set() or type(exc).__name__ == "Cancelled":
+            send(run_id, "cancelled", {"reason": "stopped"})
+        else:
+            send(run_id, "failed", failure_payload(exc))
+    finally:
+        if gen is not None and hasattr(gen, "close"):
+            try:
+                gen.close()
+            except BaseException:  # noqa: BLE001, S110 - cleanup of a task already reported
+                pass
+
+
+def _worker_main(conn: Any) -> None:
+    """Entry point of the worker process (spawned): serve requests until told to close."""
+    try:  # a Ctrl+C in the terminal goes to the whole process group; the parent decides
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
+    control = _Control()
+    finished = threading.Event()
+    listener = threading.Thread(target=_listen, args=(conn, control, finished), name="worker-listener", daemon=True)
+    listener.start()
+    state: dict[str, Any] = {}
+
+    def send(run_id: int, kind: str, data: dict[str, Any]) -> None:
+        # conn.send pickles before it writes: an unpicklable payload raises here (and becomes the
+        # run's "failed" event in _run_one) without leaving half a message in the pipe.
+        try:
+            conn.send((run_id, kind, data))
+        except (BrokenPipeError, EOFError, ConnectionError):
+            control.close()  # the parent went away
+        except Exception as exc:
+            raise EventNotPicklable(
+                f"the task's {kind} event is not plain picklable data ({type(exc).__name__}: {_first_line(str(exc))})"
+            ) from None
+
+    try:
+        while True:
+            item = control.next()
+            if item is None:
+                break
+            run_id, task, payload, stop = item
+            if stop is None:
+                send(run_id, "cancelled", {"reason": "superseded"})
+                continue
+            try:
+                _run_one(send, run_id, task, payload, state, stop)
+            finally:
+                control.done()
+    finally:
+        finished.set()
+
+
+# --------------------------------------------------------------------------------------------
+# The caller's side
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    run_id: int
+    task: str
+    payload: dict[str, Any]
+    time_limit_s: float | None
+    cache_key: str | None
+    started_at: float | None = None
+
+
+@dataclass
+class _Stopping:
+    run: _Run
+    kill_at: float
+    outcome: RunEvent  # reported when the worker acknowledges, or when it is killed
+
+
+def _death_message(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "the measurement process stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        else:
+            name = f"signal {name}"
+        hint = "; perhaps it ran out of memory" if exitcode == -signal.SIGKILL else ""
+        return f"the measurement process died ({name}{hint})"
+    return f"the measurement process died (exit code {exitcode})"
+
+
+class Runner:
+    """Runs one task at a time in a spawned worker process; see the module docstring.
+
+    Not thread-safe: call it from one thread (the GUI thread's QTimer, or the CLI's main thread).
+    Deadlines (the grace period, time limits) are enforced inside ``poll``/``wait``, so poll often
+    (every 20–50 ms) while ``busy``.
+    """
+
+    def __init__(self, *, grace_s: float = 1.0, start_method: str = "spawn") -> None:
+        self.grace_s = float(grace_s)
+        self._ctx = multiprocessing.get_context(start_method)
+        self._proc: Any = None
+        self._conn: Any = None
+        self._next_id = 0
+        self._current: _Run | None = None
+        self._stopping: dict[int, _Stopping] = {}
+        self._backlog: list[RunEvent] = []
+        self._cache: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        self._terminals: collections.OrderedDict[int, RunEvent] = collections.OrderedDict()
+        self._stale_upto = 0  # non-terminal events of runs up to this id are stale: dropped
+        self._closed = False
+
+    # -- the worker process ------------------------------------------------------------------
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The pid of the worker process, or None when none is running."""
+        if self._proc is not None and self._proc.exitcode is None:
+            return int(self._proc.pid)
+        return None
+
+    def start(self) -> None:
+        """Start the worker now (optional: ``submit`` starts it when needed)."""
+        self._check_open()
+        self._ensure_worker()
+
+    def _ensure_worker(self) -> None:
+        if self._proc is not None and self._proc.exitcode is None:
+            return
+        self._discard_worker()
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child,), name="tradeoff-worker", daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+
+    def _discard_worker(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+        if self._proc is not None:
+            try:
+                self._proc.join(0)
+                self._proc.close()
+            except ValueError:
+                pass
+        self._proc = self._conn = None
+
+    def _kill_worker(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.exitcode is None:
+            proc.terminate()
+            proc.join(0.25)
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join(2.0)
+        self._discard_worker()
+
+    def _send(self, msg: tuple[Any, ...]) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.send(msg)
+            return True
+        except (BrokenPipeError, EOFError, OSError):
+            return False  # the death is noticed and reported by poll()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        task: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        time_limit_s: float | None = None,
+        cache_key: str | None = None,
+    ) -> int:
+        """Start ``task`` with ``payload``, superseding the current run; returns the new run id."""
+        self._check_open()
+        self._next_id += 1
+        run = _Run(self._next_id, task, dict(payload or {}), time_limit_s, cache_key)
+        self._supersede("superseded")
+        self._stale_upto = run.run_id - 1
+        if cache_key is not None and cache_key in self._cache:
+            self._cache.move_to_end(cache_key)
+            self._emit(RunEvent(run.run_id, "started", {"task": task, "cached": True}))
+            self._finish(RunEvent(run.run_id, "finished", {"result": self._cache[cache_key], "cached": True}))
+            return run.run_id
+        self._current = run
+        self._ensure_worker()
+        if not self._send(("run", run.run_id, run.task, run.payload)):
+            self._poll_worker()  # reports the death (the new run fails as a crash)
+        return run.run_id
+
+    def cancel(self) -> None:
+        """Stop the current run: cooperatively at its next check point, killed after ``grace_s``."""
+        self._supersede("cancelled")
+
+    def _supersede(self, reason: str) -> None:
+        run = self._current
+        if run is None:
+            return
+        self._current = None
+        self._stale_upto = max(self._stale_upto, run.run_id)
+        outcome = RunEvent(run.run_id, "cancelled", {"reason": reason, "killed": False})
+        self._stopping[run.run_id] = _Stopping(run, time.monotonic() + self.grace_s, outcome)
+        self._send(("cancel", run.run_id))
+
+    @property
+    def busy(self) -> bool:
+        """True while the worker is running something (a run, or a stopping one)."""
+        return self._current is not None or bool(self._stopping)
+
+    @property
+    def current_run(self) -> int | None:
+        return self._current.run_id if self._current is not None else None
+
+    # -- events ------------------------------------------------------------------------------
+
+    def poll(self, timeout_s: float = 0.0) -> list[RunEvent]:
+        """Events that arrived (waiting up to ``timeout_s`` for the first); enforces deadlines."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            self._poll_worker()
+            self._enforce_deadlines()
+            if self._backlog or self._closed:
+                break
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            wake = min([deadline, *self._deadlines()])
+            waitables = [c for c in (self._conn, self._proc.sentinel if self._proc is not None else None) if c is not None]
+            if waitables:
+                _mp_wait(waitables, max(0.0, wake - now))
+            else:
+                time.sleep(min(0.05, max(0.0, wake - now)))
+        events, self._backlog = self._backlog, []
+        return [e for e in events if e.terminal or e.run_id > self._stale_upto]
+
+    def wait(
+        self,
+        run_id: int,
+        timeout_s: float | None = None,
+        on_event: Callable[[RunEvent], None] | None = None,
+    ) -> RunEvent:
+        """Block until run ``run_id`` ends; return its terminal event. Raises TimeoutError."""
+        if run_id in self._terminals and not any(e.run_id == run_id for e in self._backlog):
+            return self._terminals[run_id]
+        if run_id <= 0 or run_id > self._next_id:
+            raise ValueError(f"no run {run_id} was submitted")
+        end = None if timeout_s is None else time.monotonic() + timeout_s
+        others: list[RunEvent] = []
+        try:
+            while True:
+                left = 0.25 if end is None else min(0.25, end - time.monotonic())
+                if left <= 0:
+                    raise TimeoutError(f"run {run_id} did not end within {timeout_s} s")
+                events = self.poll(left)
+                for i, ev in enumerate(events):
+                    if ev.run_id != run_id:
+                        others.append(ev)
+                        continue
+                    if on_event is not None:
+                        on_event(ev)
+                    if ev.terminal:
+                        others.extend(events[i + 1 :])
+                        return ev
+                if self._closed and not self._backlog:
+                    if run_id in self._terminals:
+                        return self._terminals[run_id]
+                    raise RuntimeError("this Runner is closed")
+        finally:
+            self._backlog[:0] = others
+
+    def _deadlines(self) -> list[float]:
+        out = [s.kill_at for s in self._stopping.values()]
+        run = self._current
+        if run is not None and run.started_at is not None and run.time_limit_s is not None:
+            out.append(run.started_at + run.time_limit_s)
+        return out
+
+    def _emit(self, event: RunEvent) -> None:
+        self._backlog.append(event)
+
+    def _finish(self, event: RunEvent) -> None:
+        self._terminals[event.run_id] = event
+        while len(self._terminals) > _KEEP_TERMINALS:
+            self._terminals.popitem(last=False)
+        self._emit(event)
+
+    def _remember(self, run: _Run, payload: dict[str, Any]) -> None:
+        if run.cache_key is not None:
+            self._cache[run.cache_key] = payload.get("result")
+            self._cache.move_to_end(run.cache_key)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def _poll_worker(self) -> None:
+        """Drain the pipe; notice a dead worker."""
+        conn = self._conn
+        if conn is None:
+            return
+        dead = False
+        for _ in range(10_000):  # what is there now, not a stream that never ends
+            try:
+                if not conn.poll():
+                    break
+                run_id, kind, data = conn.recv()
+            except (EOFError, OSError):
+                dead = True
+                break
+            self._on_message(run_id, kind, data)
+        if not dead and self._proc is not None and self._proc.exitcode is not None:
+            # it exited: what it wrote before dying is all in the pipe now; read it first
+            while True:
+                try:
+                    if not conn.poll():
+                        break
+                    run_id, kind, data = conn.recv()
+                except (EOFError, OSError):
+                    break
+                self._on_message(run_id, kind, data)
+            dead = True
+        if dead:
+            self._on_death()
+
+    def _on_message(self, run_id: int, kind: str, data: dict[str, Any]) -> None:
+        run = self._current
+        if run is not None and run.run_id == run_id:
+            if kind == "started":
+                run.started_at = time.monotonic()
+            if kind in TERMINAL_KINDS:
+                self._current = None
+                if kind == "finished":
+                    self._remember(run, data)
+                self._finish(RunEvent(run_id, kind, data))
+            else:
+                self._emit(RunEvent(run_id, kind, data))
+            return
+        stopping = self._stopping.get(run_id)
+        if stopping is not None and kind in TERMINAL_KINDS:
+            del self._stopping[run_id]
+            outcome = stopping.outcome
+            if kind == "finished":
+                self._remember(stopping.run, data)
+                if outcome.kind == "failed":  # a time limit passed, but the result made it: keep it
+                    outcome = RunEvent(run_id, kind, data)
+            elif kind == "failed" and outcome.kind == "failed":
+                outcome = RunEvent(run_id, kind, data)
+            self._finish(outcome)
+        # anything else is stale: a superseded run's progress, or a run already reported
+
+    def _on_death(self) -> None:
+        proc = self._proc
+        code = proc.exitcode if proc is not None else None
+        if proc is not None and code is None:
+            proc.join(0.5)
+            code = proc.exitcode
+        self._discard_worker()
+        for run_id, stopping in sorted(self._stopping.items()):
+            self._finish(stopping.outcome)
+        self._stopping.clear()
+        run = self._current
+        if run is not None:
+            self._current = None
+            self._finish(RunEvent(run.run_id, "failed", {"message": _death_message(code), "exit_code": 3, "kind": "crash", "exitcode": code}))
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        run = self._current
+        if run is not None and run.started_at is not None and run.time_limit_s is not None:
+            if now >= run.started_at + run.time_limit_s:
+                self._current = None
+                self._stale_upto = max(self._stale_upto, run.run_id)
+                message = f"the run passed its time limit of {run.time_limit_s:g} s"
+                outcome = RunEvent(run.run_id, "failed", {"message": message, "exit_code": 3, "kind": "timeout"})
+                self._stopping[run.run_id] = _Stopping(run, now + self.grace_s, outcome)
+                self._send(("cancel", run.run_id))
+        if self._stopping and any(now >= s.kill_at for s in self._stopping.values()):
+            self._kill_worker()
+            for _, stopping in sorted(self._stopping.items()):
+                outcome = stopping.outcome
+                if outcome.kind == "cancelled":
+                    outcome = RunEvent(outcome.run_id, "cancelled", {**outcome.payload, "killed": True})
+                self._finish(outcome)
+            self._stopping.clear()
+            current = self._current
+            if current is not None:  # it was queued behind the stuck run: run it in a fresh worker
+                self._ensure_worker()
+                if not self._send(("run", current.run_id, current.task, current.payload)):
+                    self._poll_worker()
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Runner is closed")
+
+    def close(self) -> None:
+        """Stop the worker (asking first, killing after ``grace_s``). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        proc = self._proc
+        if proc is not None and proc.exitcode is None:
+            self._send(("close",))
+            proc.join(self.grace_s if self.busy else min(self.grace_s, 0.5))
+        self._kill_worker()
+        for _, stopping in sorted(self._stopping.items()):
+            self._finish(stopping.outcome)
+        self._stopping.clear()
+        if self._current is not None:
+            self._finish(RunEvent(self._current.run_id, "cancelled", {"reason": "closed", "killed": False}))
+            self._current = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

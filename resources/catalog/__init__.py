@@ -1,0 +1,1 @@
+"""Data only: makes resources/catalog a package so setuptools installs its CSVs (package-data)."""

@@ -1,0 +1,86 @@
+"""Tasks for the worker tests and the worker benchmark (never torch: a spawned worker starts in ~0.3 s).
+
+Named "worker_tasks:NAME"; the tests put this folder on sys.path, which spawn passes to the worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Events = Iterator[tuple[str, dict[str, Any]]]
+
+
+def echo(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    yield "progress", {"fraction": 0.5, "message": "echoing"}
+    yield "finished", {"result": {"echo": payload, "pid": os.getpid()}}
+
+
+def slow(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    """Runs ``seconds`` (default 5), checking every 10 ms, with a progress event per check."""
+    seconds = float(payload.get("seconds", 5.0))
+    start = time.monotonic()
+    n = 0
+    while (elapsed := time.monotonic() - start) < seconds:
+        if should_stop():
+            return
+        n += 1
+        if payload.get("layers"):
+            yield "layer", {"name": f"layer{n}", "latency_ms": 10.0}
+        yield "progress", {"fraction": elapsed / seconds, "message": f"step {n}"}
+        time.sleep(0.01)
+    yield "finished", {"result": {"steps": n}}
+
+
+def stubborn(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    """Ignores should_stop and never yields while it sleeps (like a long native call)."""
+    yield "progress", {"fraction": 0.0, "message": "sleeping"}
+    time.sleep(float(payload.get("seconds", 30.0)))
+    yield "finished", {"result": "woke up"}
+
+
+def crash_segfault(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    yield "progress", {"fraction": 0.1, "message": "about to crash"}
+    ctypes.string_at(0)
+    yield "finished", {"result": None}
+
+
+def crash_exit(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    yield "progress", {"fraction": 0.1, "message": "about to exit"}
+    os._exit(7)
+
+
+def raise_error(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    from profiler.errors import InputError
+
+    yield "progress", {"fraction": 0.1, "message": "about to fail"}
+    raise InputError("x.onnx", "bad")
+
+
+def raise_bug(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    yield "progress", {"fraction": 0.1, "message": "about to fail"}
+    raise ValueError("first line\nsecond line")
+
+
+def remember(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    """Counts its calls in ``state``; ``loads`` counts the (expensive) first load only."""
+    if "model" not in state:
+        state["model"] = object()
+        state["loads"] = state.get("loads", 0) + 1
+    state["calls"] = state.get("calls", 0) + 1
+    yield "finished", {"result": {"calls": state["calls"], "loads": state["loads"], "pid": os.getpid()}}
+
+
+def hog(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    from profiler.guard import check_memory
+
+    yield "progress", {"fraction": 0.0, "message": "estimating memory"}
+    check_memory(1 << 60, device="cpu", what="hog.pt")  # an exbibyte
+    yield "finished", {"result": "allocated"}
+
+
+def unpicklable(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    yield "finished", {"result": lambda: None}
