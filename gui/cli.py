@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.add_argument("--top", type=_positive_int, default=10, help="rows in each top-layers table")
 
+    sw = sub.add_parser("sweep", help="measure a grid of what-if variants against the baseline")
+    add_model_options(sw, lists=True)
+    sw.add_argument("--time-limit", type=float, default=600.0, metavar="S", help="seconds allowed per variant")
+
     return parser
 
 
@@ -92,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "gui": _cmd_gui,
         "profile": _cmd_profile,
+        "sweep": _cmd_sweep,
         "plan": _cmd_plan,
         "hardware": _cmd_hardware,
     }
@@ -202,6 +207,102 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     profile = load_profile_for(args)
     profile.check()
     emit(args, profile.to_dict(), render_profile(profile, top=args.top), layers_csv(profile))
+    return 0
+
+
+def _sweep_variants(args: argparse.Namespace) -> list[Any]:
+    from profiler.sweep import grid, parse_list
+
+    prunes = parse_list(args.prune, "--prune", float)
+    precisions = [p.lower() if p else p for p in parse_list(args.precision, "--precision", str)]
+    batches = parse_list(args.batch, "--batch", int)
+    seq_lens = parse_list(args.seq_len, "--seq-len", int)
+    for label, values in (("--batch", batches), ("--seq-len", seq_lens)):
+        if any(v is not None and v <= 0 for v in values):
+            raise InputError(label, "values must be positive")
+    variants = grid(prunes, precisions, batches, seq_lens, prune_method=args.prune_method,
+                    runtime=args.runtime, device=args.device)
+    return variants
+
+
+def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0) -> list[Any]:
+    """Measure each variant in the measurement worker (spawned once; the model loads once).
+
+    A failed variant comes back as a VariantResult with `error`; a crash of the worker is
+    reported the same way and the next variant runs in a fresh worker.
+    """
+    from profiler.inputs import parse_shape_options
+    from profiler.tasks import request_to_dict
+    from profiler.whatif import VariantResult
+    from profiler.worker import Runner
+
+    base = request_from_args_base(args, parse_shape_options(args.input_shape))
+    payload_base = {
+        "source": args.model, "trust": args.trust, "request": request_to_dict(base),
+        "inputs": args.inputs,
+    }
+    progress = _Progress(enabled=sys.stderr.isatty())
+    results: list[Any] = []
+    with Runner() as runner:
+        for i, variant in enumerate(variants):
+            progress.label = f"[{i + 1}/{len(variants)}] {variant.label()}"
+            run_id = runner.submit("profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()},
+                                   time_limit_s=time_limit_s)
+            end = runner.wait(run_id, on_event=progress.on_event)
+            if end.kind == "finished":
+                results.append(VariantResult.from_dict(end.payload["result"]))
+                continue
+            message = end.payload.get("message", end.kind)
+            if end.payload.get("exit_code") == 2 and i == 0 and end.payload.get("kind") == "error" and _is_load_error(message, args.model):
+                raise InputError(args.model, message.split(": ", 1)[-1] if message.startswith(args.model) else message)
+            results.append(VariantResult(variant, None, None, None, {}, error=message))
+    progress.done()
+    return results
+
+
+def _is_load_error(message: str, model: str) -> bool:
+    """A failure that is about opening the model, not about one variant."""
+    return message.startswith(model) and "variant" not in message
+
+
+def request_from_args_base(args: argparse.Namespace, shapes: dict[str | None, tuple[int, ...]]) -> Any:
+    from profiler.analyze import ProfileRequest
+
+    return ProfileRequest(shapes=tuple(shapes.items()), device=args.device, threads=args.threads,
+                          latency=not args.no_latency)
+
+
+class _Progress:
+    """One self-overwriting stderr line while variants run (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.label = ""
+
+    def on_event(self, event: Any) -> None:
+        if self.enabled and event.kind == "progress":
+            frac = float(event.payload.get("fraction", 0.0))
+            sys.stderr.write(f"\r{self.label}: {100 * frac:3.0f}% {event.payload.get('message', '')[:40]:40s}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from profiler.sweep import build_sweep, render_sweep, sweep_csv
+
+    variants = _sweep_variants(args)
+    results = run_in_worker(args, variants, time_limit_s=args.time_limit)
+    ok = [r for r in results if r.error is None and r.baseline is not None]
+    if not ok:
+        first = results[0].error if results else "no variants"
+        raise InputError(args.model, f"no variant could be measured ({first})")
+    baseline = next((r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline)
+    sweep = build_sweep(ok[0].baseline.model, baseline, results)
+    sweep.check()
+    emit(args, sweep.to_dict(), render_sweep(sweep), sweep_csv(sweep))
     return 0
 
 

@@ -211,7 +211,7 @@ def _run_one(
     try:
         fn = _load_task(task)
         gen = fn(payload, state, should_stop)
-        if not isinstance(gen, Iterator):  # a plain function: its return value is the result
+        if not hasattr(gen, "__next__"):  # a plain function: its return value is the result
             if stop.is_set():
                 send(run_id, "cancelled", {"reason": "stopped"})
             else:
@@ -226,25 +226,29 @@ def _run_one(
                 elif end.value is not None:
                     send(run_id, "finished", {"result": end.value, "cached": False})
                 else:
-                    send(run_id, "failed", {"message": f"task {task} ended without a result", "exit_code": 3, "kind": "error"})
+                    send(
+                        run_id,
+                        "failed",
+                        {"message": f"task {task} ended without a result", "exit_code": 3, "kind": "error"},
+                    )
                 return
             kind, data = item
             data = dict(data or {})
             if kind == "finished":
                 data.setdefault("result", None)
                 data["cached"] = False
-                gen.close()
+                _close(gen)
                 send(run_id, "finished", data)
                 return
             if kind == "failed":
-                gen.close()
+                _close(gen)
                 data.setdefault("message", f"task {task} failed")
                 data.setdefault("exit_code", 3)
                 data.setdefault("kind", "error")
                 send(run_id, "failed", data)
                 return
             if kind == "cancelled" or stop.is_set():  # every yield is also a check point
-                gen.close()
+                _close(gen)
                 send(run_id, "cancelled", {"reason": "stopped"})
                 return
             if kind == "progress":
@@ -259,11 +263,17 @@ def _run_one(
         else:
             send(run_id, "failed", failure_payload(exc))
     finally:
-        if gen is not None and hasattr(gen, "close"):
-            try:
-                gen.close()
-            except BaseException:  # noqa: BLE001, S110 - cleanup of a task already reported
-                pass
+        _close(gen)
+
+
+def _close(gen: Any) -> None:
+    """Close a task's generator (its ``finally`` blocks run); errors there were already reported."""
+    close = getattr(gen, "close", None)
+    if close is not None:
+        try:
+            close()
+        except BaseException:  # noqa: BLE001, S110
+            pass
 
 
 def _worker_main(conn: Any) -> None:
@@ -354,7 +364,7 @@ class Runner:
 
     def __init__(self, *, grace_s: float = 1.0, start_method: str = "spawn") -> None:
         self.grace_s = float(grace_s)
-        self._ctx = multiprocessing.get_context(start_method)
+        self._ctx: Any = multiprocessing.get_context(start_method)
         self._proc: Any = None
         self._conn: Any = None
         self._next_id = 0
@@ -487,7 +497,9 @@ class Runner:
             if now >= deadline:
                 break
             wake = min([deadline, *self._deadlines()])
-            waitables = [c for c in (self._conn, self._proc.sentinel if self._proc is not None else None) if c is not None]
+            waitables = [
+                c for c in (self._conn, self._proc.sentinel if self._proc is not None else None) if c is not None
+            ]
             if waitables:
                 _mp_wait(waitables, max(0.0, wake - now))
             else:
@@ -618,13 +630,19 @@ class Runner:
             proc.join(0.5)
             code = proc.exitcode
         self._discard_worker()
-        for run_id, stopping in sorted(self._stopping.items()):
+        for _, stopping in sorted(self._stopping.items()):
             self._finish(stopping.outcome)
         self._stopping.clear()
         run = self._current
         if run is not None:
             self._current = None
-            self._finish(RunEvent(run.run_id, "failed", {"message": _death_message(code), "exit_code": 3, "kind": "crash", "exitcode": code}))
+            self._finish(
+                RunEvent(
+                    run.run_id,
+                    "failed",
+                    {"message": _death_message(code), "exit_code": 3, "kind": "crash", "exitcode": code},
+                )
+            )
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()

@@ -262,7 +262,9 @@ def test_close_is_idempotent_and_cancels_what_runs() -> None:
 
 def test_the_worker_module_is_import_light() -> None:
     code = "import sys, profiler.worker, profiler.guard; print(' '.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=HERE.parent.parent, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=HERE.parent.parent, capture_output=True, text=True, check=True
+    )
     heavy = {"torch", "numpy", "onnxruntime", "psutil", "PySide6"} & set(out.stdout.split())
     assert not heavy
 

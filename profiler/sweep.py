@@ -1,0 +1,244 @@
+"""`tradeoff sweep`: a grid of variants measured against the baseline, Pareto front marked.
+
+The grid is the product of the prune, precision, batch and seq-len lists. Deltas are against
+the baseline at the same batch and shape. A variant that fails keeps its row with `error` set.
+Pareto optimality: no other successful variant is at least as good on latency (lower), fidelity
+(higher cosine) and size (fewer weight bytes), and strictly better on one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+from .result import ModelInfo, Profile, RunConfig, Totals
+from .variant import Variant
+from .whatif import VariantResult
+
+SWEEP_SCHEMA = "tradeoff.sweep/1"
+
+
+def parse_list(text: str | None, option: str, kind: type) -> list[Any]:
+    """`0,0.3,0.5` -> [0.0, 0.3, 0.5]; None -> [None]."""
+    if text is None:
+        return [None]
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            values.append(kind(part))
+        except ValueError:
+            raise InputError(option, f"{part!r} is not a valid {kind.__name__}") from None
+    if not values:
+        raise InputError(option, "the list is empty")
+    return values
+
+
+def grid(
+    prunes: list[float | None],
+    precisions: list[str | None],
+    batches: list[int | None],
+    seq_lens: list[int | None],
+    *,
+    prune_method: str | None = None,
+    runtime: str | None = None,
+    device: str = "cpu",
+) -> list[Variant]:
+    """Every combination, baseline-like ones first, duplicates removed, in a stable order."""
+    out: list[Variant] = []
+    for prune, precision, batch, seq in itertools.product(prunes, precisions, batches, seq_lens):
+        v = Variant(
+            prune=float(prune or 0.0), prune_method=prune_method if prune else None, precision=precision or "fp32",
+            batch=batch, seq_len=seq, runtime=runtime, device=device,
+        )
+        if v not in out:
+            out.append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One row of the sweep."""
+
+    result: VariantResult
+    pareto: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        v = r.variant
+        p = r.profile
+        config = {
+            "prune": v.prune, "prune_method": v.method if v.pruned else None, "precision": v.precision,
+            "batch": p.config.batch if p else v.batch, "seq_len": v.seq_len,
+            "runtime": p.config.runtime if p else (v.runtime or None), "device": v.device,
+        }
+        return {
+            "config": config,
+            "totals": None if p is None else p.totals.to_dict(),
+            "delta": dict(r.delta) if r.error is None else None,
+            "fidelity": None if r.fidelity is None else r.fidelity.to_dict(),
+            "pareto": self.pareto,
+            "notes": list(r.notes),
+            "error": r.error,
+            "prune_report": r.prune_report,
+            "effective_macs": r.effective_macs,
+            "label": v.label(),
+        }
+
+
+@dataclass(frozen=True)
+class Sweep:
+    model: ModelInfo
+    baseline: Profile
+    entries: tuple[SweepEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SWEEP_SCHEMA,
+            "model": self.model.to_dict(),
+            "baseline": {"config": self.baseline.config.to_dict(), "totals": self.baseline.totals.to_dict()},
+            "variants": [e.to_dict() for e in self.entries],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepDocument:
+        """Sweeps read back as a document view (the variants' full profiles are not stored)."""
+        if d.get("schema") != SWEEP_SCHEMA:
+            raise InputError("sweep", f"expected schema {SWEEP_SCHEMA!r}, found {d.get('schema')!r}")
+        return SweepDocument(
+            model=ModelInfo.from_dict(d["model"]),
+            baseline_config=RunConfig.from_dict(d["baseline"]["config"]),
+            baseline_totals=Totals.from_dict(d["baseline"]["totals"]),
+            variants=tuple(d["variants"]),
+        )
+
+    def check(self) -> None:
+        ok = [e for e in self.entries if e.result.error is None]
+        assert all(e.result.profile is not None for e in ok), "successful variant without totals"
+        assert all(not e.pareto for e in self.entries if e.result.error is not None), "a failed variant on the front"
+        if ok:
+            assert any(e.pareto for e in ok), "no Pareto-optimal variant among successful ones"
+
+
+@dataclass(frozen=True)
+class SweepDocument:
+    model: ModelInfo
+    baseline_config: RunConfig
+    baseline_totals: Totals
+    variants: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SWEEP_SCHEMA,
+            "model": self.model.to_dict(),
+            "baseline": {"config": self.baseline_config.to_dict(), "totals": self.baseline_totals.to_dict()},
+            "variants": list(self.variants),
+        }
+
+
+def _objectives(r: VariantResult) -> tuple[float, float, float] | None:
+    """(latency, -cosine, weight bytes): smaller is better on each."""
+    if r.error is not None or r.profile is None:
+        return None
+    lat = r.profile.totals.latency_ms.median if r.profile.totals.latency_ms else float("inf")
+    # Per-sample latency, so a larger batch competes on throughput, not on wall time per call.
+    lat = lat / max(1, r.profile.config.batch)
+    cos = r.fidelity.cosine if r.fidelity is not None else 0.0
+    return (lat, -cos, float(r.profile.totals.weight_bytes))
+
+
+def pareto_flags(results: list[VariantResult]) -> list[bool]:
+    """True for each result no other result dominates."""
+    objs = [_objectives(r) for r in results]
+    flags = []
+    for i, oi in enumerate(objs):
+        if oi is None:
+            flags.append(False)
+            continue
+        dominated = any(
+            oj is not None and j != i and all(a <= b for a, b in zip(oj, oi, strict=True)) and any(a < b for a, b in zip(oj, oi, strict=True))
+            for j, oj in enumerate(objs)
+        )
+        flags.append(not dominated)
+    return flags
+
+
+def build_sweep(model: ModelInfo, baseline: Profile, results: list[VariantResult]) -> Sweep:
+    flags = pareto_flags(results)
+    return Sweep(model=model, baseline=baseline, entries=tuple(SweepEntry(r, f) for r, f in zip(results, flags, strict=True)))
+
+
+SWEEP_CSV_COLUMNS = [
+    "label", "prune", "prune_method", "precision", "batch", "seq_len", "runtime", "device",
+    "latency_ms", "params", "macs", "weight_bytes", "delta_latency", "delta_params", "delta_macs",
+    "cosine", "max_abs_error", "top1_agreement", "accuracy", "pareto", "error",
+]
+
+
+def sweep_csv(sweep: Sweep) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SWEEP_CSV_COLUMNS)
+    for e in sweep.entries:
+        d = e.to_dict()
+        c, t, dl, f = d["config"], d["totals"] or {}, d["delta"] or {}, d["fidelity"] or {}
+        lat = (t.get("latency_ms") or {}).get("median")
+        w.writerow([
+            d["label"], c["prune"], c["prune_method"] or "", c["precision"], c["batch"], c["seq_len"] or "", c["runtime"] or "",
+            c["device"], "" if lat is None else lat, t.get("params", ""), t.get("macs", ""), t.get("weight_bytes", ""),
+            _blank(dl.get("latency")), _blank(dl.get("params")), _blank(dl.get("macs")),
+            _blank(f.get("cosine")), _blank(f.get("max_abs_error")), _blank(f.get("top1_agreement")), _blank(f.get("accuracy")),
+            str(d["pareto"]).lower(), d["error"] or "",
+        ])
+    return buf.getvalue()
+
+
+def _blank(x: Any) -> Any:
+    return "" if x is None else x
+
+
+def render_sweep(sweep: Sweep) -> str:
+    """A terminal table: one row per variant with deltas and fidelity; * marks the Pareto front."""
+    from .table import human_bytes
+
+    b = sweep.baseline.totals
+    header = ["", "variant", "ms", "x latency", "x params", "x MACs", "weights", "cosine", "top-1", "note"]
+    rows = []
+    for e in sweep.entries:
+        r = e.result
+        if r.error is not None:
+            rows.append(["", r.variant.label(), "—", "—", "—", "—", "—", "—", "—", "error: " + r.error[:90]])
+            continue
+        assert r.profile is not None
+        t = r.profile.totals
+        f = r.fidelity
+        rows.append([
+            "*" if e.pareto else "",
+            r.variant.label(),
+            f"{t.latency_ms.median:.2f}" if t.latency_ms else "—",
+            _x(r.delta.get("latency")), _x(r.delta.get("params")), _x(r.delta.get("macs")),
+            human_bytes(t.weight_bytes),
+            f"{f.cosine:.4f}" if f else "—",
+            f"{f.top1_agreement:.2f}" if f and f.top1_agreement is not None else "—",
+            (r.notes[0][:70] if r.notes else ""),
+        ])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    lines = [
+        f"Sweep of {sweep.model.name}: baseline {b.latency_ms.median:.2f} ms, {b.params:,} params, {b.macs:,} MACs"
+        if b.latency_ms else f"Sweep of {sweep.model.name}",
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append("* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); x = variant ÷ baseline at the same batch")
+    return "\n".join(lines)
+
+
+def _x(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3f}"

@@ -1,0 +1,103 @@
+"""Tasks the measurement worker runs (named `profiler.tasks:NAME` in requests).
+
+Each task is `task(payload, state, should_stop)` yielding `(kind, data)` events of plain data.
+`state` lives as long as the worker process: the baseline model loads once per source and
+stays loaded, with its profiles and outputs, across every variant asked of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .analyze import Cancelled, ProfileRequest
+
+
+def request_to_dict(request: ProfileRequest) -> dict[str, Any]:
+    return {
+        "shapes": [[name, list(shape)] for name, shape in request.shapes],
+        "batch": request.batch,
+        "seq_len": request.seq_len,
+        "device": request.device,
+        "runtime": request.runtime,
+        "threads": request.threads,
+        "latency": request.latency,
+        "layer_latency": request.layer_latency,
+        "budget_s": request.budget_s,
+        "layer_runs": request.layer_runs,
+    }
+
+
+def request_from_dict(d: dict[str, Any]) -> ProfileRequest:
+    return ProfileRequest(
+        shapes=tuple((name, tuple(int(x) for x in shape)) for name, shape in d.get("shapes", ())),
+        batch=d.get("batch"),
+        seq_len=d.get("seq_len"),
+        device=d.get("device", "cpu"),
+        runtime=d.get("runtime"),
+        threads=d.get("threads"),
+        latency=bool(d.get("latency", True)),
+        layer_latency=bool(d.get("layer_latency", True)),
+        budget_s=float(d.get("budget_s", 3.0)),
+        layer_runs=int(d.get("layer_runs", 5)),
+    )
+
+
+def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
+    """The WhatIfSession for this source and base request, loaded once per worker."""
+    from .loading import load_model
+    from .whatif import WhatIfSession, load_sample_inputs
+
+    key = (payload["source"], bool(payload.get("trust")), repr(sorted(payload.get("request", {}).items())), payload.get("inputs"))
+    sessions: dict[Any, Any] = state.setdefault("sessions", {})
+    if key not in sessions:
+        for old in sessions.values():  # one model at a time: a new source frees the last one
+            old.close()
+        sessions.clear()
+        loaded = load_model(payload["source"], trust=bool(payload.get("trust")))
+        samples = load_sample_inputs(payload["inputs"]) if payload.get("inputs") else None
+        sessions[key] = WhatIfSession(loaded, request_from_dict(payload.get("request", {})), sample_inputs=samples)
+    return sessions[key]
+
+
+def variant_task(
+    payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Measure one variant (the identity variant is the baseline) and stream its events."""
+    from .guard import check_memory
+    from .variant import Variant
+
+    variant = Variant.from_dict(payload.get("variant", {}))
+    session = _session(payload, state)
+    yield "progress", {"fraction": 0.02, "message": "model loaded"}
+    if not session.loaded.on_meta and not session.loaded.is_onnx:
+        check_memory(_estimate_bytes(session, variant), device=variant.device, what=session.loaded.info.source)
+    try:
+        for event in session.variant_events(variant, should_stop):
+            if event.kind == "finished":
+                yield "finished", {"result": event.result.to_dict()}
+            elif event.kind in ("static", "baseline") and event.profile is not None:
+                yield event.kind, {"profile": event.profile.to_dict(), "fraction": event.fraction}
+            elif event.kind == "layer":
+                yield "layer", {"layer": event.layer, "latency_ms": event.latency_ms}
+            else:
+                yield "progress", {"fraction": event.fraction, "message": event.message}
+    except Cancelled:
+        return
+
+
+def _estimate_bytes(session: Any, variant: Any) -> int:
+    """Weights twice (baseline + transformed copy) plus the activation peak at the base input
+    shape, scaled by how much larger this variant's inputs are (x1.5 for attention's growth)."""
+    from .loading import make_inputs
+    from .torch_analysis import analyze_module
+
+    model = session.loaded.module
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    base = variant.baseline().with_(batch=None, seq_len=None, image_size=None)
+    base_specs = session.specs_for(base)
+    if getattr(session, "base_activation_peak", None) is None:
+        args, kwargs = make_inputs(session.loaded, base_specs)
+        session.base_activation_peak = analyze_module(model, args, kwargs, hooks=session.loaded.hooks_supported).activation_peak_bytes
+    scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
+    return int(2 * weights + 1.5 * scale * session.base_activation_peak)
