@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,8 +64,19 @@ def parse_count(text: str | None, option: str) -> int | None:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one `error: OPTION: problem` line (exit 2)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        option = "tradeoff"
+        m = re.match(r"argument ([^:]+): (.*)", message)
+        if m:
+            option, message = m.group(1).split("/")[-1], m.group(2)
+        self.exit(2, f"error: {option}: {message} (see tradeoff {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help)\n".replace("tradeoff  --help", "tradeoff --help"))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tradeoff",
         description="Tradeoff Studio: measure a model per layer, try what-if variants, and project their cost.",
     )
@@ -90,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     _configure_planner(parser)
+    if "--debug" not in argv:
+        # Library warnings (torch's deprecations, pickle protocol notices) are not for users;
+        # what matters reaches them as notes in the result.
+        warnings.simplefilter("ignore")
     if not argv:
         argv = ["gui"]
     args = parser.parse_args(argv)

@@ -148,7 +148,8 @@ def _load_export(path: Path, source: str) -> LoadedModel:
     if not zipfile.is_zipfile(path):
         raise InputError(source, "not a torch.export archive (.pt2 files are zip archives)")
     try:
-        ep = torch.export.load(str(path))
+        with _quiet_logs("torch.export", "torch._export", "torch._export.serde.serialize"):
+            ep = torch.export.load(str(path))
     except Exception as exc:  # corrupt archives raise many types; all mean the same to a user
         raise InputError(source, f"not a loadable torch.export archive: {_first_line(exc)}") from None
     templates: list[InputTemplate] = []
@@ -214,8 +215,10 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" not in str(exc).lower() and "weights_only" not in str(exc).lower():
-            raise InputError(source, f"not a valid torch file: {_first_line(exc)}") from None
+        # A well-formed pickle that the weights-only unpickler refused holds Python objects;
+        # a stream that does not even parse (random bytes, truncation) is a corrupt file.
+        if not _pickle_is_well_formed(path):
+            raise InputError(source, "not a valid torch file (neither a TorchScript archive nor a readable pickle)") from None
         if not trust:
             raise InputError(
                 source,
@@ -237,6 +240,28 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
             "write a .py file whose build_model() builds the module and loads these weights, and open that",
         )
     raise InputError(source, f"holds a {type(obj).__name__}, not an nn.Module")
+
+
+def _pickle_is_well_formed(path: Path) -> bool:
+    """Parse the pickle stream(s) opcode by opcode, executing nothing (pickletools.genops)."""
+    import pickletools
+
+    def parses(data: bytes) -> bool:
+        try:
+            for _ in pickletools.genops(data):
+                pass
+            return True
+        except Exception:  # ValueError, or anything genops raises on garbage
+            return False
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                return bool(names) and parses(zf.read(names[0]))
+        return parses(path.read_bytes()[: 64 * 2**20])
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _load_trusted(path: Path, source: str) -> Any:
@@ -402,6 +427,26 @@ def make_inputs(
     if loaded.keyword_inputs:
         return (), {s.name: t for s, t in zip(specs, tensors, strict=True)}
     return tuple(tensors), {}
+
+
+class _quiet_logs:
+    """Silence libraries that log a traceback before raising what we turn into one line."""
+
+    def __init__(self, *names: str) -> None:
+        import logging
+
+        self._loggers = [logging.getLogger(n) for n in names]
+        self._levels = [lg.level for lg in self._loggers]
+
+    def __enter__(self) -> None:
+        import logging
+
+        for lg in self._loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+
+    def __exit__(self, *exc: object) -> None:
+        for lg, level in zip(self._loggers, self._levels, strict=True):
+            lg.setLevel(level)
 
 
 def _first_line(exc: BaseException) -> str:

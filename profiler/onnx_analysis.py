@@ -49,6 +49,15 @@ Graph inputs and weights are not activations; graph outputs stay alive to the en
 Flatten, Squeeze, Unsqueeze and Identity outputs share their input's buffer (onnxruntime runs
 them in place). None when some activation's size is unknown.
 
+Known limits: the counts describe the file as stored. An exporter that stores a tied weight
+twice (torch's legacy exporter folds GPT-2's transposed lm_head into a second initializer)
+gets it counted twice; one that merges identical initializers (the same exporter, on a freshly
+initialised model whose BatchNorm/LayerNorm weights are all ones) gets them counted once.
+External data is validated but only integer and small tensors are read (shape inference needs
+their values); weights are never loaded, so a multi-GB model analyses in little memory.
+Model-local functions are inlined before counting. GroupQueryAttention, SparseAttention and
+the other com.microsoft ops not listed above are unsupported.
+
 Importing this module imports neither onnx, onnxruntime, numpy nor torch.
 """
 

@@ -329,6 +329,7 @@ def per_node_latency_ms(
     from .onnx_analysis import load_checked_model, unique_node_names
 
     runs = max(1, int(runs))
+    warmup = max(1, int(warmup))  # the first run also allocates the arena: never timed
     with tempfile.TemporaryDirectory(prefix="tradeoff-ort-") as tmp:
         session = make_session(
             path, threads=threads, device=device, enable_profiling=True, profile_dir=tmp,
@@ -345,7 +346,7 @@ def per_node_latency_ms(
         del session
         with open(trace_file, encoding="utf-8") as fh:
             trace = json.load(fh)
-    timed, op_of = _node_events(trace, max(1, warmup))
+    timed, op_of = _node_events(trace, warmup)
 
     model = load_checked_model(path, inline_functions=False)
     graph = model.graph

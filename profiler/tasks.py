@@ -64,8 +64,13 @@ def variant_task(
     payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Measure one variant (the identity variant is the baseline) and stream its events."""
+    import warnings
+
     from .guard import check_memory
     from .variant import Variant
+
+    # The worker shares the terminal's stderr: library warnings there would garble CLI output.
+    warnings.simplefilter("ignore")
 
     variant = Variant.from_dict(payload.get("variant", {}))
     session = _session(payload, state)

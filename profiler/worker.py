@@ -26,7 +26,11 @@ A run that was superseded or cancelled only ever reports ``cancelled`` (its othe
 stale and dropped, and a result it still finished with goes to the cache). A task exception never
 reaches the caller: it becomes a ``failed`` event. A worker that dies (segfault, ``os._exit``,
 ``kill -9``, the OOM killer) fails the current run with kind ``crash``, and the next ``submit``
-starts a fresh worker.
+starts a fresh worker. A time limit (counted from the worker's ``started``) and a cancel both ask
+the task to stop first and kill the worker only when it has not stopped within ``grace_s``, so a
+cooperative task keeps the worker (and its ``state``) alive. ``cache_key`` answers a repeated
+request from the results of earlier finished runs (``started`` + ``finished`` with
+``cached: True``) without touching the worker; treat cached results as read-only.
 
 This module stays import-light (standard library only at module level): spawn re-imports it in
 every worker, and the GUI imports it at start-up.
@@ -162,8 +166,7 @@ def _listen(conn: Any, control: _Control, finished: threading.Event) -> None:
         try:
             msg = conn.recv()
         except (EOFError, OSError):
-            msg = ("close",)  # the parent went away
-            control.close()
+            control.close()  # the parent went away
             if not finished.wait(2.0):  # a task that ignores should_stop: do not linger as an orphan
                 os._exit(0)
             return
@@ -456,7 +459,15 @@ class Runner:
             return run.run_id
         self._current = run
         self._ensure_worker()
-        if not self._send(("run", run.run_id, run.task, run.payload)):
+        try:
+            sent = self._send(("run", run.run_id, run.task, run.payload))
+        except Exception as exc:  # the payload cannot be pickled: the run fails, the caller carries on
+            self._current = None
+            message = f"the request for {task} is not plain picklable data ({failure_payload(exc)['message']})"
+            self._emit(RunEvent(run.run_id, "started", {"task": task}))
+            self._finish(RunEvent(run.run_id, "failed", {"message": message, "exit_code": 2, "kind": "error"}))
+            return run.run_id
+        if not sent:
             self._poll_worker()  # reports the death (the new run fails as a crash)
         return run.run_id
 

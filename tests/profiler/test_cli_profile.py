@@ -35,7 +35,8 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     code, out, err = run([*argv, "--json", "-"], capsys)
     assert code == 0, err
-    return json.loads(out)  # all of stdout, nothing else
+    doc: dict[str, Any] = json.loads(out)  # all of stdout, nothing else
+    return doc
 
 
 def tradeoff_command() -> list[str]:

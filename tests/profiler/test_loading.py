@@ -45,7 +45,8 @@ class Residual(nn.Module):
         self.fc = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.fc(x)
+        out: torch.Tensor = x + self.fc(x)
+        return out
 
 
 class TinyNet(nn.Module):
@@ -61,7 +62,8 @@ class TinyNet(nn.Module):
         self.head = nn.Linear(4, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.res(self.flat(self.pool(self.act(self.conv(x))))))
+        out: torch.Tensor = self.head(self.res(self.flat(self.pool(self.act(self.conv(x))))))
+        return out
 
 
 TINY_PARAMS = (4 * 3 * 9 + 4) + (4 * 4 + 4) + (4 * 5 + 5)
@@ -82,7 +84,8 @@ class TiedPair(nn.Module):
         self.b.weight = self.a.weight  # shared: 16 weights counted once
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.b(self.a(x))
+        out: torch.Tensor = self.b(self.a(x))
+        return out
 
 
 class MarkerPayload:
@@ -230,10 +233,11 @@ def test_torch_export_keeps_paths_and_class_names(tmp_path: Path) -> None:
     assert p.totals.macs == 2 * TINY_MACS
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 @pytest.mark.parametrize("suffix", [".pt", ".ts"])
 def test_torchscript_needs_shapes_then_counts(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"traced{suffix}"
-    torch.jit.trace(TinyNet().eval(), torch.randn(1, 3, 8, 8)).save(str(path))
+    torch.jit.trace(TinyNet().eval(), torch.randn(1, 3, 8, 8)).save(str(path))  # type: ignore[no-untyped-call]
     loaded = load_model(str(path))
     assert loaded.info.format == "torchscript"
     with pytest.raises(InputError, match="--input-shape"):

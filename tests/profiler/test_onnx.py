@@ -219,6 +219,30 @@ def test_contrib_ops(tmp_path: Path) -> None:
     assert a.unsupported_ops == {}
 
 
+def test_control_flow(tmp_path: Path) -> None:
+    # An If whose branches only move data costs zero; a Loop with a MatMul inside is not unrolled.
+    then_g = helper.make_graph([helper.make_node("Identity", ["x"], ["t"])], "then", [], [_vi("t", None)])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [], [_vi("e", None)])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("MatMul", ["h_in", "W"], ["h_out"])],
+        "body", [_vi("i", [], TensorProto.INT64), _vi("cond_in", [], TensorProto.BOOL), _vi("h_in", None)],
+        [_vi("cond_out", [], TensorProto.BOOL), _vi("h_out", None)],
+    )
+    nodes = [
+        helper.make_node("If", ["c"], ["branch"], name="if", then_branch=then_g, else_branch=else_g),
+        helper.make_node("Loop", ["n", "", "branch"], ["looped"], name="loop", body=body),
+    ]
+    inits = [_init("W", (4, 4)), numpy_helper.from_array(np.array(3, np.int64), "n")]
+    path = _save(tmp_path, nodes, [_vi("x", [2, 4]), _vi("c", [], TensorProto.BOOL)], [_vi("looped", None)], inits)
+    specs = (InputSpec("x", (2, 4), "float32"), InputSpec("c", (), "bool"))
+    a = analyze_onnx(path, specs)
+    _check(a, specs)
+    rows = _rows(a)
+    assert rows["if"].counted and rows["if"].macs == 0
+    assert not rows["loop"].counted and a.unsupported_ops == {"onnx::Loop": 1}
+    assert rows["loop"].params == 16  # the body's outer-scope weight belongs to the Loop
+
+
 def test_activation_peak_follows_liveness(tmp_path: Path) -> None:
     nodes = [
         helper.make_node("Relu", ["x"], ["a"], name="r1"),

@@ -289,3 +289,10 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_an_unpicklable_request_fails_the_run_not_the_caller(runner: Runner) -> None:
+    end = runner.wait(runner.submit(T + "echo", {"fn": lambda: None}), timeout_s=5)
+    assert end.kind == "failed" and end.payload["exit_code"] == 2
+    assert "not plain picklable data" in end.payload["message"]
+    _echo_works(runner)
