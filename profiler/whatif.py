@@ -172,6 +172,8 @@ class WhatIfSession:
     def baseline(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
         """Profile (once per shape and device) and run the baseline; the final event holds it."""
         key = (variant.shape_key(), variant.device)
+        if variant.device == "cuda":
+            _set_tf32(False)  # the baseline is strict fp32
         if key in self._baselines:
             profile, _ = self._baselines[key]
             yield Event("baseline", 0.5, "baseline (cached)", profile=profile)
@@ -371,6 +373,8 @@ class WhatIfSession:
             loaded = _load_onnx(path, source)
             loaded = dataclasses.replace(loaded, info=self.loaded.info)
             return loaded, notes, report, density
+        if variant.device == "cuda":
+            _set_tf32(variant.precision == "tf32")  # TF32 tensor-core matmuls for this variant only
         converted, pnotes = convert_torch(model, variant.precision, variant.device, source=source)
         notes += pnotes
         float_dtype = variant.precision if variant.precision in ("fp16", "bf16") else None
@@ -413,6 +417,13 @@ class WhatIfSession:
     def close(self) -> None:
         if self._scratch is not None:
             self._scratch.cleanup()
+
+
+def _set_tf32(enabled: bool) -> None:
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
 
 
 def _carry_counts_for_quantized(profile: Profile, baseline: Profile) -> Profile:
