@@ -1,0 +1,10 @@
+"""Entry point of the frozen bundle: freeze_support() first, so spawned workers start right."""
+
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    from gui.cli import main
+
+    sys.exit(main())
