@@ -49,6 +49,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--memory-efficiency", metavar="F", help="fraction of peak bandwidth reached (default per class)")
     x.add_argument("--kernel-overhead-us", metavar="US", help="fixed cost per kernel launch (default per class)")
     x.add_argument("--calibrate", metavar="DEVICE", help="calibrate per layer type against the local measurement on DEVICE (a catalog row)")
+    x.add_argument("--discount", metavar="D", help="discount on every catalog price, 0 ≤ D < 1 (e.g. 0.3 for 30 %%)")
     x.add_argument("--exclude-suspect-prices", action="store_true", help="skip price rows flagged quality=suspect")
 
 
@@ -119,6 +120,7 @@ def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
         "scaling_per_doubling": _number("--scaling-efficiency", get("scaling_efficiency")),
         "max_batch": _number("--max-batch", get("max_batch"), int),
         "output_tokens": _number("--output-tokens", get("output_tokens"), int),
+        "price_discount": _number("--discount", get("discount")),
     }
     kw.update({k: v for k, v in optional.items() if v is not None})
     options = PlanOptions(**kw)

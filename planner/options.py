@@ -69,6 +69,7 @@ class PlanOptions:
     kernel_overhead_us: float | None = None
     calibrate_with: str | None = None
     include_suspect_prices: bool = True
+    price_discount: float = 0.0  # negotiated/committed-use discount on every catalog price, 0 ≤ d < 1
 
     @property
     def trains(self) -> bool:
@@ -76,6 +77,8 @@ class PlanOptions:
 
     def check(self) -> None:
         """Raise InputError('--option', 'what is wrong') for the first bad value."""
+        if not 0.0 <= self.price_discount < 1.0:
+            raise InputError("--discount", f"{self.price_discount} is outside 0 <= D < 1")
         _fraction("--mfu", self.mfu)
         _fraction("--utilization", self.utilization)
         _fraction("--compute-efficiency", self.compute_efficiency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Iterable
@@ -160,6 +161,14 @@ def select_instances(catalog: Catalog, options: PlanOptions) -> tuple[tuple[Inst
             regions = sorted({i.region for i, _ in pairs})
             raise InputError("--region", f"no instance in region {options.region!r}; regions: {', '.join(regions)}")
         pairs = kept
+    if options.price_discount:
+        # A discount scales every price the same way: on-demand and spot alike.
+        keep = 1.0 - options.price_discount
+        pairs = [
+            (dataclasses.replace(i, usd_per_hour=i.usd_per_hour * keep,
+                                 usd_per_hour_spot=None if i.usd_per_hour_spot is None else i.usd_per_hour_spot * keep), a)
+            for i, a in pairs
+        ]
     return tuple(pairs)
 
 
@@ -258,6 +267,7 @@ def _assumptions(
         "precision": str(serve_precision),
         "train_precision": str(options.train_precision),
         "utilization": options.utilization,
+        "price_discount": options.price_discount,
         "pue": options.pue,
         "power_fraction": options.power_fraction,
         "catalog_as_of": max((i.as_of for i in used), default=catalog.as_of),

@@ -46,6 +46,7 @@ class Event:
     latency_ms: float | None = None
     profile: Profile | None = None
     result: Any = None  # the what-if engine's VariantResult on its final event
+    stage: str = "variant"  # "baseline" while the what-if engine measures the baseline
 
 
 class Cancelled(Exception):

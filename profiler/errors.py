@@ -6,15 +6,20 @@ but could not be measured (CLI exit 3). Anything else escaping the core is a bug
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StudioError(Exception):
     """An error with the file it concerns; `str()` is the one line shown to the user."""
 
     exit_code = 2
 
-    def __init__(self, file: str, problem: str) -> None:
+    def __init__(self, file: str, problem: str, *, details: dict[str, Any] | None = None) -> None:
         self.file = str(file)
         self.problem = " ".join(str(problem).split())  # one line, always
+        # Machine-readable facts about the failure (e.g. {"needs_trust": True}) so the app can
+        # react (ask for trust, ask for a shape) without parsing the message.
+        self.details: dict[str, Any] = dict(details or {})
         super().__init__(f"{self.file}: {self.problem}")
 
 

@@ -85,7 +85,8 @@ def resolve_inputs(
         )
         shapes = {t.name: t.dims for t in templates}  # type: ignore[misc]
     if not templates:
-        raise InputError(file, "the file does not say what inputs the model takes: pass --input-shape (e.g. 1x3x224x224)")
+        raise InputError(file, "the file does not say what inputs the model takes: pass --input-shape (e.g. 1x3x224x224)",
+                         details={"missing_dim": {"input": None, "dim": None, "symbol": None, "declared": []}})
     known = {t.name for t in templates}
     for name in shapes:
         if name is not None and name not in known:
@@ -124,6 +125,8 @@ def resolve_inputs(
             raise InputError(
                 file,
                 f"input {t.name!r} dimension {k}{label} has no value: pass {hint}--input-shape {t.name}=…",
+                details={"missing_dim": {"input": t.name, "dim": k, "symbol": d if isinstance(d, str) else None,
+                                         "declared": [x if isinstance(x, int) else None for x in dims]}},
             )
         specs.append(InputSpec(name=t.name, shape=tuple(resolved), dtype=t.dtype))
     return tuple(specs)

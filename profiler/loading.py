@@ -214,7 +214,7 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
         )
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
         # A well-formed pickle that the weights-only unpickler refused holds Python objects;
         # a stream that does not even parse (random bytes, truncation) is a corrupt file.
         if not _pickle_is_well_formed(path):
@@ -224,6 +224,7 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
                 source,
                 "holds a pickled Python object, and loading it runs code from the file: "
                 "pass --trust only if you trust where it came from",
+                details={"needs_trust": True},
             ) from None
         obj = _load_trusted(path, source)
     except Exception as exc:

@@ -82,11 +82,11 @@ def variant_task(
             if event.kind == "finished":
                 yield "finished", {"result": event.result.to_dict()}
             elif event.kind in ("static", "baseline") and event.profile is not None:
-                yield event.kind, {"profile": event.profile.to_dict(), "fraction": event.fraction}
+                yield event.kind, {"profile": event.profile.to_dict(), "fraction": event.fraction, "of": event.stage}
             elif event.kind == "layer":
-                yield "layer", {"layer": event.layer, "latency_ms": event.latency_ms}
+                yield "layer", {"layer": event.layer, "latency_ms": event.latency_ms, "of": event.stage}
             else:
-                yield "progress", {"fraction": event.fraction, "message": event.message}
+                yield "progress", {"fraction": event.fraction, "message": event.message, "of": event.stage}
     except Cancelled:
         return
 

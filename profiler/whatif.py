@@ -176,7 +176,7 @@ class WhatIfSession:
             _set_tf32(False)  # the baseline is strict fp32
         if key in self._baselines:
             profile, _ = self._baselines[key]
-            yield Event("baseline", 0.5, "baseline (cached)", profile=profile)
+            yield Event("baseline", 0.5, "baseline (cached)", profile=profile, stage="baseline")
             return
         specs = self.specs_for(variant)
         request = self.request_for(variant)
@@ -186,11 +186,12 @@ class WhatIfSession:
             if event.kind == "finished":
                 profile = event.profile
             else:
-                yield dataclasses.replace(event, fraction=event.fraction * 0.4, message="baseline: " + event.message)
+                yield dataclasses.replace(event, fraction=event.fraction * 0.4, message="baseline: " + event.message,
+                                          stage="baseline")
         assert profile is not None
         outputs = None if self.loaded.on_meta else self._run_baseline(specs, variant.device)
         self._baselines[key] = (profile, outputs)
-        yield Event("baseline", 0.4, "baseline measured", profile=profile)
+        yield Event("baseline", 0.4, "baseline measured", profile=profile, stage="baseline")
 
     def _run_baseline(self, specs: tuple[InputSpec, ...], device: str) -> Any:
         if self.loaded.is_onnx:

@@ -94,7 +94,8 @@ def failure_payload(exc: BaseException) -> dict[str, Any]:
         name = type(exc).__name__
         kind = "memory" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "error"
     if isinstance(exc, StudioError):
-        return {"message": _first_line(str(exc)), "exit_code": int(exc.exit_code), "kind": kind, "file": exc.file}
+        return {"message": _first_line(str(exc)), "exit_code": int(exc.exit_code), "kind": kind, "file": exc.file,
+                "details": dict(getattr(exc, "details", {}) or {})}
     text = _first_line(str(exc))
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return {"message": message, "exit_code": 3, "kind": kind}

@@ -1,0 +1,444 @@
+"""The planner panel: target hardware, training and serving inputs, the ranked results, the
+MFU / utilisation / price-discount sliders, and the catalog editor.
+
+The planner is Qt-free and fast (≈ 6 ms per re-plan), so every input change re-plans at once
+from the profile already measured: nothing is re-measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.charts.cost_chart import CostChart
+from gui.models.catalog_table import OVERRIDES_FILE, CatalogTableModel
+from gui.models.layer_data import ProjectedLayer
+from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableModel
+from gui.models.roles import RAW_ROLE
+from gui.theme import fmt_ms
+from planner.catalog import Catalog, load_catalog, user_catalog_dir
+from planner.options import DEFAULT_UTILIZATION, PlanOptions
+from planner.plan import Plan, plan
+from planner.roofline import Projection, make_target, project
+from planner.vocab import PeakPrecision, as_peak_precision
+from profiler.errors import StudioError
+from profiler.result import Profile
+
+DEFAULT_TARGET = "H100-SXM"
+
+
+def _slider(lo: int, hi: int, value: int) -> QSlider:
+    s = QSlider(Qt.Orientation.Horizontal, minimum=lo, maximum=hi)
+    s.setValue(value)
+    return s
+
+
+def _with_label(slider: QSlider, label: QLabel) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(slider, 1)
+    label.setMinimumWidth(70)
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    lay.addWidget(label)
+    return w
+
+
+def _parse_number(text: str) -> float | None:
+    t = text.strip().replace(",", "").replace("_", "")
+    if not t:
+        return None
+    mult = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}.get(t[-1].lower())
+    try:
+        return float(t[:-1]) * mult if mult else float(t)
+    except ValueError:
+        return None
+
+
+class PlannerPanel(QWidget):
+    """See the module docstring. Signals: `plan_changed(Plan | None)`, `target_changed(str)`."""
+
+    plan_changed = Signal(object)
+    target_changed = Signal(str)
+
+    def __init__(self, catalog: Catalog | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog or load_catalog()
+        self.profile: Profile | None = None
+        self.plan: Plan | None = None
+        self.error: str | None = None
+
+        # -- inputs -------------------------------------------------------------------------
+        self.target = QComboBox()
+        for acc in self.catalog.accelerators:
+            if acc.projectable:
+                self.target.addItem(f"{acc.name}  ({acc.memory_gb:g} GB)" if acc.memory_gb else acc.name, acc.name)
+        i = self.target.findData(DEFAULT_TARGET)
+        self.target.setCurrentIndex(max(0, i))
+        self.target.setToolTip("The accelerator the heatmap's projected latency and the roofline use")
+        self.only_target = QCheckBox("Rank only this accelerator")
+
+        self.train_size = QLineEdit(placeholderText="e.g. 1.2M or 2e12")
+        self.train_size.setToolTip("Training set size; suffixes k, M, B/G, T accepted")
+        self.train_unit = QComboBox()
+        self.train_unit.addItem("samples", "samples")
+        self.train_unit.addItem("tokens", "tokens")
+        self.epochs = QDoubleSpinBox(minimum=0.1, maximum=10000, value=1.0, decimals=1, singleStep=1.0)
+        self.mfu = _slider(0, 80, 0)
+        self.mfu_label = QLabel()
+        self.mfu.setToolTip("Model FLOPs utilisation; leftmost = the planner's default per accelerator class")
+
+        self.qps = QDoubleSpinBox(minimum=0.0, maximum=1e7, value=100.0, decimals=1, singleStep=10.0, suffix=" req/s")
+        self.qps.setSpecialValueText("none")
+        self.slo = QDoubleSpinBox(minimum=0.0, maximum=1e6, value=0.0, decimals=1, singleStep=10.0, suffix=" ms")
+        self.slo.setSpecialValueText("none")
+        self.slo.setToolTip("Latency objective per request (none: any latency)")
+        self.util = _slider(5, 100, round(DEFAULT_UTILIZATION * 100))
+        self.util_label = QLabel()
+        self.discount = _slider(0, 80, 0)
+        self.discount_label = QLabel()
+        self.discount.setToolTip("Negotiated or committed-use discount applied to every catalog price")
+
+        hw = QGroupBox("Target hardware")
+        f = QFormLayout(hw)
+        f.addRow("Accelerator", self.target)
+        f.addRow("", self.only_target)
+        tr = QGroupBox("Training")
+        f = QFormLayout(tr)
+        size_row = QWidget()
+        sl = QHBoxLayout(size_row)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.train_size, 1)
+        sl.addWidget(self.train_unit)
+        f.addRow("Dataset", size_row)
+        f.addRow("Epochs", self.epochs)
+        f.addRow("MFU", _with_label(self.mfu, self.mfu_label))
+        sv = QGroupBox("Serving")
+        f = QFormLayout(sv)
+        f.addRow("Load", self.qps)
+        f.addRow("Latency objective", self.slo)
+        f.addRow("Utilisation", _with_label(self.util, self.util_label))
+        pr = QGroupBox("Prices")
+        f = QFormLayout(pr)
+        f.addRow("Discount", _with_label(self.discount, self.discount_label))
+        from PySide6.QtWidgets import QPushButton
+
+        self.edit_catalog = QPushButton("Edit catalog prices…")
+        f.addRow("", self.edit_catalog)
+        self.catalog_note = QLabel(f"Catalog as of {self.catalog.as_of}", objectName="Muted")
+        f.addRow("", self.catalog_note)
+
+        inputs = QWidget()
+        il = QVBoxLayout(inputs)
+        il.setContentsMargins(0, 0, 0, 0)
+        for box in (hw, tr, sv, pr):
+            il.addWidget(box)
+        il.addStretch(1)
+        inputs.setMinimumWidth(300)
+        inputs.setMaximumWidth(380)
+
+        # -- results ------------------------------------------------------------------------
+        self.serving_model = PlanTableModel(SERVING_COLUMNS, self)
+        self.training_model = PlanTableModel(TRAINING_COLUMNS, self)
+        self.serving_view = self._table(self.serving_model)
+        self.training_view = self._table(self.training_model)
+        self.results_tabs = QTabWidget()
+        self.results_tabs.addTab(self.serving_view, "Serving (ranked by $ / M inferences)")
+        self.results_tabs.addTab(self.training_view, "Training")
+        self.summary = QLabel("", objectName="Muted")
+        self.summary.setWordWrap(True)
+        self.cost_chart = CostChart()
+        right = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.summary)
+        tl.addWidget(self.results_tabs, 1)
+        right.addWidget(top)
+        right.addWidget(self.cost_chart)
+        right.setSizes([300, 300])
+
+        lay = QHBoxLayout(self)
+        lay.addWidget(inputs)
+        lay.addWidget(right, 1)
+
+        self._replan_timer = QTimer(self, singleShot=True, interval=0)  # coalesce a burst of input signals
+        self._replan_timer.timeout.connect(self.replan)
+        for s in (self.mfu, self.util, self.discount):
+            s.valueChanged.connect(self._on_input_changed)
+        for w in (self.qps, self.slo, self.epochs):
+            w.valueChanged.connect(self._on_input_changed)
+        self.train_size.editingFinished.connect(self._on_input_changed)
+        self.train_unit.currentIndexChanged.connect(self._on_input_changed)
+        self.only_target.toggled.connect(self._on_input_changed)
+        self.target.currentIndexChanged.connect(self._on_target_changed)
+        self.edit_catalog.clicked.connect(self._on_edit_catalog_clicked)
+        self._update_labels()
+
+    def _table(self, model: PlanTableModel) -> QTableView:
+        proxy = QSortFilterProxyModel(self)
+        proxy.setSourceModel(model)
+        proxy.setSortRole(RAW_ROLE)
+        view = QTableView()
+        view.setModel(proxy)
+        view.setSortingEnabled(True)
+        view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        view.verticalHeader().setDefaultSectionSize(22)
+        view.setWordWrap(False)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(76)
+        header.resizeSection(0, 170)  # instance names are the longest cells
+        header.setStretchLastSection(True)
+        return view
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    @property
+    def target_name(self) -> str:
+        return str(self.target.currentData() or "")
+
+    @property
+    def discount_fraction(self) -> float:
+        return self.discount.value() / 100.0
+
+    def options(self) -> PlanOptions:
+        size = _parse_number(self.train_size.text())
+        tokens = self.train_unit.currentData() == "tokens"
+        return PlanOptions(
+            train_tokens=size if size and tokens else None,
+            train_samples=size if size and not tokens else None,
+            epochs=self.epochs.value(),
+            mfu=self.mfu.value() / 100.0 if self.mfu.value() > 0 else None,
+            gpus=(self.target_name,) if self.only_target.isChecked() and self.target_name else (),
+            serve_qps=self.qps.value() or None,
+            slo_ms=self.slo.value() or None,
+            utilization=self.util.value() / 100.0,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """The inputs, for the project file."""
+        return {"target": self.target_name, "only_target": self.only_target.isChecked(),
+                "train_size": self.train_size.text(), "train_unit": self.train_unit.currentData(),
+                "epochs": self.epochs.value(), "mfu_percent": self.mfu.value(), "qps": self.qps.value(),
+                "slo_ms": self.slo.value(), "utilization_percent": self.util.value(),
+                "discount_percent": self.discount.value()}
+
+    def set_state(self, d: dict[str, Any]) -> None:
+        blockers = [QSignalBlocker(w) for w in (self.target, self.only_target, self.train_size, self.train_unit,
+                                                 self.epochs, self.mfu, self.qps, self.slo, self.util, self.discount)]
+        try:
+            if d.get("target"):
+                i = self.target.findData(d["target"])
+                if i >= 0:
+                    self.target.setCurrentIndex(i)
+            self.only_target.setChecked(bool(d.get("only_target", False)))
+            self.train_size.setText(str(d.get("train_size", "")))
+            i = self.train_unit.findData(d.get("train_unit", "samples"))
+            self.train_unit.setCurrentIndex(max(0, i))
+            self.epochs.setValue(float(d.get("epochs", 1.0)))
+            self.mfu.setValue(int(d.get("mfu_percent", 0)))
+            self.qps.setValue(float(d.get("qps", 100.0)))
+            self.slo.setValue(float(d.get("slo_ms", 0.0)))
+            self.util.setValue(int(d.get("utilization_percent", round(DEFAULT_UTILIZATION * 100))))
+            self.discount.setValue(int(d.get("discount_percent", 0)))
+        except (TypeError, ValueError):
+            pass  # a hand-edited project with odd values keeps the defaults for those
+        finally:
+            del blockers
+        self._update_labels()
+        self.replan()
+        self.target_changed.emit(self.target_name)
+
+    def _update_labels(self) -> None:
+        self.mfu_label.setText("class default" if self.mfu.value() == 0 else f"{self.mfu.value()} %")
+        self.util_label.setText(f"{self.util.value()} %")
+        self.discount_label.setText(f"{self.discount.value()} %")
+
+    def _on_input_changed(self, *_: Any) -> None:
+        self._update_labels()
+        self._replan_timer.start()
+
+    def _on_target_changed(self, _index: int) -> None:
+        self._on_input_changed()
+        self.target_changed.emit(self.target_name)
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self.replan()
+
+    def replan(self) -> None:
+        self.plan, self.error = self._plan(self.profile)
+        d = self.discount_fraction
+        if self.plan is None:
+            self.serving_model.set_rows([], d)
+            self.training_model.set_rows([], d)
+            self.cost_chart.set_options([], d)
+            self.summary.setText(self.error or "Open a model to plan its cost.")
+        else:
+            self.serving_model.set_rows(list(self.plan.inference.options), d)
+            self.training_model.set_rows(list(self.plan.training.options) if self.plan.training else [], d)
+            self.cost_chart.set_options(list(self.plan.inference.options), d)
+            self.summary.setText(self._summary())
+        self.plan_changed.emit(self.plan)
+
+    def _plan(self, profile: Profile | None) -> tuple[Plan | None, str | None]:
+        if profile is None:
+            return None, None
+        try:
+            return plan(profile, self.options(), self.catalog), None
+        except StudioError as exc:
+            return None, f"Cannot plan: {exc.problem}"
+        except ValueError as exc:
+            return None, f"Cannot plan: {exc}"
+
+    def cheapest_usd_per_million(self, profile: Profile | None) -> float | None:
+        """$ per million inferences of the cheapest serving option for `profile` (discount applied)."""
+        p = self.plan if profile is self.profile else self._plan(profile)[0]
+        if p is None:
+            return None
+        priced = [o.usd_per_million for o in p.inference.options if o.usd_per_million is not None]
+        return min(priced) * (1.0 - self.discount_fraction) if priced else None
+
+    def _summary(self) -> str:
+        p = self.plan
+        assert p is not None
+        best = next((o for o in p.inference.options if o.usd_per_million is not None), None)
+        parts = []
+        if best is not None:
+            parts.append(f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
+                         f"{fmt_ms(best.latency_ms)} per batch, ${best.usd_per_million * (1 - self.discount_fraction):.3g} "
+                         "per million inferences")
+        if p.training is not None and p.training.options:
+            t = p.training.options[0]
+            parts.append(f"training: {t.hours:,.3g} h on {t.gpus} × {t.accelerator}, "
+                         f"${t.usd_on_demand * (1 - self.discount_fraction):,.0f}")
+        parts.append("All times and prices are projected (roofline + catalog), not measured.")
+        return " · ".join(parts)
+
+    # -- projection on the target ------------------------------------------------------------------
+
+    def projection(self, profile: Profile | None) -> Projection | None:
+        """Per-layer roofline projection of `profile` on the target accelerator (None if impossible)."""
+        if profile is None:
+            return None
+        acc = self.catalog.accelerator(self.target_name)
+        if acc is None:
+            return None
+        try:
+            precision = as_peak_precision(profile.config.precision)
+        except ValueError:
+            precision = PeakPrecision.FP32
+        target = make_target(acc, precision)
+        if target is None:
+            return None
+        try:
+            return project(profile, target)
+        except (ValueError, ZeroDivisionError, StudioError):
+            return None
+
+    def roof(self, projection: Projection) -> tuple[float | None, float | None]:
+        """Attainable peak FLOP/s and bytes/s (with the efficiencies) of the projection's target."""
+        acc = self.catalog.accelerator(projection.accelerator)
+        if acc is None:
+            return None, None
+        peak = acc.peak_flops_per_s(projection.precision)
+        bw = acc.bandwidth_bytes_per_s
+        eff = projection.efficiency
+        return (peak * eff.compute if peak else None), (bw * eff.memory if bw else None)
+
+    @staticmethod
+    def projected_layers(projection: Projection | None) -> dict[str, ProjectedLayer]:
+        if projection is None:
+            return {}
+        return {lp.name: ProjectedLayer(lp.time_ms, lp.intensity_flops_per_byte, str(lp.bound), lp.flops, lp.bytes)
+                for lp in projection.layers}
+
+    # -- catalog editor -----------------------------------------------------------------------------
+
+    def _on_edit_catalog_clicked(self) -> None:
+        dialog = CatalogEditorDialog(self.catalog, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            self.reload_catalog()
+
+    def reload_catalog(self) -> None:
+        self.catalog = load_catalog()
+        self.catalog_note.setText(f"Catalog as of {self.catalog.as_of}")
+        self.replan()
+
+
+class CatalogEditorDialog(QDialog):
+    """Edit instance prices; Save writes them to the user's overrides CSV (atomically)."""
+
+    def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Catalog prices")
+        self.resize(900, 520)
+        self.saved = False
+        self.model = CatalogTableModel(catalog.instances, self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter = QLineEdit(placeholderText="Filter by provider, instance, region or accelerator…",
+                                clearButtonEnabled=True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        view = QTableView()
+        view.setModel(self.proxy)
+        view.setSortingEnabled(True)
+        view.verticalHeader().setVisible(False)
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        view.horizontalHeader().setStretchLastSection(True)
+        self.folder = user_catalog_dir()
+        note = QLabel(f"Double-click a price to edit it. Saved edits go to {self.folder / OVERRIDES_FILE} "
+                      "and override the shipped catalog.", objectName="Muted")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_save)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.filter)
+        lay.addWidget(view, 1)
+        lay.addWidget(note)
+        lay.addWidget(buttons)
+
+    def _on_save(self) -> None:
+        if self.model.edited:
+            path = self.folder / OVERRIDES_FILE
+            previous = path.read_text(encoding="utf-8") if path.is_file() else None
+            try:
+                self.model.save_overrides(self.folder, previous)
+            except OSError as exc:
+                from PySide6.QtWidgets import QMessageBox
+
+                QMessageBox.warning(self, "Could not save", f"{path}: {exc.strerror or exc}")
+                return
+            self.saved = True
+        self.accept()
+
+
+__all__ = ["PlannerPanel", "CatalogEditorDialog", "replace"]

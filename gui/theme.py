@@ -1,0 +1,158 @@
+"""Light and dark palettes, the heat colour of a share, and number formats with units.
+
+Why one module: every widget, delegate and chart must agree on colours and on how a number
+reads ("1.82 G", "44.6 MiB", "41.7 ms"), or the same figure would look different in two views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from profiler.table import human_bytes, human_count
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    window: str
+    base: str
+    alt_base: str
+    text: str
+    muted: str
+    accent: str
+    heat: str  # the colour a 100 % share is painted with (blended over `base`)
+    good: str
+    bad: str
+    grid: str
+    highlight: str
+    highlighted_text: str
+
+    def color(self, attr: str) -> QColor:
+        return QColor(getattr(self, attr))
+
+
+LIGHT = Theme(
+    name="light", window="#f3f3f5", base="#ffffff", alt_base="#f7f7fa", text="#1d1d22", muted="#6b6b76",
+    accent="#2f6fde", heat="#e4572e", good="#1f8a4c", bad="#c0392b", grid="#d8d8de",
+    highlight="#2f6fde", highlighted_text="#ffffff",
+)
+DARK = Theme(
+    name="dark", window="#23252b", base="#1b1c21", alt_base="#212329", text="#e6e6ea", muted="#9a9aa6",
+    accent="#6ea0ff", heat="#ff7a4d", good="#52c47f", bad="#ff6b5e", grid="#3a3c44",
+    highlight="#3b6fd1", highlighted_text="#ffffff",
+)
+THEMES = {"light": LIGHT, "dark": DARK}
+_current: Theme = LIGHT
+
+
+def current() -> Theme:
+    return _current
+
+
+def apply_theme(app: QApplication, name: str) -> Theme:
+    """Set the Fusion style and a palette for `name` ("light" or "dark"); returns the theme."""
+    global _current
+    theme = THEMES.get(name, LIGHT)
+    _current = theme
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: theme.window,
+        QPalette.ColorRole.WindowText: theme.text,
+        QPalette.ColorRole.Base: theme.base,
+        QPalette.ColorRole.AlternateBase: theme.alt_base,
+        QPalette.ColorRole.ToolTipBase: theme.base,
+        QPalette.ColorRole.ToolTipText: theme.text,
+        QPalette.ColorRole.Text: theme.text,
+        QPalette.ColorRole.Button: theme.window,
+        QPalette.ColorRole.ButtonText: theme.text,
+        QPalette.ColorRole.Highlight: theme.highlight,
+        QPalette.ColorRole.HighlightedText: theme.highlighted_text,
+        QPalette.ColorRole.PlaceholderText: theme.muted,
+        QPalette.ColorRole.Link: theme.accent,
+    }
+    for role, value in roles.items():
+        pal.setColor(role, QColor(value))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(theme.muted))
+    app.setPalette(pal)
+    app.setStyleSheet(_stylesheet(theme))
+    return theme
+
+
+def _stylesheet(t: Theme) -> str:
+    return f"""
+    QToolTip {{ color: {t.text}; background: {t.base}; border: 1px solid {t.grid}; padding: 4px; }}
+    QFrame#DeltaCard {{ background: {t.base}; border: 1px solid {t.grid}; border-radius: 6px; }}
+    QLabel#DeltaTitle {{ color: {t.muted}; font-size: 8pt; }}
+    QLabel#DeltaValue {{ font-size: 11pt; font-weight: 600; }}
+    QLabel#Muted {{ color: {t.muted}; }}
+    QGroupBox {{ font-weight: 600; border: 1px solid {t.grid}; border-radius: 6px; margin-top: 10px; padding-top: 6px; }}
+    QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; }}
+    QTreeView, QTableView {{ gridline-color: {t.grid}; }}
+    """
+
+
+def heat_color(share_of_max: float, theme: Theme | None = None) -> QColor:
+    """The background of a cell whose value is `share_of_max` (0…1) of the column's largest.
+
+    Blended with the base colour at ≤ 70 % so the text stays legible in both themes."""
+    t = theme or _current
+    s = max(0.0, min(1.0, share_of_max))
+    base, heat = QColor(t.base), QColor(t.heat)
+    a = 0.7 * s ** 0.8
+    return QColor(
+        round(base.red() + (heat.red() - base.red()) * a),
+        round(base.green() + (heat.green() - base.green()) * a),
+        round(base.blue() + (heat.blue() - base.blue()) * a),
+    )
+
+
+# --- number formats: one place, units always shown -------------------------------------------
+
+
+def fmt_count(n: float | None, unit: str = "") -> str:
+    return human_count(n, unit)
+
+
+def fmt_bytes(n: float | None) -> str:
+    return human_bytes(n)
+
+
+def fmt_ms(ms: float | None) -> str:
+    """Milliseconds with 3 significant figures and a sensible unit (µs below 1 ms, s above 10 s)."""
+    if ms is None:
+        return "—"
+    if ms < 1.0:
+        return f"{ms * 1000:.3g} µs"
+    if ms >= 10_000:
+        return f"{ms / 1000:.3g} s"
+    return f"{ms:.3g} ms"
+
+
+def fmt_usd(usd: float | None) -> str:
+    if usd is None:
+        return "—"
+    if abs(usd) >= 1000:
+        return f"${usd:,.0f}"
+    if abs(usd) >= 1:
+        return f"${usd:,.2f}"
+    return f"${usd:.3g}"
+
+
+def fmt_ratio(r: float | None) -> str:
+    """A variant ÷ baseline ratio as a signed change: 0.27 → '−73 %', 2.0 → '+100 %'."""
+    if r is None:
+        return "—"
+    change = (r - 1.0) * 100
+    if abs(change) < 0.05:
+        return "±0 %"
+    sign = "+" if change > 0 else "−"
+    return f"{sign}{abs(change):.3g} %"
+
+
+def fmt_share(s: float | None) -> str:
+    return "—" if s is None else f"{100 * s:.1f} %"

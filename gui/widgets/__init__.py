@@ -1,0 +1,1 @@
+"""Widgets: thin bindings over plain data (knobs, deltas, layer views, details, telemetry, dialogs)."""
