@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,7 +197,7 @@ def _measure_torch(
     base: Profile,
     clock: Callable[[], float],
     should_stop: Callable[[], bool],
-) -> Iterator[Event]:
+) -> Generator[Event, None, Profile]:
     import torch
 
     from .torch_timing import layer_latencies_ms, time_forward
@@ -257,7 +257,7 @@ def _measure_onnx(
     base: Profile,
     clock: Callable[[], float],
     should_stop: Callable[[], bool],
-) -> Iterator[Event]:
+) -> Generator[Event, None, Profile]:
     from .onnx_timing import per_node_latency_ms, time_onnx
 
     assert loaded.onnx_path is not None

@@ -169,6 +169,7 @@ def _load_export(path: Path, source: str) -> LoadedModel:
     for node in ep.graph.nodes:
         for fqn, type_str in (node.meta.get("nn_module_stack") or {}).values():
             type_names.setdefault(fqn, str(type_str).rsplit(".", 1)[-1])
+    module: Any
     try:
         module = torch.export.unflatten(ep)
     except Exception:  # unflatten is best effort; the flat module still runs and counts

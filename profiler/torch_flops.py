@@ -67,42 +67,42 @@ def _sdpa_flops(q_shape: Any, k_shape: Any, v_shape: Any) -> int:
     s_k = k_shape[-2]
     d_v = v_shape[-1]
     batch_heads = math.prod(b_dims)
-    return 2 * batch_heads * s_q * s_k * d_q + 2 * batch_heads * s_q * s_k * d_v
+    return int(2 * batch_heads * s_q * s_k * d_q + 2 * batch_heads * s_q * s_k * d_v)
 
 
 def _sdpa_formula(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return _sdpa_flops(query, key, value)
+    return int(_sdpa_flops(query, key, value))
 
 
 def _mv_formula(a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return 2 * a[0] * a[1]
+    return int(2 * a[0] * a[1])
 
 
 def _addmv_formula(bias: Any, a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return 2 * a[0] * a[1]
+    return int(2 * a[0] * a[1])
 
 
 def _dot_formula(a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return 2 * a[0]
+    return int(2 * a[0])
 
 
 def _int_mm_formula(a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return 2 * a[0] * a[1] * b[1]
+    return int(2 * a[0] * a[1] * b[1])
 
 
 def _weight_int8pack_mm_formula(a: Any, w: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
     # w is [out_features, in_features]
-    return 2 * math.prod(a[:-1]) * a[-1] * w[0]
+    return int(2 * math.prod(a[:-1]) * a[-1] * w[0])
 
 
 def _addbmm_formula(bias: Any, a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-    return 2 * a[0] * a[1] * a[2] * b[2]
+    return int(2 * a[0] * a[1] * a[2] * b[2])
 
 
 def _linear_dynamic_formula(x: Any, packed: Any, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
     # Raw arguments: the packed weight is a ScriptObject that unpacks to (weight, bias).
     weight = packed.unpack()[0]
-    return 2 * math.prod(x.shape[:-1]) * int(weight.shape[0]) * int(weight.shape[1])
+    return int(2 * math.prod(x.shape[:-1]) * int(weight.shape[0]) * int(weight.shape[1]))
 
 
 _linear_dynamic_formula._get_raw = True  # type: ignore[attr-defined]

@@ -175,8 +175,8 @@ class WhatIfSession:
         if variant.device == "cuda":
             _set_tf32(False)  # the baseline is strict fp32
         if key in self._baselines:
-            profile, _ = self._baselines[key]
-            yield Event("baseline", 0.5, "baseline (cached)", profile=profile, stage="baseline")
+            cached, _ = self._baselines[key]
+            yield Event("baseline", 0.5, "baseline (cached)", profile=cached, stage="baseline")
             return
         specs = self.specs_for(variant)
         request = self.request_for(variant)
@@ -227,22 +227,22 @@ class WhatIfSession:
                 return
             yield Event("progress", 0.45, "transforming the model")
             target, notes, report, density = self._transform(variant)
-            profile: Profile | None = None
+            measured: Profile | None = None
             request = dataclasses.replace(self.request_for(variant), shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
                                           batch=None, seq_len=None)
             for event in profile_events(target, request, should_stop=should_stop):
                 if event.kind == "finished":
-                    profile = event.profile
+                    measured = event.profile
                 else:
                     yield dataclasses.replace(event, fraction=0.5 + 0.45 * event.fraction)
-            assert profile is not None and base_profile is not None
+            assert measured is not None and base_profile is not None
             profile = dataclasses.replace(
-                profile,
+                measured,
                 config=dataclasses.replace(
-                    profile.config, precision=variant.precision, prune=variant.prune,
+                    measured.config, precision=variant.precision, prune=variant.prune,
                     prune_method=variant.method if variant.pruned else None,
                 ),
-                warnings=tuple(profile.warnings) + tuple(notes),
+                warnings=tuple(measured.warnings) + tuple(notes),
             )
             if variant.precision == "int8" and not target.is_onnx:
                 profile = _carry_counts_for_quantized(profile, base_profile)
