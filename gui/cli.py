@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": _cmd_sweep,
         "plan": _cmd_plan,
         "hardware": _cmd_hardware,
+        "report": _cmd_report,
+        "trace": _cmd_trace,
     }
     handler = handlers.get(args.command or "gui")
     if handler is None:
@@ -144,6 +146,9 @@ def _configure_planner(parser: argparse.ArgumentParser) -> None:
     except ImportError:
         return
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    from gui.report.commands import configure as configure_report
+
+    configure_report(sub)  # `report` and `trace`
     plan = sub.add_parser("plan", help="project training and inference cost over the hardware catalog")
     add_model_options(plan)
     add_plan_arguments(plan)
@@ -321,6 +326,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep.check()
     emit(args, sweep.to_dict(), render_sweep(sweep), sweep_csv(sweep))
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gui.report.commands import run_report
+
+    return run_report(args)
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from gui.report.commands import run_trace
+
+    return run_trace(args)
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:

@@ -277,8 +277,11 @@ def _measure_onnx(
             if r.latency_ms is not None:
                 yield Event("layer", 0.8, layer=r.name, latency_ms=r.latency_ms)
         method = "onnxruntime-profiling"
+    # As for torch on the CPU: weights plus the largest set of tensors alive at once (from the
+    # graph's liveness); the process RSS growth stays beside it, and 0 growth is not "no memory".
+    peak = base.totals.weight_bytes + base.totals.activation_peak_bytes if base.totals.activation_peak_bytes is not None else None
     totals = dataclasses.replace(
-        base.totals, latency_ms=timing.stats(), peak_memory_bytes=rss_growth, rss_growth_bytes=rss_growth
+        base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak, rss_growth_bytes=rss_growth
     )
     import os
 

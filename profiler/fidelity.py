@@ -68,12 +68,14 @@ def compare(baseline: Any, variant: Any, labels: Any = None) -> Fidelity:
     na, nb = float(np.linalg.norm(fa)), float(np.linalg.norm(fb))
     if not finite:
         cosine = float("nan")
+    elif np.array_equal(fa, fb):
+        cosine = 1.0  # exact: dot/(|a||b|) rounds to 1 ± 2e-16
     elif na == 0 and nb == 0:
         cosine = 1.0
     elif na == 0 or nb == 0:
         cosine = 0.0
     else:
-        cosine = float(np.dot(fa, fb) / (na * nb))
+        cosine = min(1.0, max(-1.0, float(np.dot(fa, fb) / (na * nb))))
     diff = np.abs(fa - fb)
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = np.maximum(np.abs(fa), REL_FLOOR * (float(np.abs(fa).max()) if fa.size else 0.0))

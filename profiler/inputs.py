@@ -39,7 +39,7 @@ def parse_shape(text: str, *, source: str = "--input-shape") -> tuple[int, ...]:
         raise InputError(source, f"bad shape {text!r}: expected sizes like 1x3x224x224")
     dims: list[int] = []
     for p in parts:
-        if not p.isdigit():
+        if not (p.isascii() and p.isdigit()):  # '²'.isdigit() is True, int('²') is not
             raise InputError(source, f"bad shape {text!r}: {p!r} is not a positive integer")
         v = int(p)
         if v <= 0 or v > 1 << 31:

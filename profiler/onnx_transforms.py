@@ -26,7 +26,7 @@ def export_onnx(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names
     inputs = args if not kwargs else tuple(kwargs[n] for n in names)
     module = model if not kwargs else _KeywordAdapter(model, names)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _silenced_fd(1):
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module, inputs, str(path), input_names=names, dynamo=False, opset_version=17,
@@ -35,6 +35,25 @@ def export_onnx(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names
     except Exception as exc:
         raise MeasureError(source, f"could not export to ONNX for onnxruntime: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
     return path
+
+
+@contextlib.contextmanager
+def _silenced_fd(fd: int) -> Any:
+    """Point a file descriptor at /dev/null: the TorchScript exporter prints graphs from C++
+    straight to fd 1, which the worker shares with `tradeoff … --json -`."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 class _KeywordAdapter:

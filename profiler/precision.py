@@ -63,9 +63,21 @@ def convert_torch(model: Any, precision: str, device: str, *, source: str = "mod
     if precision == "int8":
         if device == "cuda":
             return _int8_cuda(model, source), ["int8 on CUDA: torchao weight-only int8 quantization"]
+        work = _conv1d_as_linear(copy.deepcopy(model).cpu())
+        # A head tied to the token embedding stays fp32: quantizing it would make a second,
+        # int8 copy of weights the embedding still holds in fp32.
+        embedding_weights = {id(m.weight) for m in work.modules() if isinstance(m, torch.nn.Embedding)}
+        targets = {
+            name for name, m in work.named_modules()
+            if isinstance(m, torch.nn.Linear) and id(m.weight) not in embedding_weights
+        }
+        tied = [name for name, m in work.named_modules() if isinstance(m, torch.nn.Linear) and name not in targets]
         with _quiet_deprecations():
-            quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu(), {torch.nn.Linear}, dtype=torch.qint8)
-        n_linear = sum(1 for m in model.modules() if isinstance(m, torch.nn.Linear))
+            qconfig = torch.ao.quantization.default_dynamic_qconfig
+            quantized = torch.ao.quantization.quantize_dynamic(work, {name: qconfig for name in targets}, dtype=torch.qint8)
+        if tied:
+            notes.append(f"int8: {', '.join(tied)} is tied to the token embedding and stays fp32 (shared weights)")
+        n_linear = len(targets)
         n_conv = sum(1 for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd))
         notes.append("int8: torch dynamic quantization of Linear layers (weights int8, activations quantized per call)")
         if n_conv:
@@ -77,6 +89,25 @@ def convert_torch(model: Any, precision: str, device: str, *, source: str = "mod
             notes.append("int8: this model has no Linear layers, so nothing was quantized")
         return quantized, notes
     raise InputError("--precision", f"unsupported precision {precision!r}")
+
+
+def _conv1d_as_linear(model: Any) -> Any:
+    """Replace Hugging Face `Conv1D` (a Linear with a transposed weight, GPT-2 style) by
+    `nn.Linear`, so dynamic quantization sees it. The copy computes the same function."""
+    import torch
+
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if type(child).__name__ != "Conv1D" or not hasattr(child, "nf"):
+                continue
+            n_in, n_out = child.weight.shape
+            linear = torch.nn.Linear(n_in, n_out, bias=child.bias is not None, dtype=child.weight.dtype)
+            with torch.no_grad():
+                linear.weight.copy_(child.weight.t())
+                if child.bias is not None:
+                    linear.bias.copy_(child.bias)
+            setattr(parent, child_name, linear)
+    return model
 
 
 def _int8_cuda(model: Any, source: str) -> Any:

@@ -206,7 +206,7 @@ def prune_unstructured(model: Any, ratio: float, *, keep: list[Any] | None = Non
     targets = [
         (m, "weight")
         for n, m in candidate.named_modules()
-        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)) and n not in kept_names
+        if _is_weight_layer(m) and n not in kept_names
     ]
     before = _unique_params(candidate)
     if targets and ratio > 0:
@@ -221,13 +221,22 @@ def prune_unstructured(model: Any, ratio: float, *, keep: list[Any] | None = Non
     return candidate, report
 
 
+def _is_weight_layer(m: Any) -> bool:
+    """Linear, convolutions, and Hugging Face's Conv1D (GPT-2's transposed Linear)."""
+    import torch
+
+    if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)):
+        return True
+    return type(m).__name__ == "Conv1D" and isinstance(getattr(m, "weight", None), torch.nn.Parameter)
+
+
 def layer_density(model: Any) -> dict[str, float]:
     """Share of non-zero weights per Linear/Conv module path: effective MACs = MACs × density."""
     import torch
 
     out: dict[str, float] = {}
     for name, m in model.named_modules():
-        if isinstance(m, (torch.nn.Linear, torch.nn.modules.conv._ConvNd)):
+        if _is_weight_layer(m):
             w = m.weight
             out[name] = float((w != 0).sum()) / w.numel() if w.numel() else 1.0
     return out

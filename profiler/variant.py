@@ -31,6 +31,12 @@ class Variant:
     round_to: int | None = None  # round pruned channel counts to a multiple (hardware-friendly)
 
     def __post_init__(self) -> None:
+        # Canonical form, so equal knobs give equal (and equally hashed) variants however they
+        # were written: the method is named exactly when something is pruned.
+        if self.prune_method is not None and self.prune_method not in {m.value for m in PruneMethod}:
+            raise InputError("--prune-method", f"{self.prune_method!r} is not structured or unstructured")
+        pruned = self.prune > 0 or any(r > 0 for _, r in self.layer_prune)
+        object.__setattr__(self, "prune_method", (self.prune_method or "structured") if pruned else None)
         if not 0.0 <= self.prune < 1.0:
             raise InputError("--prune", f"{self.prune} is outside 0 <= R < 1")
         for name, ratio in self.layer_prune:
@@ -69,7 +75,6 @@ class Variant:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["layer_prune"] = [list(x) for x in self.layer_prune]
-        d["prune_method"] = self.method if self.pruned else None
         return d
 
     @classmethod

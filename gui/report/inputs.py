@@ -1,0 +1,180 @@
+"""What a report is made of: the core's result objects, gathered once, read by the PDF.
+
+`ReportInputs` holds only objects the core computed (Profile, VariantResult, Sweep, Plan,
+Catalog); the PDF formats them and never recomputes a measured or projected number. The only
+arithmetic the report does is comparing two of the planner's numbers (baseline vs chosen:
+difference and ratio), which `Savings` does in one place.
+
+The app's main window provides `report_inputs() -> ReportInputs` (see gui.report.export); the
+CLI builds one with `build_report_inputs` after measuring the variants in the worker.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+#: default fidelity floor for the chosen variant: cosine similarity of outputs vs the baseline.
+DEFAULT_MIN_COSINE = 0.99
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything one report shows.
+
+    - `baseline`: the baseline Profile (measured here, or counted only with --no-latency).
+    - `results`: every variant explored (profiler.whatif.VariantResult), failed ones included.
+    - `sweep`: `profiler.sweep.build_sweep` over `results` (Pareto flags); None without variants.
+    - `chosen`: the VariantResult the summary compares with the baseline; None = baseline only.
+    - `plan_baseline` / `plan_chosen`: planner.plan.Plan of the baseline / chosen profile.
+    - `catalog`: the planner Catalog in use (price sources and dates); optional.
+    - `choice_rule`: one sentence saying how `chosen` was picked.
+    """
+
+    baseline: Any
+    results: tuple[Any, ...] = ()
+    sweep: Any = None
+    chosen: Any = None
+    plan_baseline: Any = None
+    plan_chosen: Any = None
+    catalog: Any = None
+    created: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().astimezone())
+    title: str = "Cost report"
+    choice_rule: str = ""
+
+    @property
+    def model_name(self) -> str:
+        return str(self.baseline.model.name)
+
+    @property
+    def chosen_label(self) -> str | None:
+        return None if self.chosen is None else str(self.chosen.variant.label())
+
+
+@dataclass(frozen=True)
+class Savings:
+    """Baseline vs chosen for one cost: both values as the planner projected them, the
+    difference (baseline − chosen, positive = saved) and its share of the baseline."""
+
+    baseline: float | None
+    chosen: float | None
+
+    @property
+    def saved(self) -> float | None:
+        if self.baseline is None or self.chosen is None:
+            return None
+        return self.baseline - self.chosen
+
+    @property
+    def saved_fraction(self) -> float | None:
+        if self.saved is None or not self.baseline:
+            return None
+        return self.saved / self.baseline
+
+
+def cheapest_serving(plan: Any) -> Any:
+    """The cheapest inference option that fits memory and meets the SLO (the planner sorts by
+    $/M, cheapest first); None when nothing qualifies."""
+    if plan is None:
+        return None
+    for o in plan.inference.options:
+        if o.usd_per_million is not None and o.fits_memory and o.meets_slo:
+            return o
+    return None
+
+
+def cheapest_monthly(plan: Any) -> Any:
+    """The serving option with the lowest projected $ per month for the requested load (set only
+    with a request rate), among those that fit memory and meet the SLO; None otherwise."""
+    if plan is None:
+        return None
+    rows = [o for o in plan.inference.options if o.usd_per_month is not None and o.fits_memory and o.meets_slo]
+    return min(rows, key=lambda o: o.usd_per_month) if rows else None
+
+
+def cheapest_training(plan: Any) -> Any:
+    """The cheapest training option that fits memory (the planner sorts fitting rows by $ first)."""
+    if plan is None or plan.training is None:
+        return None
+    fitting = [o for o in plan.training.options if o.fits_memory]
+    return min(fitting, key=lambda o: o.usd_on_demand) if fitting else None
+
+
+def _is_plain_baseline(result: Any) -> bool:
+    v = result.variant
+    return not v.pruned and v.precision == "fp32" and v.batch is None and v.seq_len is None and v.image_size is None and v.runtime in (None, "torch")
+
+
+def build_report_inputs(
+    baseline: Any,
+    results: list[Any] | tuple[Any, ...] = (),
+    *,
+    options: Any = None,
+    catalog: Any = None,
+    chosen_label: str | None = None,
+    min_cosine: float = DEFAULT_MIN_COSINE,
+    title: str = "Cost report",
+) -> ReportInputs:
+    """Plan the baseline and the candidate variants over `catalog` with `options`
+    (planner.options.PlanOptions; None = no cost pages) and pick the chosen variant:
+
+    - `chosen_label` (a `Variant.label()`), when given;
+    - else the Pareto-optimal variant, other than the plain baseline, whose output cosine vs the
+      baseline is ≥ `min_cosine`, with the lowest projected serving $ per million inferences
+      (lowest measured latency per sample when there are no plans).
+    """
+    from profiler.sweep import build_sweep
+
+    results = tuple(results)
+    ok = [r for r in results if r.error is None and r.profile is not None]
+    sweep = build_sweep(baseline.model, baseline, list(results)) if results else None
+    plan_fn = None
+    if options is not None and catalog is not None:
+        from planner.plan import plan as plan_fn
+
+    def plan_of(profile: Any) -> Any:
+        return None if plan_fn is None else plan_fn(profile, options, catalog)
+
+    plan_baseline = plan_of(baseline)
+    chosen = None
+    plan_chosen = None
+    rule = ""
+    if chosen_label is not None:
+        matches = [r for r in ok if r.variant.label() == chosen_label]
+        if not matches:
+            from profiler.errors import InputError
+
+            labels = ", ".join(r.variant.label() for r in ok) or "none measured"
+            raise InputError("--choose", f"no measured variant is labelled {chosen_label!r}; variants: {labels}")
+        chosen = matches[0]
+        plan_chosen = plan_of(chosen.profile)
+        rule = f"chosen by the user ({chosen_label})"
+    else:
+        flags = {id(e.result): e.pareto for e in sweep.entries} if sweep is not None else {}
+        candidates = [
+            r for r in ok
+            if not _is_plain_baseline(r) and flags.get(id(r), False)
+            and (r.fidelity is None or r.fidelity.cosine >= min_cosine)
+        ]  # fmt: skip
+        best: tuple[Any, ...] | None = None
+        for r in candidates:
+            p = plan_of(r.profile)
+            cheap = cheapest_serving(p)
+            lat = r.profile.totals.latency_ms
+            per_sample = (lat.median / max(1, r.profile.config.batch)) if lat is not None else float("inf")
+            key = (cheap.usd_per_million if cheap is not None else float("inf"), per_sample)
+            if best is None or key < best[0]:
+                best = (key, r, p)
+        if best is not None:
+            _, chosen, plan_chosen = best
+            rule = (
+                f"the Pareto-optimal variant with output cosine ≥ {min_cosine:g} vs the baseline and the lowest "
+                + ("projected serving $ per million inferences" if plan_fn is not None else "measured latency per sample")
+            )
+        elif results:
+            rule = f"no variant other than the baseline is Pareto-optimal with output cosine ≥ {min_cosine:g}: the baseline stays"
+    return ReportInputs(
+        baseline=baseline, results=results, sweep=sweep, chosen=chosen, plan_baseline=plan_baseline,
+        plan_chosen=plan_chosen, catalog=catalog, title=title, choice_rule=rule,
+    )  # fmt: skip
