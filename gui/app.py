@@ -25,6 +25,9 @@ def make_application(argv: Sequence[str] | None = None) -> object:
     QCoreApplication.setOrganizationName(ORG_NAME)
     QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication(list(argv or [sys.argv[0]]))
+    from gui.report.qt_compat import protect_none_refcount
+
+    protect_none_refcount()  # no-op on a sound PySide6; guards against 6.12.0's None leak
     from gui.session import AppSettings
     from gui.theme import apply_theme
 

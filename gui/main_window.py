@@ -195,6 +195,17 @@ class MainWindow(QMainWindow):
             self.export_action.setEnabled(False)
             self.export_action.setToolTip("The PDF report is not part of this build yet")
         file.addAction(self.export_action)
+        act = QAction("Export &data (CSV, JSON)…", self)
+        act.triggered.connect(lambda: self._run_report_tool("export_data_dialog"))
+        file.addAction(act)
+        file.addSeparator()
+        act = QAction("&Record trace…", self, shortcut=QKeySequence("Ctrl+T"))
+        act.setToolTip("Record a torch.profiler trace of the current variant for TensorBoard and Perfetto")
+        act.triggered.connect(self._on_record_trace_action)
+        file.addAction(act)
+        self.tensorboard_action = QAction("Open in &TensorBoard…", self)
+        self.tensorboard_action.triggered.connect(self._on_tensorboard_action)
+        file.addAction(self.tensorboard_action)
         file.setToolTipsVisible(True)
         file.addSeparator()
         act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
@@ -649,6 +660,28 @@ class MainWindow(QMainWindow):
             export_report_dialog(self)
         except Exception as exc:  # the report is another module: its failure must not take the app down
             self.prompts.error("Cannot export the report", f"{type(exc).__name__}: {exc}")
+
+    def _run_report_tool(self, name: str, *args: object) -> object:
+        """Call a function of gui.report.export; its failure is a message, never a crash."""
+        try:
+            import gui.report.export as export
+
+            return getattr(export, name)(self, *args)
+        except Exception as exc:
+            self.prompts.error("Tradeoff Studio", f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _on_record_trace_action(self) -> None:
+        result = self._run_report_tool("record_trace_dialog")
+        if result is not None:
+            self._last_trace_logdir = str(getattr(result, "logdir", "") or "")
+
+    def _on_tensorboard_action(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        logdir = getattr(self, "_last_trace_logdir", "") or QFileDialog.getExistingDirectory(self, "Trace log folder")
+        if logdir:
+            self._run_report_tool("open_in_tensorboard", logdir)
 
     def _on_about_action(self) -> None:
         from PySide6.QtWidgets import QMessageBox

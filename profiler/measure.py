@@ -73,8 +73,8 @@ def measure(
         fn()
         if sync is not None:
             sync()
-        if i == 0 and clock() - start > budget_s / 10:
-            break  # a slow model warms up in one call; more would spend the budget before timing
+        if i >= 1 and clock() - start > budget_s / 3:
+            break  # a slow model: two warm-up calls, or more would spend the budget before timing
     # Slow models (seconds per call) stop on the budget after a few samples, not min_samples.
     floor_samples = min(min_samples, 3)
     samples: list[float] = []
