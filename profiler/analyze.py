@@ -233,7 +233,7 @@ def _measure_torch(
         runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
         per_layer = layer_latencies_ms(
             model, args, kwargs, names, device=request.device, threads=request.threads,
-            runs=runs, on_layer=lambda n, ms: streamed.append((n, ms)),
+            runs=runs, on_layer=lambda n, ms: streamed.append((n, ms)), should_stop=should_stop,
         )
         for name, ms in streamed:
             yield Event("layer", 0.8, layer=name, latency_ms=ms)

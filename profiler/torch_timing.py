@@ -91,6 +91,7 @@ def layer_latencies_ms(
     runs: int = 5,
     clock: Callable[[], float] = time.perf_counter,
     on_layer: Callable[[str, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Median per-row latency in ms over `runs` hooked forwards (after one warm-up).
 
@@ -133,6 +134,8 @@ def layer_latencies_ms(
                 handles.append(mod.register_forward_hook(post, always_call=True))
         with intra_op_threads(threads), torch.inference_mode():
             for run in range(runs + 1):
+                if should_stop is not None and should_stop():
+                    break  # superseded: the caller raises Cancelled at its next check
                 inclusive.clear()
                 model(*args, **kwargs)
                 if run == 0:

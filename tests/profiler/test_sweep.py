@@ -68,8 +68,9 @@ def test_grid_is_the_product_without_duplicates() -> None:
 # --- the Pareto front on hand-built results ------------------------------------------------------
 
 
-def _result(label: str, latency_ms: float | None, cosine: float, weight_bytes: int, *, batch: int = 1,
-            error: str | None = None) -> VariantResult:
+def _result(
+    label: str, latency_ms: float | None, cosine: float, weight_bytes: int, *, batch: int = 1, error: str | None = None
+) -> VariantResult:
     from profiler.fidelity import Fidelity
 
     variant = Variant(batch=batch)  # `label` only names the case in the list below
@@ -77,9 +78,18 @@ def _result(label: str, latency_ms: float | None, cosine: float, weight_bytes: i
         return VariantResult(variant, None, None, None, {}, error=error)
     lat = None if latency_ms is None else LatencyStats(latency_ms, latency_ms, latency_ms, 10)
     profile = Profile(
-        model=ModelInfo("m", "demo:m", "demo"), inputs=(), config=RunConfig(batch=batch), environment=None,
-        totals=Totals(params=weight_bytes // 4, macs=1000, flops=2000, weight_bytes=weight_bytes, activation_bytes=0,
-                      latency_ms=lat),
+        model=ModelInfo("m", "demo:m", "demo"),
+        inputs=(),
+        config=RunConfig(batch=batch),
+        environment=None,
+        totals=Totals(
+            params=weight_bytes // 4,
+            macs=1000,
+            flops=2000,
+            weight_bytes=weight_bytes,
+            activation_bytes=0,
+            latency_ms=lat,
+        ),
         layers=(),
     )
     return VariantResult(variant, profile, profile, Fidelity(cosine, 0.0, 0.0, None, None), {"latency": 1.0})
@@ -129,16 +139,32 @@ def _sweep(argv: list[str]) -> int:
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, Any], str]]:
     out = tmp_path_factory.mktemp("sweep")
-    code = _sweep(["demo:mlp", "--prune", "0,0.5", "--precision", "fp32,int8", "--batch", "1,4",
-                   "--json", str(out / "out.json"), "--csv", str(out / "out.csv")])
+    code = _sweep(
+        [
+            "demo:mlp",
+            "--prune",
+            "0,0.5",
+            "--precision",
+            "fp32,int8",
+            "--batch",
+            "1,4",
+            "--json",
+            str(out / "out.json"),
+            "--csv",
+            str(out / "out.csv"),
+        ]
+    )
     doc = json.loads((out / "out.json").read_text(encoding="utf-8")) if (out / "out.json").exists() else {}
     text = (out / "out.csv").read_text(encoding="utf-8") if (out / "out.csv").exists() else ""
     yield code, doc, text
 
 
 def _row(doc: dict[str, Any], prune: float, precision: str, batch: int) -> dict[str, Any]:
-    rows = [v for v in doc["variants"]
-            if (v["config"]["prune"], v["config"]["precision"], v["config"]["batch"]) == (prune, precision, batch)]
+    rows = [
+        v
+        for v in doc["variants"]
+        if (v["config"]["prune"], v["config"]["precision"], v["config"]["batch"]) == (prune, precision, batch)
+    ]
     assert len(rows) == 1, [v["config"] for v in doc["variants"]]
     return rows[0]
 
@@ -171,7 +197,10 @@ def test_sweep_deltas_are_ratios_at_the_same_batch(grid_run: tuple[int, dict[str
     for batch in (1, 4):
         identity = _row(doc, 0.0, "fp32", batch)
         assert identity["delta"]["latency"] == 1.0 and identity["delta"]["macs"] == 1.0
-        assert identity["fidelity"]["cosine"] == pytest.approx(1.0, abs=1e-12) and identity["fidelity"]["max_abs_error"] == 0
+        assert (
+            identity["fidelity"]["cosine"] == pytest.approx(1.0, abs=1e-12)
+            and identity["fidelity"]["max_abs_error"] == 0
+        )
         assert any("identity" in n for n in identity["notes"])
         base = identity["totals"]
         for prune, precision in ((0.0, "int8"), (0.5, "fp32"), (0.5, "int8")):
@@ -179,7 +208,9 @@ def test_sweep_deltas_are_ratios_at_the_same_batch(grid_run: tuple[int, dict[str
             t = v["totals"]
             assert v["delta"]["macs"] == pytest.approx(t["macs"] / base["macs"], abs=1e-6)
             assert v["delta"]["params"] == pytest.approx(t["params"] / base["params"], abs=1e-6)
-            assert v["delta"]["latency"] == pytest.approx(t["latency_ms"]["median"] / base["latency_ms"]["median"], rel=1e-4)
+            assert v["delta"]["latency"] == pytest.approx(
+                t["latency_ms"]["median"] / base["latency_ms"]["median"], rel=1e-4
+            )
     assert _row(doc, 0.0, "fp32", 4)["totals"]["macs"] == 4 * _row(doc, 0.0, "fp32", 1)["totals"]["macs"]
     assert _row(doc, 0.5, "fp32", 1)["delta"]["params"] < 0.6
     assert _row(doc, 0.0, "int8", 4)["delta"]["weight_bytes"] == pytest.approx(0.25, abs=0.01)
@@ -228,8 +259,18 @@ def test_sweep_of_an_onnx_file_keeps_the_structured_error(tmp_path: Path) -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(build_demo("mlp"), (torch.randn(1, 1, 28, 28),), str(model), input_names=["x"], dynamo=False)
-    code = _sweep([str(model), "--prune", "0,0.5", "--no-latency", "--json", str(tmp_path / "s.json"),
-                   "--csv", str(tmp_path / "s.csv")])
+    code = _sweep(
+        [
+            str(model),
+            "--prune",
+            "0,0.5",
+            "--no-latency",
+            "--json",
+            str(tmp_path / "s.json"),
+            "--csv",
+            str(tmp_path / "s.csv"),
+        ]
+    )
     assert code == 0
     doc = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert doc["model"]["format"] == "onnx"

@@ -25,8 +25,13 @@ REQUEST = ProfileRequest(budget_s=0.3, layer_runs=1)
 
 
 def payload(variant: Variant, source: str = "demo:mlp", request: ProfileRequest = REQUEST) -> dict[str, Any]:
-    return {"source": source, "trust": False, "request": request_to_dict(request), "inputs": None,
-            "variant": variant.to_dict()}
+    return {
+        "source": source,
+        "trust": False,
+        "request": request_to_dict(request),
+        "inputs": None,
+        "variant": variant.to_dict(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +40,14 @@ def runner() -> Iterator[Runner]:
         yield r
 
 
-def run(runner: Runner, variant: Variant, source: str = "demo:mlp", timeout_s: float = 120.0,
-        request: ProfileRequest = REQUEST, **kw: Any) -> tuple[RunEvent, list[RunEvent], float]:
+def run(
+    runner: Runner,
+    variant: Variant,
+    source: str = "demo:mlp",
+    timeout_s: float = 120.0,
+    request: ProfileRequest = REQUEST,
+    **kw: Any,
+) -> tuple[RunEvent, list[RunEvent], float]:
     """Submit and wait; the terminal event, every event of the run, and seconds it took."""
     seen: list[RunEvent] = []
     t0 = time.perf_counter()
@@ -116,7 +127,10 @@ def test_supersede_a_running_resnet_variant_with_an_mlp_one(runner: Runner) -> N
     cancelled_after = time.perf_counter() - t0
     assert old_end.kind == "cancelled" and old_end.payload["reason"] == "superseded", old_end
     print(f"superseded run cancelled after {1000 * cancelled_after:.0f} ms (killed: {old_end.payload['killed']})")
-    assert cancelled_after < 1.0
+    # Stopped at a check point: fast. A phase without check points (Torch-Pruning's step, one
+    # forward) is killed after the grace period instead; both end the old run promptly.
+    limit_s = 0.5 if not old_end.payload["killed"] else runner.grace_s + 1.5
+    assert cancelled_after < limit_s
     new_end = runner.wait(new, timeout_s=120)
     assert new_end.kind == "finished", new_end.payload
     assert VariantResult.from_dict(new_end.payload["result"]).variant == Variant(precision="int8")
