@@ -1004,16 +1004,25 @@ def _symbolic_infer(model: Any, warnings: list[str]) -> Any | None:
         SymbolicShapeInference = _load_symbolic_shape_infer()
     except Exception:
         return None
+    import os
+    import tempfile
+
     logger = logging.getLogger("_tradeoff_symbolic_shape_infer")
     level = logger.level
     logger.setLevel(logging.ERROR)
-    try:
-        return SymbolicShapeInference.infer_shapes(model, auto_merge=True, guess_output_rank=False)
-    except Exception as exc:
-        warnings.append(f"onnxruntime symbolic shape inference failed ({_short(exc, 100)})")
-        return None
-    finally:
-        logger.setLevel(level)
+    cwd = os.getcwd()
+    # On failure it saves "sym_shape_infer_temp.onnx" into the working directory: keep that
+    # debris out of the user's folder.
+    with tempfile.TemporaryDirectory(prefix="tradeoff-ssi-") as scratch:
+        try:
+            os.chdir(scratch)
+            return SymbolicShapeInference.infer_shapes(model, auto_merge=True, guess_output_rank=False)
+        except Exception as exc:
+            warnings.append(f"onnxruntime symbolic shape inference failed ({_short(exc, 100)})")
+            return None
+        finally:
+            os.chdir(cwd)
+            logger.setLevel(level)
 
 
 # --- the analysis -------------------------------------------------------------------------------
