@@ -55,6 +55,7 @@ from gui.widgets.dialogs import Prompts
 from gui.widgets.knobs import KnobsWidget, applicability
 from gui.widgets.layer_views import LayerHeatmapView, LayerTableView
 from gui.widgets.telemetry import TelemetryStrip
+from profiler.errors import StudioError
 from profiler.result import Profile
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
@@ -295,6 +296,10 @@ class MainWindow(QMainWindow):
             self._fail_open(source, problem)
             return
         self.controller.cancel()
+        # Kept until the new model's first result arrives: a file that fails to open must not
+        # cost the user the model they had.
+        if self.workspace.results:
+            self._previous_open = (self.workspace, self.project_path)
         self.workspace = Workspace(source=source, trust=trust, shapes=tuple(shapes))
         self.project_path = None
         self._has_static = False
@@ -343,9 +348,27 @@ class MainWindow(QMainWindow):
         return True
 
     def _fail_open(self, source: str, message: str) -> None:
+        self._restore_previous_open()
         self.statusBar().showMessage(message, 10000)
         self.model_failed.emit(message)
         self.prompts.error("Cannot open model", message)
+
+    def _restore_previous_open(self) -> None:
+        """Back to the model that was open before a failed open, results and all."""
+        previous = getattr(self, "_previous_open", None)
+        if previous is None or self.workspace.results:
+            return
+        self._previous_open = None
+        ws, project_path = previous
+        self.workspace = ws
+        self.project_path = project_path
+        assert ws.source is not None
+        self.controller.set_model(ws.source, ws.trust, ws.shapes)
+        self.model_label.setText(_display_name(ws.source))
+        self.knobs.set_variant(ws.current.variant if ws.current is not None else Variant())
+        self._update_title()
+        if ws.current is not None:
+            self._show_result(ws.current)
 
     def _remember(self, source: str) -> None:
         if source.startswith("demo:"):
@@ -433,6 +456,7 @@ class MainWindow(QMainWindow):
         self.table.model.refresh_columns(COL_LAT, COL_SHARE)
 
     def _on_run_finished(self, result: VariantResult) -> None:
+        self._previous_open = None  # the new model opened: nothing to go back to
         self.workspace.add(result)
         self.workspace.knobs = self.knobs.variant
         self._show_result(result)
@@ -607,14 +631,16 @@ class MainWindow(QMainWindow):
         try:
             self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
             save_project(self.autosave_path, self.workspace, self.planner_state())
-        except OSError as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
+        except (OSError, StudioError) as exc:
+            detail = exc.problem if isinstance(exc, StudioError) else (exc.strerror or str(exc))
+            self.statusBar().showMessage(f"Autosave failed: {detail}", 8000)
 
     def save_project(self, path: str | Path) -> bool:
         try:
             save_project(path, self.workspace, self.planner_state())
-        except OSError as exc:
-            self.prompts.error("Cannot save project", f"{path}: {exc.strerror or exc}")
+        except (OSError, StudioError) as exc:
+            detail = exc.problem if isinstance(exc, StudioError) else (exc.strerror or str(exc))
+            self.prompts.error("Cannot save project", f"{path}: {detail}")
             return False
         self.project_path = Path(path)
         self._remember(str(path))
@@ -791,5 +817,5 @@ def _is_project(path: str) -> bool:
     try:
         with open(path, encoding="utf-8") as f:
             return PROJECT_SCHEMA in f.read(4096)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: not UTF-8 text
         return False

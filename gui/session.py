@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from gui.models.workspace import Workspace
+from profiler.errors import StudioError
 from profiler.safe_io import write_text_atomic
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
@@ -63,13 +64,15 @@ def project_from_dict(doc: Any, where: str) -> tuple[Workspace, dict[str, Any]]:
         current = doc.get("current")
         ws.current_key = current if current in ws.results else (next(reversed(ws.results)) if ws.results else None)
         planner = dict(doc.get("planner") or {})
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ProjectError(f"{where}: the project file is damaged ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError, StudioError) as exc:
+        # StudioError: a variant whose knobs the engine refuses (precision "fp7", batch false…)
+        detail = exc.problem if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+        raise ProjectError(f"{where}: the project file is damaged ({detail[:200]})") from None
     return ws, planner
 
 
 def save_project(path: str | Path, ws: Workspace, planner: dict[str, Any]) -> None:
-    """Write the project atomically (OSError on failure)."""
+    """Write the project atomically (InputError naming the file on failure)."""
     write_text_atomic(path, json.dumps(project_to_dict(ws, planner), indent=1) + "\n")
 
 
@@ -87,6 +90,8 @@ def load_project(path: str | Path) -> tuple[Workspace, dict[str, Any]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{p}: the project file is damaged (invalid JSON at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ProjectError(f"{p}: the project file is damaged (nested too deeply)") from None
     return project_from_dict(doc, str(p))
 
 

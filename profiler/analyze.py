@@ -125,10 +125,14 @@ def profile_events(
         yield Event("finished", 1.0, "done", profile=dataclasses.replace(base, environment=env))
         return
     check()
-    if loaded.is_onnx:
-        measured = yield from _measure_onnx(loaded, specs, request, base, clock, should_stop)
-    else:
-        measured = yield from _measure_torch(loaded, specs, request, base, clock, should_stop)
+    _guard_memory(loaded, specs, base, request.device)
+    try:
+        if loaded.is_onnx:
+            measured = yield from _measure_onnx(loaded, specs, request, base, clock, should_stop)
+        else:
+            measured = yield from _measure_torch(loaded, specs, request, base, clock, should_stop)
+    except MemoryError:
+        raise MeasureError(loaded.info.source, "ran out of memory while measuring; lower the batch or sequence length") from None
     env = capture_environment(measured.config.threads or request.threads)
     measured = dataclasses.replace(measured, environment=env, config=dataclasses.replace(measured.config, threads=env.threads))
     yield Event("finished", 1.0, "done", profile=measured)
@@ -142,6 +146,20 @@ def profile_model(loaded: LoadedModel, request: ProfileRequest, **kwargs: Any) -
             result = event.profile
     assert result is not None
     return result
+
+
+def _guard_memory(loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profile, device: str) -> None:
+    """Refuse, before running it, a measurement whose inputs, weights and counted activation
+    peak would not fit in free memory (it would thrash or be killed instead)."""
+    from .guard import check_memory
+
+    bytes_per = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2, "bool": 1, "int8": 1, "uint8": 1}
+    inputs = sum(s.numel * bytes_per.get(s.dtype, 4) for s in specs)
+    peak = base.totals.activation_peak_bytes or 0
+    # A torch model's weights are resident already (free memory excludes them); an ONNX
+    # session loads its own copy.
+    weights = base.totals.weight_bytes if loaded.is_onnx or device == "cuda" else 0
+    check_memory(int(inputs + weights + 1.5 * peak), device=device, what=loaded.info.source)
 
 
 def _require_cuda(loaded: LoadedModel, runtime: str) -> None:

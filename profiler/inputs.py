@@ -67,6 +67,15 @@ def _looks_like_seq(name: str) -> bool:
     return any(k in n for k in ("seq", "len", "token", "time", "position"))
 
 
+def _seq_index(t: InputTemplate, dims: list[int | str | None]) -> int | None:
+    """Which dimension of `t` is its sequence length, if it has one."""
+    if t.seq_dim is not None:
+        return t.seq_dim
+    if t.is_tokens and len(dims) >= 2:
+        return 1
+    return next((k for k, d in enumerate(dims) if isinstance(d, str) and _looks_like_seq(d)), None)
+
+
 def resolve_inputs(
     templates: tuple[InputTemplate, ...],
     *,
@@ -91,6 +100,9 @@ def resolve_inputs(
     for name in shapes:
         if name is not None and name not in known:
             raise InputError("--input-shape", f"no input named {name!r}; the model's inputs are {', '.join(sorted(known))}")
+    if seq_len is not None and not any(_seq_index(t, list(t.dims)) is not None for t in templates):
+        raise InputError("--seq-len", "the model has no sequence dimension (inputs: "
+                         + ", ".join(f"{t.name} {'x'.join(str(d) for d in t.dims)}" for t in templates) + ")")
     specs: list[InputSpec] = []
     for i, t in enumerate(templates):
         dims: list[int | str | None] = list(t.dims)
@@ -105,11 +117,7 @@ def resolve_inputs(
         if batch is not None and dims:
             dims[0] = batch
         if seq_len is not None:
-            seq_index = t.seq_dim
-            if seq_index is None and t.is_tokens and len(dims) >= 2:
-                seq_index = 1
-            if seq_index is None:
-                seq_index = next((k for k, d in enumerate(dims) if isinstance(d, str) and _looks_like_seq(d)), None)
+            seq_index = _seq_index(t, dims)
             if seq_index is not None and seq_index < len(dims):
                 dims[seq_index] = seq_len
         resolved: list[int] = []

@@ -75,7 +75,7 @@ def load_model(source: str, *, trust: bool = False) -> LoadedModel:
     if suffix == ".onnx":
         return _load_onnx(path, source)
     if suffix == ".pt2":
-        return _load_export(path, source)
+        return _load_export(path, source, trust=trust)
     if suffix in TORCH_SUFFIXES:
         return _load_torch_file(path, source, trust=trust)
     if suffix == ".py":
@@ -142,14 +142,28 @@ def _load_onnx(path: Path, source: str) -> LoadedModel:
 # --- torch.export ---------------------------------------------------------------------------
 
 
-def _load_export(path: Path, source: str) -> LoadedModel:
+def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel:
+    import pickle
+
     import torch
 
     if not zipfile.is_zipfile(path):
         raise InputError(source, "not a torch.export archive (.pt2 files are zip archives)")
+    check_zip(path, source)
     try:
         with _quiet_logs("torch.export", "torch._export", "torch._export.serde.serialize"):
-            ep = torch.export.load(str(path))
+            if trust:
+                ep = torch.export.load(str(path))
+            else:
+                with _weights_only_unpickling():
+                    ep = torch.export.load(str(path))
+    except pickle.UnpicklingError:
+        raise InputError(
+            source,
+            "holds pickled Python objects, and loading them runs code from the file: "
+            "pass --trust only if you trust where it came from",
+            details={"needs_trust": True},
+        ) from None
     except Exception as exc:  # corrupt archives raise many types; all mean the same to a user
         raise InputError(source, f"not a loadable torch.export archive: {_first_line(exc)}") from None
     templates: list[InputTemplate] = []
@@ -183,6 +197,68 @@ def _load_export(path: Path, source: str) -> LoadedModel:
     )
 
 
+class _weights_only_unpickling:
+    """While loading an untrusted .pt2: torch.export.load falls back to `torch.load(...,
+    weights_only=False)` and `pickle.loads` for some members, which would run code from the
+    file. Here every such call goes through torch's weights-only unpickler instead, which
+    refuses unknown globals (UnpicklingError)."""
+
+    def __enter__(self) -> None:
+        import pickle
+        import types
+
+        import torch
+        import torch.export.pt2_archive._package as package
+
+        self._torch_load = torch.load
+        self._package_pickle = package.pickle
+        real = torch.load
+
+        def weights_only_load(*args: Any, **kwargs: Any) -> Any:
+            kwargs["weights_only"] = True
+            return real(*args, **kwargs)
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise pickle.UnpicklingError("a pickled object inside the archive")
+
+        shim = types.SimpleNamespace(**{k: getattr(pickle, k) for k in dir(pickle) if not k.startswith("__")})
+        shim.loads = refuse
+        shim.load = refuse
+        torch.load = weights_only_load
+        package.pickle = shim
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+        import torch.export.pt2_archive._package as package
+
+        torch.load = self._torch_load
+        package.pickle = self._package_pickle
+
+
+#: torch writes archive members uncompressed; a member that expands past this, or more than
+#: COMPRESSION_RATIO_LIMIT times, is refused before anything reads it (a zip bomb).
+COMPRESSED_MEMBER_LIMIT = 256 * 2**20
+COMPRESSION_RATIO_LIMIT = 100
+
+
+def check_zip(path: Path, source: str) -> None:
+    """Refuse zips whose directory is unreadable, whose names are not text, or whose members
+    declare sizes that cannot be true or would expand without bound."""
+    try:
+        archive_size = path.stat().st_size
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.compress_type == zipfile.ZIP_STORED:
+                    if info.file_size > archive_size:
+                        raise InputError(source, f"archive member {info.filename!r} declares {info.file_size:,} bytes, more than the whole file: the archive is corrupt")
+                    continue
+                ratio = info.file_size / max(1, info.compress_size)
+                if info.file_size > COMPRESSED_MEMBER_LIMIT or ratio > COMPRESSION_RATIO_LIMIT:
+                    raise InputError(source, f"archive member {info.filename!r} would expand to {info.file_size:,} bytes (x{ratio:.0f}): refused as a likely zip bomb")
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: names that are not UTF-8
+        raise InputError(source, f"not a readable zip archive: {_first_line(exc)}") from None
+
+
 # --- TorchScript and pickles ----------------------------------------------------------------
 
 
@@ -190,7 +266,7 @@ def _is_torchscript(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
             return any("/code/" in n or n.endswith("constants.pkl") for n in zf.namelist())
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         return False
 
 
@@ -200,6 +276,8 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
     import torch
 
     name = _name_of(path)
+    if zipfile.is_zipfile(path):
+        check_zip(path, source)
     if _is_torchscript(path):
         try:
             module = torch.jit.load(str(path), map_location="cpu")
@@ -260,9 +338,13 @@ def _pickle_is_well_formed(path: Path) -> bool:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.endswith("data.pkl")]
-                return bool(names) and parses(zf.read(names[0]))
-        return parses(path.read_bytes()[: 64 * 2**20])
-    except (OSError, zipfile.BadZipFile):
+                if not names:
+                    return False
+                with zf.open(names[0]) as member:
+                    return parses(member.read(64 * 2**20))  # capped: never expand a whole member
+        with open(path, "rb") as f:
+            return parses(f.read(64 * 2**20))
+    except (OSError, zipfile.BadZipFile, ValueError):
         return False
 
 

@@ -603,6 +603,13 @@ def _check_structure(path: str, model: Any) -> None:
     if not model.opset_import:
         raise InputError(path, "not a valid ONNX model: no opset_import (truncated file?)")
     graph = model.graph
+    # protobuf hands back bytes for string fields that are not valid UTF-8
+    for node in graph.node:
+        if any(isinstance(x, bytes) for x in (node.name, node.op_type, node.domain, *node.input, *node.output)):
+            raise InputError(path, "not a valid ONNX model: a node's name, type or edge is not UTF-8 text")
+    for vi in (*graph.input, *graph.output, *graph.initializer):
+        if isinstance(vi.name, bytes):
+            raise InputError(path, "not a valid ONNX model: an input, output or weight name is not UTF-8 text")
     known = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     known |= {s.values.name for s in graph.sparse_initializer}
     for node in graph.node:
@@ -615,6 +622,17 @@ def _check_structure(path: str, model: Any) -> None:
     for out in graph.output:
         if out.name not in known:
             raise InputError(path, f"not a valid ONNX model: graph output {out.name!r} is never produced (truncated file?)")
+
+
+#: No real activation holds 2^48 elements (a petabyte at fp32): a shape beyond that comes from a
+#: corrupt or hostile graph (a Reshape that multiplies elements), and counting it is meaningless.
+ABSURD_ELEMENTS = 1 << 48
+
+
+def _refuse_absurd_tensors(path: str, types: dict[str, Any]) -> None:
+    for name, (_dtype, dims) in types.items():
+        if dims and all(isinstance(d, int) and d >= 0 for d in dims) and _prod(dims) > ABSURD_ELEMENTS:
+            raise InputError(path, f"tensor {name!r} would hold {_prod(dims):.3g} elements: the graph declares an impossible shape")
 
 
 def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
@@ -1149,6 +1167,7 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     _fix_inputs(path, model, inputs)
     types, inferred = _infer_types(model, warnings)
     graph = model.graph
+    _refuse_absurd_tensors(path, types)
 
     consts: dict[str, _Const] = {}
     for t in graph.initializer:
@@ -1303,6 +1322,9 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
 
         for w, flag in row_weights.items():
             weights_used[w] = weights_used.get(w, False) or flag
+        for shape in out_shapes:
+            if _prod(shape) > ABSURD_ELEMENTS:
+                raise InputError(path, f"node {names[i]!r} would output {_prod(shape):.3g} elements: the graph declares an impossible shape")
         rows.append(
             LayerRow(
                 name=names[i],

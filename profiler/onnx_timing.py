@@ -87,7 +87,7 @@ def _session_options(threads: int | None, optimization: str) -> Any:
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[optimization])
-    so.log_severity_level = 3  # errors only: warnings about hardware-specific rewrites are noise here
+    so.log_severity_level = 4  # fatal only: its errors reach the user as our one-line message instead
     return so
 
 

@@ -154,7 +154,9 @@ def prune_structured(
                 pruning_ratio_dict=ratio_dict or None,
                 ignored_layers=ignored,
                 round_to=round_to,
-                forward_fn=(lambda m, ex: m(*ex[0], **ex[1])) if kwargs else None,
+                # The graph is traced from the first output tensor (HF models return ModelOutput,
+                # with past_key_values the tracer cannot follow).
+                forward_fn=(lambda m, ex: _first_tensor(m(*ex[0], **ex[1]))) if kwargs else (lambda m, ex: _first_tensor(m(*ex))),
             )
             pruner.step()
             with torch.no_grad():
@@ -171,7 +173,7 @@ def prune_structured(
             and name in dict(model.named_modules())
             and tuple(mod.weight.shape) != tuple(dict(model.named_modules())[name].weight.shape)
         )
-        if after == before and ratio > 0 and strategy == "dependency-graph":
+        if after == before and (ratio > 0 or layer_ratios):
             errors.append(f"{strategy}: nothing could be removed")
             continue
         report = PruneReport(
@@ -198,7 +200,6 @@ def _residual_writers(model: Any) -> list[Any]:
 def prune_unstructured(model: Any, ratio: float, *, keep: list[Any] | None = None) -> tuple[Any, PruneReport]:
     """A copy of `model` with the smallest-magnitude `ratio` of Linear/Conv weights set to zero
     (global L1 ranking), made permanent. Output layers in `keep` (by name) are left dense."""
-    import torch
     from torch.nn.utils import prune
 
     candidate = copy.deepcopy(model)
@@ -232,7 +233,6 @@ def _is_weight_layer(m: Any) -> bool:
 
 def layer_density(model: Any) -> dict[str, float]:
     """Share of non-zero weights per Linear/Conv module path: effective MACs = MACs × density."""
-    import torch
 
     out: dict[str, float] = {}
     for name, m in model.named_modules():

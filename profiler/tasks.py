@@ -103,6 +103,12 @@ def _estimate_bytes(session: Any, variant: Any) -> int:
     base_specs = session.specs_for(base)
     if getattr(session, "base_activation_peak", None) is None:
         args, kwargs = make_inputs(session.loaded, base_specs)
-        session.base_activation_peak = analyze_module(model, args, kwargs, hooks=session.loaded.hooks_supported).activation_peak_bytes
+        try:
+            session.base_activation_peak = analyze_module(model, args, kwargs, hooks=session.loaded.hooks_supported).activation_peak_bytes
+        except Exception as exc:
+            from .errors import MeasureError
+
+            text = str(exc).splitlines()[0][:200] if str(exc) else ""
+            raise MeasureError(session.loaded.info.source, f"the forward pass raised {type(exc).__name__}: {text}") from None
     scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
     return int(2 * weights + 1.5 * scale * session.base_activation_peak)

@@ -217,7 +217,9 @@ class WhatIfSession:
                     base_profile = event.profile
                 else:
                     yield event
-            if variant == variant.baseline() and (variant.runtime in (None, "torch") or self.loaded.is_onnx):
+            # An ONNX model asked to run in torch is not the baseline: the transform refuses it.
+            identity = variant == variant.baseline() and not (self.loaded.is_onnx and variant.runtime == "torch")
+            if identity:
                 assert base_profile is not None
                 _, outputs = self._baselines[(variant.shape_key(), variant.device)]
                 fid = None if outputs is None else compare(outputs, outputs, self.labels)

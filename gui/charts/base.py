@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gui.charts  # noqa: F401  (pins pyqtgraph to PySide6)
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+import gui.charts  # noqa: F401  (pins pyqtgraph to PySide6)
 from gui.theme import Theme, current
 
 

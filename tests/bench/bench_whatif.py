@@ -1,6 +1,7 @@
 """Benchmark of the what-if engine in the measurement worker (issue 3, item 7). Prints figures; asserts nothing.
 
     .venv/bin/python tests/bench/bench_whatif.py [--rounds 3] [--tries 10] [--threads N] [--skip-throughput]
+        [--only knobs|cancel|throughput]
 
 Run it on an otherwise idle machine: on 2 cores, a second busy process makes torch's 2 intra-op
 threads wait on each other at every parallel op (batch 1 runs ~10x faster than batch 2 then).
@@ -11,8 +12,8 @@ The load average at start and end is printed beside the figures.
     submit -> first per-layer partial result (the variant's first 'static' or 'layer' event;
     an identity variant has none, so its 'finished' counts) and submit -> 'finished'.
     Targets (issue 3): final result < 1 s median, first per-layer result < 0.3 s.
-(b) cancellation: submit, wait for the first 'progress', cancel -> `Runner.busy` false.
-    Target: < 200 ms. Done for a cheap transform (int8) and for structured pruning, whose
+(b) cancellation: submit, wait for the first 'progress' (or 150 ms: mid-transform), cancel ->
+    `Runner.busy` false. Target: < 200 ms. Done for int8 and for structured pruning, whose
     dependency-graph pass has no check point inside it.
 (c) throughput vs batch (identity variants = the baseline measured at each batch):
     images/s = batch / median latency for demo:resnet18, demo:mobilenetv2, demo:mlp;
@@ -57,12 +58,18 @@ KNOBS: list[tuple[str, Variant]] = [
 
 
 def payload(source: str, variant: Variant, request: ProfileRequest) -> dict[str, Any]:
-    return {"source": source, "trust": False, "request": request_to_dict(request), "inputs": None,
-            "variant": variant.to_dict()}
+    return {
+        "source": source,
+        "trust": False,
+        "request": request_to_dict(request),
+        "inputs": None,
+        "variant": variant.to_dict(),
+    }
 
 
-def timed_run(runner: Runner, source: str, variant: Variant, request: ProfileRequest,
-              timeout_s: float = 300.0) -> tuple[float | None, float, RunEvent]:
+def timed_run(
+    runner: Runner, source: str, variant: Variant, request: ProfileRequest, timeout_s: float = 300.0
+) -> tuple[float | None, float, RunEvent]:
     """(s to the first static/layer event of the variant, s to the terminal event, terminal event)."""
     first: float | None = None
     t0 = time.perf_counter()
@@ -89,7 +96,9 @@ def fmt(samples: list[float], unit: str = "ms") -> str:
 
 
 def bench_knobs(rounds: int) -> None:
-    print(f"(a) knob change -> result, demo:resnet18 batch 1, cpu, warm worker, budget_s=0.5 layer_runs=2, threads {LIVE.threads}")
+    print(
+        f"(a) knob change -> result, demo:resnet18 batch 1, cpu, warm worker, budget_s=0.5 layer_runs=2, threads {LIVE.threads}"
+    )
     with Runner(grace_s=1.0) as runner:
         t0 = time.perf_counter()
         _, cold, end = timed_run(runner, "demo:resnet18", Variant(), LIVE)
@@ -120,27 +129,35 @@ def bench_knobs(rounds: int) -> None:
 
 def bench_cancel(tries: int) -> None:
     print("(b) cancel -> worker idle (Runner.busy false), demo:resnet18, warm worker")
+    print("    'at first progress': as soon as the run reports anything; 'after 150 ms': mid-transform")
+    print("    (inside Torch-Pruning's dependency-graph pass, or torch's int8 quantization and its measurement)")
     with Runner(grace_s=1.0) as runner:
         timed_run(runner, "demo:resnet18", Variant(), LIVE)
         for label, variant in (("int8", Variant(precision="int8")), ("prune 0.3 structured", Variant(prune=0.3))):
-            idle: list[float] = []
-            killed = 0
-            for _ in range(tries):
-                run_id = runner.submit(TASK, payload("demo:resnet18", variant, LIVE))
-                deadline = time.perf_counter() + 120
-                while time.perf_counter() < deadline:
-                    if any(e.run_id == run_id and e.kind == "progress" for e in runner.poll(0.002)):
-                        break
-                t0 = time.perf_counter()
-                runner.cancel()
-                while runner.busy:
-                    for e in runner.poll(0.001):
-                        if e.run_id == run_id and e.kind == "cancelled" and e.payload.get("killed"):
-                            killed += 1
-                idle.append(time.perf_counter() - t0)
-                if runner.worker_pid is None:  # killed: warm a fresh worker before the next try
-                    timed_run(runner, "demo:resnet18", Variant(), LIVE)
-            print(f"    {label:<26} {fmt(idle)}   killed after the grace period: {killed}/{tries}")
+            for when in ("at first progress", "after 150 ms"):
+                idle: list[float] = []
+                killed = 0
+                for _ in range(tries):
+                    run_id = runner.submit(TASK, payload("demo:resnet18", variant, LIVE))
+                    submitted = time.perf_counter()
+                    if when == "at first progress":
+                        while time.perf_counter() < submitted + 120:
+                            if any(e.run_id == run_id and e.kind == "progress" for e in runner.poll(0.002)):
+                                break
+                    else:
+                        while time.perf_counter() < submitted + 0.15:
+                            runner.poll(0.002)
+                    t0 = time.perf_counter()
+                    runner.cancel()
+                    while runner.busy:
+                        for e in runner.poll(0.001):
+                            if e.run_id == run_id and e.kind == "cancelled" and e.payload.get("killed"):
+                                killed += 1
+                    idle.append(time.perf_counter() - t0)
+                    if runner.worker_pid is None:  # killed: warm a fresh worker before the next try
+                        timed_run(runner, "demo:resnet18", Variant(), LIVE)
+                name = f"{label}, {when}"
+                print(f"    {name:<40} {fmt(idle)}   killed after the grace period: {killed}/{tries}")
 
 
 def bench_throughput() -> None:
@@ -176,15 +193,18 @@ def main() -> None:
     ap.add_argument("--tries", type=int, default=10, help="cancellations per case")
     ap.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's, = cores)")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--only", choices=["knobs", "cancel", "throughput"], help="run one part only")
     args = ap.parse_args()
     global LIVE, THROUGHPUT
     LIVE = dataclasses.replace(LIVE, threads=args.threads)
     THROUGHPUT = dataclasses.replace(THROUGHPUT, threads=args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cores {os.cpu_count()}, load average at start {load:.2f}")
-    bench_knobs(args.rounds)
-    bench_cancel(args.tries)
-    if not args.skip_throughput:
+    if args.only in (None, "knobs"):
+        bench_knobs(args.rounds)
+    if args.only in (None, "cancel"):
+        bench_cancel(args.tries)
+    if args.only == "throughput" or (args.only is None and not args.skip_throughput):
         bench_throughput()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at end {load:.2f}")

@@ -382,13 +382,6 @@ def test_image_size_changes_macs_not_params(resnet: WhatIfSession) -> None:
     assert 3.5 < large.totals.macs / small.totals.macs < 4.5  # ~ pixels, give or take padding
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: resolve_inputs (profiler/inputs.py ~line 107) ignores seq_len when no input has a "
-    "sequence dimension, and WhatIfSession.variant_events (profiler/whatif.py line 220) then takes "
-    "Variant(seq_len=8) on demo:mlp for the identity: `tradeoff sweep demo:mlp --seq-len 8,16` prints two "
-    "identical rows labelled 'seq 8' / 'seq 16' with no error and no note",
-)
 def test_seq_len_on_a_model_without_tokens_is_not_silently_ignored(mlp: WhatIfSession) -> None:
     r = mlp.run(Variant(seq_len=8))
     assert r.error is not None or any("seq" in n.lower() and "identity" not in n for n in r.notes), (r.error, r.notes)
@@ -474,13 +467,6 @@ def test_transformers_structured_prune_works_or_says_why(hf: dict[str, WhatIfSes
         assert "structured pruning" in failed(r)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: prune_structured (profiler/pruning.py lines 151-157) traces HF models with their default "
-    "use_cache=True, so the output holds past_key_values and Torch-Pruning fails with \"AttributeError: 'tuple' "
-    "object has no attribute 'grad_fn'\" (Llama, GPT-2); with use_cache=False (or a forward_fn returning .logits) "
-    "the dependency graph prunes tiny Llama to 0.73 of its params",
-)
 def test_llama_structured_prune_succeeds(hf: dict[str, WhatIfSession]) -> None:
     r = ok(hf["llama"].run(Variant(prune=0.5)))
     assert r.profile is not None and r.baseline is not None
@@ -564,12 +550,6 @@ def test_onnx_structured_prune_is_a_clean_error_naming_the_reason(onnx_mlp: tupl
     assert "fp16" in failed(session.run(Variant(precision="fp16")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: WhatIfSession.variant_events (profiler/whatif.py line 220) treats Variant(runtime='torch') "
-    "on an ONNX model as the identity (`or self.loaded.is_onnx`) and returns the onnxruntime baseline, so "
-    "_transform_onnx's 'an ONNX model runs with onnxruntime' error is never reached",
-)
 def test_onnx_with_runtime_torch_is_a_clean_error(onnx_mlp: tuple[Path, WhatIfSession]) -> None:
     _, session = onnx_mlp
     assert "onnxruntime" in failed(session.run(Variant(runtime="torch")))
