@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+import gui.charts  # noqa: F401, I001  isort: skip  (pins pyqtgraph to PySide6 before it is imported)
+import pyqtgraph as pg  # isort: skip
 from PySide6.QtGui import QColor
-
-import gui.charts  # noqa: F401  (pins pyqtgraph to PySide6)
 from gui.theme import Theme, current
 
 
