@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import gui.charts  # noqa: F401, I001  isort: skip  (pins pyqtgraph to PySide6 before it is imported)
-import pyqtgraph as pg  # isort: skip
+# isort: off
+import gui.charts  # noqa: F401  (pins pyqtgraph to PySide6 before pyqtgraph is imported)
+import pyqtgraph as pg
+# isort: on
 from PySide6.QtGui import QColor
+
 from gui.theme import Theme, current
 
 
