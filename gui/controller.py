@@ -71,7 +71,9 @@ class RunController(QObject):
         super().__init__(parent)
         self._runner_factory = runner_factory or _default_runner
         self._runner: RunnerLike | None = None
-        self._base_request = request or ProfileRequest(budget_s=LIVE_BUDGET_S, layer_runs=LIVE_LAYER_RUNS)
+        self._base_request = request or ProfileRequest(
+            budget_s=LIVE_BUDGET_S, layer_runs=LIVE_LAYER_RUNS, threads=app_measure_threads()
+        )
         self.source: str | None = None
         self.trust = False
         self.shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
@@ -227,6 +229,16 @@ class RunController(QObject):
 
 
 # --- an in-process runner for tests and debugging ----------------------------------------------
+
+
+def app_measure_threads() -> int:
+    """Intra-op threads for measurements started from the app: one core fewer than the machine
+    has, so the window keeps a core to paint on (on a 2-core machine a worker using both cores
+    stalled the event loop for ~100 ms at a time). The CLI uses every core unless --threads."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1)
 
 
 class InProcessRunner:

@@ -471,7 +471,16 @@ class MainWindow(QMainWindow):
             return
         self._layer_flush.stop()
         self._show_profile_rows(profile)
-        self.planner.set_profile(profile)  # emits plan_changed → deltas
+        # The rest on the next turn of the event loop: the rows repaint in between, so no
+        # single turn holds the loop for the whole update (the heartbeat benchmark's stalls).
+        self._pending_show = result
+        QTimer.singleShot(0, lambda: self._finish_show(result))
+
+    def _finish_show(self, result: VariantResult) -> None:
+        if getattr(self, "_pending_show", None) is not result or result.profile is None:
+            return  # a newer result is on its way
+        self._pending_show = None
+        self.planner.set_profile(result.profile)  # emits plan_changed → deltas
         self._update_deltas()
         self._update_charts()
         if self.details.layer:

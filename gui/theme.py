@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from profiler.table import human_bytes, human_count
@@ -94,6 +94,28 @@ def _stylesheet(t: Theme) -> str:
     QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; }}
     QTreeView, QTableView {{ gridline-color: {t.grid}; }}
     """
+
+
+_HEAT_LEVELS = 64
+_heat_brushes: dict[tuple[str, int], QBrush] = {}
+
+
+def heat_brush(share_of_max: float | None, theme: Theme | None = None) -> QBrush | None:
+    """A cell background for the model's BackgroundRole, from a cache of 64 levels per theme.
+
+    Served as item data (not painted by a Python delegate) so the C++ view paints thousands of
+    cells without calling back into Python for each."""
+    if not share_of_max:
+        return None
+    t = theme or _current
+    level = round(max(0.0, min(1.0, share_of_max)) * (_HEAT_LEVELS - 1))
+    if level == 0:
+        return None
+    key = (t.name, level)
+    brush = _heat_brushes.get(key)
+    if brush is None:
+        brush = _heat_brushes[key] = QBrush(heat_color(level / (_HEAT_LEVELS - 1), t))
+    return brush
 
 
 def heat_color(share_of_max: float, theme: Theme | None = None) -> QColor:

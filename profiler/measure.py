@@ -61,13 +61,17 @@ def measure(
     rel_tol: float = 0.02,
     sync: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    min_time_s: float | None = None,
 ) -> Timing:
     """Time `fn()` repeatedly; `clock` returns seconds, samples are kept in milliseconds.
 
     `sync` runs after each call before the clock is read (e.g. `torch.cuda.synchronize`).
     `should_stop` is polled between samples so a superseded run can stop early.
     Warm-up calls are not timed against the budget's sample count but do spend its time.
+    A median is not called stable before `min_time_s` of samples (default: half the budget),
+    so a noisy machine is sampled long enough, as torch.utils.benchmark's min_run_time does.
     """
+    min_time = budget_s / 2 if min_time_s is None else min_time_s
     start = clock()
     for i in range(warmup):
         fn()
@@ -89,7 +93,7 @@ def measure(
         if should_stop is not None and should_stop():
             reason = "cancelled"
             break
-        if len(samples) >= min_samples and _stable(samples, rel_tol, min_samples):
+        if len(samples) >= min_samples and t1 - start >= min_time and _stable(samples, rel_tol, min_samples):
             reason = "stable"
             break
         if len(samples) >= floor_samples and t1 - start >= budget_s:

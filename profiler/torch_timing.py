@@ -92,11 +92,14 @@ def layer_latencies_ms(
     clock: Callable[[], float] = time.perf_counter,
     on_layer: Callable[[str, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    run_totals_ms: list[float] | None = None,
 ) -> dict[str, float]:
     """Median per-row latency in ms over `runs` hooked forwards (after one warm-up).
 
     `on_layer(name, ms)` is called as each row's time is first known, so a caller can stream
-    partial results.
+    partial results. A parent's own time is its inclusive time minus its children's, minus the
+    hooks' own cost around each child call (measured here on an empty module), which would
+    otherwise land in the parent's row.
     """
     import torch
 
@@ -112,6 +115,7 @@ def layer_latencies_ms(
     sync = torch.cuda.synchronize if device == "cuda" else None
     starts: dict[str, list[float]] = defaultdict(list)
     inclusive: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
 
     def pre(mod: Any, _args: Any) -> None:
         if sync:
@@ -124,7 +128,9 @@ def layer_latencies_ms(
         name = names[id(mod)]
         if starts[name]:
             inclusive[name] += clock() - starts[name].pop()
+            calls[name] += 1
 
+    overhead_s = 0.0 if sync else _hook_overhead_s(pre, post, names, clock)
     per_run: dict[str, list[float]] = defaultdict(list)
     handles = []
     try:
@@ -137,12 +143,17 @@ def layer_latencies_ms(
                 if should_stop is not None and should_stop():
                     break  # superseded: the caller raises Cancelled at its next check
                 inclusive.clear()
+                calls.clear()
                 model(*args, **kwargs)
                 if run == 0:
                     continue  # warm-up: first calls pay for allocation and kernel selection
                 for name in row_names:
-                    own = inclusive.get(name, 0.0) - sum(inclusive.get(c, 0.0) for c in children.get(name, ()))
+                    kids = children.get(name, ())
+                    own = (inclusive.get(name, 0.0) - sum(inclusive.get(c, 0.0) for c in kids)
+                           - overhead_s * sum(calls.get(c, 0) for c in kids))
                     per_run[name].append(max(own, 0.0) * 1000.0)
+                if run_totals_ms is not None:  # what the rows of this one run add up to
+                    run_totals_ms.append(sum(per_run[n][-1] for n in row_names))
                 if run == 1 and on_layer is not None:
                     for name in row_names:
                         on_layer(name, per_run[name][-1])
@@ -150,3 +161,30 @@ def layer_latencies_ms(
         for h in handles:
             h.remove()
     return {name: statistics.median(v) for name, v in per_run.items()}
+
+
+def _hook_overhead_s(pre: Any, post: Any, names: dict[int, str], clock: Callable[[], float], calls: int = 400) -> float:
+    """Seconds the pre/post hooks add to one module call, measured on an nn.Identity."""
+    import torch
+
+    probe = torch.nn.Identity()
+    x = torch.zeros(1)
+    names[id(probe)] = "(hook probe)"
+
+    def run() -> float:
+        t0 = clock()
+        for _ in range(calls):
+            probe(x)
+        return clock() - t0
+
+    try:
+        bare = min(run() for _ in range(3))
+        handles = [probe.register_forward_pre_hook(pre), probe.register_forward_hook(post, always_call=True)]
+        try:
+            hooked = min(run() for _ in range(3))
+        finally:
+            for h in handles:
+                h.remove()
+    finally:
+        names.pop(id(probe), None)
+    return max(0.0, (hooked - bare) / calls)

@@ -12,9 +12,15 @@ from PySide6.QtGui import QFont
 
 from gui.models.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
+from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_SERVED_ROLES = frozenset(int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.EditRole,
+    LAYER_ROLE, RAW_ROLE, SHARE_ROLE, HEAT_ROLE,
+))
 
 
 class LayerTableModel(QAbstractTableModel):
@@ -57,8 +63,8 @@ class LayerTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._data):
-            return None
+        if role not in _SERVED_ROLES or not index.isValid() or index.row() >= len(self._data):
+            return None  # the view asks ~10 roles a cell; answer the unused ones before any work
         i, col = index.row(), index.column()
         d = self._data
         row = d.rows[i]
@@ -83,6 +89,8 @@ class LayerTableModel(QAbstractTableModel):
             return d.share_of(col, value)
         if role == HEAT_ROLE:
             return d.heat_of(col, value)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return heat_brush(d.heat_of(col, value))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:

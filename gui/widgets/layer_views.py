@@ -1,6 +1,6 @@
 """The layer heatmap (a tree grouped by module path) and the flat sortable, filterable table.
 
-Both views share one `LayerData` and a `HeatDelegate`. A right-click on a layer offers a
+Both views share one `LayerData`; cells are coloured through the models' BackgroundRole. A right-click on a layer offers a
 per-layer pruning override; a click selects it (`layer_selected`).
 """
 
@@ -23,7 +23,6 @@ from gui.models.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerD
 from gui.models.layer_table import LayerFilterProxy, LayerTableModel
 from gui.models.layer_tree import LayerTreeModel
 from gui.models.roles import LAYER_ROLE
-from gui.widgets.heat_delegate import HeatDelegate
 
 _WIDTHS = {COL_NAME: 190, COL_TYPE: 104, COL_SHARE: 64}
 _NUMERIC_WIDTH = 82
@@ -81,7 +80,6 @@ class LayerHeatmapView(QWidget, _LayerMenuMixin):
         self.view = QTreeView()
         self.view.setModel(self.model)
         self.model.is_expanded = self.view.isExpanded
-        self.view.setItemDelegate(HeatDelegate(self.view))
         self.view.setUniformRowHeights(True)  # thousands of rows: no per-row size queries
         self.view.setAlternatingRowColors(False)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -130,7 +128,6 @@ class LayerTableView(QWidget, _LayerMenuMixin):
         self.filter = QLineEdit(placeholderText="Filter layers by name or type…", clearButtonEnabled=True)
         self.view = QTableView()
         self.view.setModel(self.proxy)
-        self.view.setItemDelegate(HeatDelegate(self.view))
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

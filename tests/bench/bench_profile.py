@@ -59,7 +59,9 @@ def bench_llama() -> None:
     print(f"    whole CLI {t_cli:.2f} s, peak RSS {rss_kb / 1024:.0f} MiB (exit {proc.returncode})")
 
 
-def bench_vs_torch_benchmark(source: str = "demo:resnet18") -> None:
+def bench_vs_torch_benchmark(source: str = "demo:resnet18", rounds: int = 3) -> None:
+    """Alternate `tradeoff profile`'s timing and torch.utils.benchmark on the same model and
+    inputs, so drift of a shared VM affects both; prints each round and the mean difference."""
     import torch
     import torch.utils.benchmark as tb
 
@@ -67,29 +69,48 @@ def bench_vs_torch_benchmark(source: str = "demo:resnet18") -> None:
     from profiler.loading import load_model, make_inputs
 
     loaded = load_model(source)
-    profile = profile_model(loaded, ProfileRequest(layer_latency=False, budget_s=5.0))
-    args, kwargs = make_inputs(loaded, profile.inputs)
     model = loaded.module
-    with torch.inference_mode():
-        timer = tb.Timer(stmt="model(*args, **kwargs)", globals={"model": model, "args": args, "kwargs": kwargs},
-                         num_threads=torch.get_num_threads())
-        m = timer.blocked_autorange(min_run_time=3.0)
-    ours = profile.totals.latency_ms
-    assert ours is not None
-    theirs_ms = m.median * 1000
-    print(f"(b) {source}: tradeoff median {ours.median:.2f} ms ({ours.samples} samples) vs torch.utils.benchmark "
-          f"{theirs_ms:.2f} ms -> {100 * (ours.median / theirs_ms - 1):+.1f} %")
+    diffs = []
+    for i in range(rounds):
+        profile = profile_model(loaded, ProfileRequest(layer_latency=False, budget_s=3.0))
+        args, kwargs = make_inputs(loaded, profile.inputs)
+        with torch.inference_mode():
+            timer = tb.Timer(stmt="model(*args, **kwargs)", globals={"model": model, "args": args, "kwargs": kwargs},
+                             num_threads=torch.get_num_threads())
+            m = timer.blocked_autorange(min_run_time=3.0)
+        ours = profile.totals.latency_ms
+        assert ours is not None
+        theirs_ms = m.median * 1000
+        diffs.append(100 * (ours.median / theirs_ms - 1))
+        print(f"(b) {source} round {i + 1}: tradeoff median {ours.median:.2f} ms ({ours.samples} samples, p10-p90 "
+              f"{ours.p10:.1f}-{ours.p90:.1f}) vs torch.utils.benchmark {theirs_ms:.2f} ms -> {diffs[-1]:+.1f} %")
+    print(f"(b) mean difference {sum(diffs) / len(diffs):+.1f} %, mean |difference| {sum(abs(d) for d in diffs) / len(diffs):.1f} %")
 
 
-def bench_layer_sum(source: str = "demo:resnet18") -> None:
+def bench_layer_sum(source: str = "demo:resnet18", rounds: int = 3) -> None:
+    """Per-layer latencies (hooks) against end to end, in the same process, a few rounds.
+
+    Two views: the sum of the per-layer medians (what the table shows), and the median over
+    hooked runs of what the rows of one run add up to (hooks' own cost removed)."""
+    import statistics
+
     from profiler.analyze import ProfileRequest, profile_model
-    from profiler.loading import load_model
+    from profiler.loading import load_model, make_inputs
+    from profiler.torch_timing import layer_latencies_ms
 
-    profile = profile_model(load_model(source), ProfileRequest(budget_s=5.0, layer_runs=20))
-    total = sum(r.latency_ms or 0.0 for r in profile.layers)
-    e2e = profile.totals.latency_ms
-    assert e2e is not None
-    print(f"(c) {source}: per-layer sum {total:.2f} ms vs end-to-end {e2e.median:.2f} ms -> {100 * (total / e2e.median - 1):+.1f} %")
+    loaded = load_model(source)
+    for i in range(rounds):
+        profile = profile_model(loaded, ProfileRequest(budget_s=3.0, layer_runs=30))
+        e2e = profile.totals.latency_ms
+        assert e2e is not None
+        total = sum(r.latency_ms or 0.0 for r in profile.layers)
+        args, kwargs = make_inputs(loaded, profile.inputs)
+        totals: list[float] = []
+        layer_latencies_ms(loaded.module, args, kwargs, {r.name for r in profile.layers}, runs=30, run_totals_ms=totals)
+        per_run = statistics.median(totals)
+        print(f"(c) {source} round {i + 1}: end to end {e2e.median:.2f} ms (p10-p90 {e2e.p10:.1f}-{e2e.p90:.1f}); "
+              f"sum of per-layer medians {total:.2f} ms ({100 * (total / e2e.median - 1):+.1f} %); "
+              f"median per-run layer total {per_run:.2f} ms ({100 * (per_run / e2e.median - 1):+.1f} %)")
 
 
 def bench_other_counters() -> None:

@@ -23,12 +23,20 @@ def fake_clock(durations_s: list[float]) -> tuple[Callable[[], float], Callable[
 
 def test_constant_function_is_stable_and_exact() -> None:
     clock, fn = fake_clock([0.005])
-    timing = measure(fn, clock=clock, warmup=2, min_samples=10)
+    timing = measure(fn, clock=clock, warmup=2, min_samples=10, min_time_s=0.0)
     assert timing.stopped_because == "stable"
     assert len(timing.samples_ms) == 20  # stability needs twice min_samples
     stats = timing.stats()
     assert stats.median == pytest.approx(5.0)
     assert stats.p10 == pytest.approx(5.0) and stats.p90 == pytest.approx(5.0)
+
+
+def test_stable_is_not_declared_before_min_time() -> None:
+    clock, fn = fake_clock([0.005])
+    timing = measure(fn, clock=clock, warmup=0, min_samples=10, budget_s=3.0)
+    assert timing.stopped_because == "stable"
+    # half the 3 s budget at 5 ms a sample: about 300 samples before a median counts as stable
+    assert 295 <= len(timing.samples_ms) <= 305
 
 
 def test_noisy_function_stops_on_budget() -> None:
