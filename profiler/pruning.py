@@ -118,20 +118,28 @@ def prune_structured(
     layer_ratios: dict[str, float] | None = None,
     round_to: int | None = None,
     source: str = "model",
+    memo: dict[str, Any] | None = None,
 ) -> tuple[Any, PruneReport]:
     """A pruned copy of `model`; the original is untouched. Raises InputError when the
-    architecture cannot be pruned this way (the message names the reason)."""
+    architecture cannot be pruned this way (the message names the reason).
+
+    `memo` (a dict the caller keeps per model and input shape) remembers the output shape and
+    the output layers between calls, saving two forwards per knob change."""
     import torch
     import torch_pruning as tp
 
-    with torch.no_grad():
-        reference_shape = tuple(_first_tensor(model(*args, **kwargs)).shape)
+    memo = {} if memo is None else memo
+    if "reference_shape" not in memo:
+        with torch.no_grad():
+            memo["reference_shape"] = tuple(_first_tensor(model(*args, **kwargs)).shape)
+        memo["kept_names"] = {n for n, m in model.named_modules() if m in output_layers(model, args, kwargs)}
+    reference_shape = memo["reference_shape"]
     before = _unique_params(model)
     errors: list[str] = []
     for strategy in ("dependency-graph", "inner-widths"):
         candidate = copy.deepcopy(model)
-        kept = output_layers(candidate, args, kwargs)
         named = dict(candidate.named_modules())
+        kept = [named[n] for n in memo["kept_names"] if n in named]
         ignored = list(kept)
         for name, mod in named.items():
             if isinstance(mod, (torch.nn.Linear, torch.nn.MultiheadAttention)) and _ATTENTION_NAME.search(name):

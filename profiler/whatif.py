@@ -114,6 +114,7 @@ class WhatIfSession:
         self._scratch = tempfile.TemporaryDirectory(prefix="tradeoff-") if scratch_dir is None else None
         self.scratch = Path(scratch_dir or self._scratch.name)  # type: ignore[union-attr]
         self._baselines: dict[Any, tuple[Profile, Any]] = {}
+        self._prune_memo: dict[Any, dict[str, Any]] = {}  # per input shape: output shape, output layers
         self._counter = 0
 
     # --- inputs -----------------------------------------------------------------------------
@@ -349,6 +350,7 @@ class WhatIfSession:
                 model, rep = prune_structured(
                     model, args, kwargs, variant.prune, layer_ratios=dict(variant.layer_prune),
                     round_to=variant.round_to, source=source,
+                    memo=self._prune_memo.setdefault(variant.shape_key(), {}),
                 )
                 report = rep.to_dict()
                 notes.append(
