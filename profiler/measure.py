@@ -99,6 +99,8 @@ def measure(
         if len(samples) >= floor_samples and t1 - start >= budget_s:
             reason = "budget"
             break
+    if reason == "max_samples" and len(samples) >= min_samples and _stable(samples, rel_tol, min_samples):
+        reason = "stable"  # the cap came first, but the median had settled
     return Timing(samples_ms=tuple(samples), warmup=warmup, stopped_because=reason)
 
 
