@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError, MeasureError
+from .errors import InputError, MeasureError, first_line
 from .inputs import resolve_inputs
 from .loading import LoadedModel, make_inputs
 from .result import InputSpec, LayerRow, Profile, RunConfig, Totals
@@ -187,7 +187,7 @@ def _torch_static(loaded: LoadedModel, specs: tuple[InputSpec, ...], device: str
     except (InputError, MeasureError):
         raise
     except Exception as exc:
-        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
     rows = analysis.layers
     if loaded.type_names:  # torch.export: unflattened modules are InterpreterModules; show the real class
         rows = tuple(
@@ -232,7 +232,7 @@ def _measure_torch(
             clock=clock, budget_s=request.budget_s, should_stop=should_stop,
         )
     except Exception as exc:
-        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
     if timing.stopped_because == "cancelled":
         raise Cancelled()
     rss_growth = max(0, _max_rss_bytes() - rss_before)
@@ -317,6 +317,3 @@ def _max_rss_bytes() -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -33,3 +33,10 @@ class MeasureError(StudioError):
     """The model loaded but its forward raised, memory would run out, or a time limit passed."""
 
     exit_code = 3
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (its type name when it has none), for the
+    one-line errors users see."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:limit]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, first_line
 from .inputs import InputTemplate
 from .result import InputSpec, ModelInfo
 from .vocab import ModelFormat
@@ -165,7 +165,7 @@ def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel
             details={"needs_trust": True},
         ) from None
     except Exception as exc:  # corrupt archives raise many types; all mean the same to a user
-        raise InputError(source, f"not a loadable torch.export archive: {_first_line(exc)}") from None
+        raise InputError(source, f"not a loadable torch.export archive: {first_line(exc)}") from None
     templates: list[InputTemplate] = []
     user_inputs = set(ep.graph_signature.user_inputs)
     for node in ep.graph.nodes:
@@ -211,7 +211,7 @@ class _weights_only_unpickling:
         import torch.export.pt2_archive._package as package
 
         self._torch_load = torch.load
-        self._package_pickle = package.pickle
+        self._package_pickle = package.pickle  # type: ignore[attr-defined]  # what the archive reader unpickles with
         real = torch.load
 
         def weights_only_load(*args: Any, **kwargs: Any) -> Any:
@@ -225,14 +225,14 @@ class _weights_only_unpickling:
         shim.loads = refuse
         shim.load = refuse
         torch.load = weights_only_load
-        package.pickle = shim
+        package.pickle = shim  # type: ignore[attr-defined]
 
     def __exit__(self, *exc: Any) -> None:
         import torch
         import torch.export.pt2_archive._package as package
 
         torch.load = self._torch_load
-        package.pickle = self._package_pickle
+        package.pickle = self._package_pickle  # type: ignore[attr-defined]
 
 
 #: torch writes archive members uncompressed; a member that expands past this, or more than
@@ -256,7 +256,7 @@ def check_zip(path: Path, source: str) -> None:
                 if info.file_size > COMPRESSED_MEMBER_LIMIT or ratio > COMPRESSION_RATIO_LIMIT:
                     raise InputError(source, f"archive member {info.filename!r} would expand to {info.file_size:,} bytes (x{ratio:.0f}): refused as a likely zip bomb")
     except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: names that are not UTF-8
-        raise InputError(source, f"not a readable zip archive: {_first_line(exc)}") from None
+        raise InputError(source, f"not a readable zip archive: {first_line(exc)}") from None
 
 
 # --- TorchScript and pickles ----------------------------------------------------------------
@@ -282,7 +282,7 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
         try:
             module = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
-            raise InputError(source, f"not a loadable TorchScript archive: {_first_line(exc)}") from None
+            raise InputError(source, f"not a loadable TorchScript archive: {first_line(exc)}") from None
         return LoadedModel(
             info=ModelInfo(name=name, source=source, format=ModelFormat.TORCHSCRIPT),
             templates=(),
@@ -307,7 +307,7 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
             ) from None
         obj = _load_trusted(path, source)
     except Exception as exc:
-        raise InputError(source, f"not a valid torch file: {_first_line(exc)}") from None
+        raise InputError(source, f"not a valid torch file: {first_line(exc)}") from None
     if isinstance(obj, torch.nn.Module):
         obj.eval()
         return LoadedModel(
@@ -354,7 +354,7 @@ def _load_trusted(path: Path, source: str) -> Any:
     try:
         return torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise InputError(source, f"could not unpickle the model: {_first_line(exc)}") from None
+        raise InputError(source, f"could not unpickle the model: {first_line(exc)}") from None
 
 
 # --- the user's Python factory --------------------------------------------------------------
@@ -374,7 +374,7 @@ def _load_factory(path: Path, callable_name: str, source: str) -> LoadedModel:
     except SyntaxError as exc:
         raise InputError(source, f"syntax error on line {exc.lineno}: {exc.msg}") from None
     except Exception as exc:
-        raise InputError(source, f"importing it raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise InputError(source, f"importing it raised {type(exc).__name__}: {first_line(exc)}") from None
     target: Any = mod
     for part in callable_name.split("."):
         target = getattr(target, part, None)
@@ -385,7 +385,7 @@ def _load_factory(path: Path, callable_name: str, source: str) -> LoadedModel:
     try:
         built = target()
     except Exception as exc:
-        raise InputError(source, f"{callable_name}() raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise InputError(source, f"{callable_name}() raised {type(exc).__name__}: {first_line(exc)}") from None
     example: tuple[Any, ...] | None = None
     if isinstance(built, tuple) and len(built) == 2:
         built, ex = built
@@ -430,7 +430,7 @@ def _load_hf_config(path: Path, source: str) -> LoadedModel:
     try:
         config = transformers.AutoConfig.for_model(**raw)
     except Exception as exc:
-        raise InputError(source, f"transformers cannot read this config: {_first_line(exc)}") from None
+        raise InputError(source, f"transformers cannot read this config: {first_line(exc)}") from None
     arch = (raw.get("architectures") or [None])[0]
     cls = getattr(transformers, arch, None) if arch else None
     if arch and cls is None:
@@ -439,7 +439,7 @@ def _load_hf_config(path: Path, source: str) -> LoadedModel:
         with torch.device("meta"):
             meta_model = cls(config) if cls is not None else transformers.AutoModel.from_config(config)
     except Exception as exc:
-        raise InputError(source, f"transformers could not build {arch or raw['model_type']}: {_first_line(exc)}") from None
+        raise InputError(source, f"transformers could not build {arch or raw['model_type']}: {first_line(exc)}") from None
     n_bytes = sum(p.numel() * 4 for p in meta_model.parameters())
     available = psutil.virtual_memory().available
     on_meta = n_bytes > META_MEMORY_SHARE * available
@@ -533,9 +533,6 @@ class _quiet_logs:
             lg.setLevel(level)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
 
 
 def memory_available_bytes() -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, MeasureError
+from .errors import InputError, MeasureError, first_line
 from .safe_io import write_bytes_atomic
 
 #: torch-tb-profiler's endpoint listing the runs it found under --logdir.
@@ -157,7 +157,7 @@ def trace_events(
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(source, f"variant {variant.label()} failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+            raise InputError(source, f"variant {variant.label()} failed: {type(exc).__name__}: {first_line(exc)}") from exc
     if should_stop():
         return
     import torch
@@ -194,7 +194,7 @@ def trace_events(
                     if should_stop():
                         return
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise MeasureError(source, f"the forward raised while tracing: {type(exc).__name__}: {_first_line(exc)}") from None
+            raise MeasureError(source, f"the forward raised while tracing: {type(exc).__name__}: {first_line(exc)}") from None
         written = sorted(tmp.glob("*.pt.trace.json*"))
         if not written:
             raise MeasureError(source, "torch.profiler wrote no trace (kineto unavailable in this torch build?)")
@@ -221,9 +221,6 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}_{os.getpid()}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[tuple[str, dict[str, Any]]]:
