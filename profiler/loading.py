@@ -225,7 +225,7 @@ class _weights_only_unpickling:
         shim.loads = refuse
         shim.load = refuse
         torch.load = weights_only_load
-        package.pickle = shim  # type: ignore[attr-defined]
+        package.pickle = shim  # type: ignore[attr-defined,assignment]
 
     def __exit__(self, *exc: Any) -> None:
         import torch
