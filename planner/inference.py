@@ -21,11 +21,11 @@ mean over the generation). A request takes prefill + output tokens × step.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from planner.catalog import Accelerator, Instance
 from planner.lm import LMShape
+from planner.records import FlatRecord
 from planner.roofline import (
     Calibration,
     Efficiency,
@@ -43,7 +43,7 @@ HOURS_PER_MONTH = 730.0  # 8760 h ÷ 12
 
 
 @dataclass(frozen=True)
-class InferenceOption:
+class InferenceOption(FlatRecord):
     """One instance serving the model. Every time and rate here is projected."""
 
     instance: str
@@ -80,17 +80,6 @@ class InferenceOption:
     latency_source: str = PROJECTED
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["notes"] = list(self.notes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InferenceOption:
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
-        kw["notes"] = tuple(kw.get("notes", ()))
-        return cls(**kw)
 
 
 @dataclass(frozen=True)

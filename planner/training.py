@@ -32,6 +32,7 @@ from typing import Any
 
 from planner.catalog import Accelerator, Catalog, Instance
 from planner.options import PlanOptions
+from planner.records import FlatRecord
 from planner.roofline import resolve_precision, usable_memory_bytes
 from planner.vocab import ELEMENT_BYTES, PROJECTED, AcceleratorClass, AcceleratorKind, Parallelism, PeakPrecision
 from planner.workload import Workload
@@ -48,7 +49,7 @@ DEFAULT_MFU: dict[AcceleratorClass, float] = {
 
 
 @dataclass(frozen=True)
-class TrainingOption:
+class TrainingOption(FlatRecord):
     """One instance type training the model; hours and everything derived are projected."""
 
     instance: str
@@ -83,17 +84,6 @@ class TrainingOption:
     hours_source: str = PROJECTED
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["notes"] = list(self.notes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainingOption:
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
-        kw["notes"] = tuple(kw.get("notes", ()))
-        return cls(**kw)
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,15 @@
 A fixed, small budget here keeps CI fast; `HYPOTHESIS_PROFILE=long` runs many more examples.
 """
 
-import os
 import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from profiler.errors import InputError, StudioError
 from profiler.inputs import parse_shape, parse_shape_options
-
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @given(st.text(max_size=40))

@@ -23,6 +23,19 @@ _SERVED_ROLES = frozenset(int(r) for r in (
 ))
 
 
+def layer_header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
+    """Column headers shared by the layer table and the layer tree."""
+    if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+        return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return HEADERS[section]
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return HEADER_TIPS.get(section)
+    if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC_COLUMNS:
+        return _RIGHT
+    return None
+
+
 class LayerTableModel(QAbstractTableModel):
     """One row per layer; columns as in `layer_data.HEADERS`."""
 
@@ -52,15 +65,7 @@ class LayerTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(section)
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC_COLUMNS:
-            return _RIGHT
-        return None
+        return layer_header_data(section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in _SERVED_ROLES or not index.isValid() or index.row() >= len(self._data):

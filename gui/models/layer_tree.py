@@ -17,22 +17,16 @@ from gui.models.layer_data import (
     COL_NAME,
     COL_SHARE,
     COL_TYPE,
-    HEADER_TIPS,
     HEADERS,
     NUMERIC_COLUMNS,
     LayerData,
 )
-from gui.models.layer_table import _name_tip
+from gui.models.layer_table import _RIGHT, _SERVED_ROLES, _name_tip, layer_header_data
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
 from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
-_SERVED_ROLES = frozenset(int(r) for r in (
-    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
-    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, LAYER_ROLE, RAW_ROLE, SHARE_ROLE, HEAT_ROLE,
-))
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # built once: enum `|` is slow in Python
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class _Node:
@@ -186,15 +180,7 @@ class LayerTreeModel(QAbstractItemModel):
         return self.rowCount(parent) > 0
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(section)
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC_COLUMNS:
-            return _RIGHT
-        return None
+        return layer_header_data(section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in _SERVED_ROLES or not index.isValid():

@@ -38,7 +38,6 @@ def child(model: str, launched_at: float) -> None:
     app = make_application()
     from gui.main_window import MainWindow
     from gui.session import AppSettings
-    from profiler.variant import Variant
 
     figures: dict[str, float] = {}
     w = MainWindow(settings=AppSettings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)),

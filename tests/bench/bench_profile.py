@@ -125,14 +125,13 @@ def bench_other_counters() -> None:
         args, _ = make_inputs(loaded, profile.inputs)
         line = f"(d) {name:12s} tradeoff {profile.totals.macs / 1e9:8.4f} GMACs in {ours_s:.2f} s"
         try:
-            import torch
             from ptflops import get_model_complexity_info
 
             t0 = time.perf_counter()
             shape = tuple(profile.inputs[0].shape[1:])
             extra = {}
             if profile.inputs[0].dtype.startswith("int"):
-                extra["input_constructor"] = lambda _shape: {"input_ids": args[0]}
+                extra["input_constructor"] = lambda _shape, ids=args[0]: {"input_ids": ids}
             macs, _ = get_model_complexity_info(loaded.module, shape, as_strings=False, print_per_layer_stat=False,
                                                 verbose=False, backend="aten", **extra)
             line += f" | ptflops(aten) {macs / 1e9:8.4f} in {time.perf_counter() - t0:.2f} s"

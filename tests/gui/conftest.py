@@ -7,33 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from answered_prompts import AnsweredPrompts
 
 DATA = Path(__file__).parent / "data"
 
 
-class AnsweredPrompts:
-    """Prompts with canned answers; records what was asked."""
 
-    def __init__(self) -> None:
-        self.trust = True
-        self.shape: str | None = "1x3x32x32"
-        self.restore = True
-        self.asked: list[tuple[str, Any]] = []
-
-    def confirm_trust(self, source: str) -> bool:
-        self.asked.append(("trust", source))
-        return self.trust
-
-    def ask_shape(self, name: str | None, message: str) -> str | None:
-        self.asked.append(("shape", name))
-        return self.shape
-
-    def ask_restore(self, when: str) -> bool:
-        self.asked.append(("restore", when))
-        return self.restore
-
-    def error(self, title: str, message: str) -> None:
-        self.asked.append(("error", message))
 
 
 @pytest.fixture
@@ -47,7 +26,7 @@ def settings(tmp_path: Path, qapp: Any) -> Any:
 
 @pytest.fixture
 def prompts() -> AnsweredPrompts:
-    return AnsweredPrompts()
+    return AnsweredPrompts(trust=True, shape="1x3x32x32")
 
 
 @pytest.fixture

@@ -5,19 +5,15 @@ set-up as tests/gui/conftest.py, whose fixtures are not visible from this folder
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from answered_prompts import AnsweredPrompts
 
 # The same profiles as tests/test_fuzz.py: a fixed budget in CI, `HYPOTHESIS_PROFILE=long` for the
 # longer run (tests/bench/fuzz_long.py). Registered here too, since this folder is collected first.
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -27,32 +23,7 @@ def _run_in_an_empty_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatc
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-class AnsweredPrompts:
-    """Prompts with canned answers; records what was asked (kind, detail)."""
 
-    def __init__(self) -> None:
-        self.trust = False
-        self.shape: str | None = None
-        self.restore = True
-        self.asked: list[tuple[str, Any]] = []
-
-    def confirm_trust(self, source: str) -> bool:
-        self.asked.append(("trust", source))
-        return self.trust
-
-    def ask_shape(self, name: str | None, message: str) -> str | None:
-        self.asked.append(("shape", name))
-        return self.shape
-
-    def ask_restore(self, when: str) -> bool:
-        self.asked.append(("restore", when))
-        return self.restore
-
-    def error(self, title: str, message: str) -> None:
-        self.asked.append(("error", message))
-
-    def errors(self) -> list[str]:
-        return [m for kind, m in self.asked if kind == "error"]
 
 
 @pytest.fixture

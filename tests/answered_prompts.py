@@ -1,0 +1,33 @@
+"""Prompts with canned answers for window tests (the app's `Prompts` asks the user)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AnsweredPrompts:
+    """Answers trust, shape and restore questions as told; records what was asked."""
+
+    def __init__(self, *, trust: bool = False, shape: str | None = None, restore: bool = True) -> None:
+        self.trust = trust
+        self.shape = shape
+        self.restore = restore
+        self.asked: list[tuple[str, Any]] = []
+
+    def confirm_trust(self, source: str) -> bool:
+        self.asked.append(("trust", source))
+        return self.trust
+
+    def ask_shape(self, name: str | None, message: str) -> str | None:
+        self.asked.append(("shape", name))
+        return self.shape
+
+    def ask_restore(self, when: str) -> bool:
+        self.asked.append(("restore", when))
+        return self.restore
+
+    def error(self, title: str, message: str) -> None:
+        self.asked.append(("error", message))
+
+    def errors(self) -> list[str]:
+        return [m for kind, m in self.asked if kind == "error"]
