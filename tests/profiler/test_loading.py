@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from profiler import loading
+from profiler import hf_config, loading
 from profiler.analyze import ProfileRequest, profile_model
 from profiler.errors import InputError
 from profiler.inputs import InputTemplate, parse_shape, resolve_inputs
@@ -420,7 +420,7 @@ def test_hf_gpt2_small_counts_exactly(tmp_path: Path, monkeypatch: pytest.Monkey
         "n_head": 12, "vocab_size": 50257, "n_positions": 1024,
     }
     path = write_json(tmp_path / "gpt2" / "config.json", config)
-    monkeypatch.setattr(loading, "META_MEMORY_SHARE", 0.0)  # count on meta: same numbers, no 500 MB init
+    monkeypatch.setattr(hf_config, "META_MEMORY_SHARE", 0.0)  # count on meta: same numbers, no 500 MB init
     loaded = load_model(str(path))
     assert loaded.on_meta
     p = profile_model(loaded, ProfileRequest(latency=True))
@@ -444,9 +444,9 @@ def test_llama2_7b_config_on_meta(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "tie_word_embeddings": False,
     }
     path = write_json(tmp_path / "llama-2-7b" / "config.json", config)
-    if 27e9 < loading.META_MEMORY_SHARE * psutil.virtual_memory().available:
+    if 27e9 < hf_config.META_MEMORY_SHARE * psutil.virtual_memory().available:
         # A machine with > 67 GB free would build it for real; this test is about the meta path.
-        monkeypatch.setattr(loading, "META_MEMORY_SHARE", 0.0)
+        monkeypatch.setattr(hf_config, "META_MEMORY_SHARE", 0.0)
     loaded = load_model(str(path))
     assert loaded.on_meta
     assert any("meta" in w for w in loaded.warnings)
