@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import warnings
@@ -17,6 +18,7 @@ from typing import Any
 
 from profiler import __version__
 from profiler.errors import InputError, StudioError
+from profiler.textsafe import terminal_safe
 
 DEMO_SOURCE = "demo:resnet18"
 
@@ -31,7 +33,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False) -> None:
+def _time_limit_s(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number of seconds")
+    return value
+
+
+def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_variant: bool = False) -> None:
     """Options shared by profile, sweep, plan, report and trace (CONTRACT.md)."""
     p.add_argument("model", metavar="MODEL", help="model file, file.py[:callable], config.json/folder, or demo:NAME")
     p.add_argument("--input-shape", action="append", metavar="SHAPE", help="1x3x224x224 or NAME=SHAPE; repeatable")
@@ -44,7 +56,11 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False) -> Non
     p.add_argument("--prune", default="0", metavar="R", help="global pruning ratio, 0 <= R < 1")
     p.add_argument("--prune-method", choices=["structured", "unstructured"], default=None)
     p.add_argument("--no-latency", action="store_true", help="static analysis only")
-    p.add_argument("--trust", action="store_true", help="allow loading a pickled module (runs code from the file)")
+    p.add_argument("--trust", action="store_true",
+                   help="allow opening a file that runs code when loaded (pickle, .pt2, TorchScript, "
+                        "a Hugging Face folder with its own code): only for files from people you trust")
+    p.add_argument("--time-limit", type=_time_limit_s, default=600.0, metavar="S",
+                   help="seconds allowed " + ("per variant" if per_variant else "for loading and measuring the model"))
     p.add_argument("--inputs", metavar="FILE.npz", help="sample inputs for fidelity")
     p.add_argument("--json", metavar="FILE|-", help="write the JSON document (- = stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
@@ -93,8 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_positive_int, default=10, help="rows in each top-layers table")
 
     sw = sub.add_parser("sweep", help="measure a grid of what-if variants against the baseline")
-    add_model_options(sw, lists=True)
-    sw.add_argument("--time-limit", type=float, default=600.0, metavar="S", help="seconds allowed per variant")
+    add_model_options(sw, lists=True, per_variant=True)
 
     return parser
 
@@ -128,12 +143,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = handlers.get(args.command or "gui")
     if handler is None:
         parser.error(f"unknown command {args.command!r}")
+    if args.command != "gui":
+        from profiler.process_guard import become_subreaper
+
+        # a process a model detached from a worker that then died is re-parented here, and
+        # reaped on the way out (see _reap_orphans)
+        become_subreaper()
     try:
         return handler(args)
     except StudioError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -143,6 +164,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if args.command != "gui":
+            _reap_orphans()
+
+
+def _reap_orphans() -> None:
+    """Kill what is left of the model's processes: every child of this process but
+    multiprocessing's resource tracker (the workers are closed by now)."""
+    from multiprocessing import resource_tracker
+
+    from profiler.process_guard import descendant_pids, kill_process_tree
+
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    import os
+
+    for pid in descendant_pids(os.getpid()):
+        if pid != tracker:
+            kill_process_tree(pid, group=False)
 
 
 def _configure_planner(parser: argparse.ArgumentParser) -> None:
@@ -217,13 +256,64 @@ def _parse_ratio(text: str) -> float:
 
 
 def load_profile_for(args: argparse.Namespace) -> Any:
-    """Load MODEL and profile it per the shared options (in this process)."""
-    from profiler.analyze import profile_model
-    from profiler.loading import load_model
+    """Load MODEL and profile it per the shared options, in the measurement worker: the model's
+    code never runs in this process, and a crash, hang or exit of the model is exit 3."""
+    from profiler.result import Profile
+    from profiler.tasks import request_to_dict
 
     request = request_from_args(args)
-    loaded = load_model(args.model, trust=args.trust)
-    return profile_model(loaded, request)
+    check_model_option(args)
+    check_inputs_option(args)
+    payload = {"source": args.model, "trust": args.trust, "request": request_to_dict(request)}
+    result = run_task(args, "profiler.tasks:profile_task", payload)
+    return Profile.from_dict(result)
+
+
+def check_model_option(args: argparse.Namespace) -> None:
+    """Fail fast on a MODEL that is missing, empty or of no known kind (nothing is loaded here)."""
+    if not args.model.startswith("demo:"):
+        from profiler.loading import check_source
+
+        check_source(args.model)
+
+
+def check_inputs_option(args: argparse.Namespace) -> None:
+    """`--inputs FILE.npz` must name a readable file before anything is measured."""
+    if getattr(args, "inputs", None):
+        from profiler.inputs import check_inputs_file
+
+        check_inputs_file(args.inputs)
+
+
+def failure_error(payload: dict[str, Any], model: str) -> StudioError:
+    """The one-line error for a run's `failed` event: its own file and exit code when the core
+    raised a StudioError, else (a crash, a time limit) exit 3 about the model."""
+    from profiler.errors import MeasureError
+
+    message = str(payload.get("message") or "failed")
+    code = int(payload.get("exit_code") or 3)
+    file = str(payload.get("file") or model)
+    prefix = f"{file}: "
+    problem = message[len(prefix):] if message.startswith(prefix) else message
+    error = (InputError if code == 2 else MeasureError)(file, problem, details=payload.get("details") or {})
+    return error
+
+
+def run_task(args: argparse.Namespace, task: str, payload: dict[str, Any], *, label: str = "") -> Any:
+    """Run one worker task to its end; its result, or the StudioError its failure means."""
+    from profiler.worker import Runner
+
+    progress = _Progress(enabled=sys.stderr.isatty() and args.json != "-")
+    progress.label = label or args.model
+    with Runner() as runner:
+        run_id = runner.submit(task, payload, time_limit_s=args.time_limit)
+        end = runner.wait(run_id, on_event=progress.on_event)
+    progress.done()
+    if end.kind == "finished":
+        return end.payload["result"]
+    if end.kind == "cancelled":
+        raise KeyboardInterrupt
+    raise failure_error(end.payload, args.model)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -281,16 +371,13 @@ def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s
                 results.append(VariantResult.from_dict(end.payload["result"]))
                 continue
             message = end.payload.get("message", end.kind)
-            if end.payload.get("exit_code") == 2 and i == 0 and end.payload.get("kind") == "error" and _is_load_error(message, args.model):
-                raise InputError(args.model, message.split(": ", 1)[-1] if message.startswith(args.model) else message)
+            if end.kind == "failed" and end.payload.get("exit_code") == 2 and end.payload.get("file") in (args.model, args.inputs):
+                # the model (or its sample inputs) cannot be opened: no variant can run
+                progress.done()
+                raise failure_error(end.payload, args.model)
             results.append(VariantResult(variant, None, None, None, {}, error=message))
     progress.done()
     return results
-
-
-def _is_load_error(message: str, model: str) -> bool:
-    """A failure that is about opening the model, not about one variant."""
-    return message.startswith(model) and "variant" not in message
 
 
 def request_from_args_base(args: argparse.Namespace, shapes: dict[str | None, tuple[int, ...]]) -> Any:
@@ -310,7 +397,8 @@ class _Progress:
     def on_event(self, event: Any) -> None:
         if self.enabled and event.kind == "progress":
             frac = float(event.payload.get("fraction", 0.0))
-            sys.stderr.write(f"\r{self.label}: {100 * frac:3.0f}% {event.payload.get('message', '')[:40]:40s}")
+            line = f"{self.label}: {100 * frac:3.0f}% {str(event.payload.get('message', ''))[:40]:40s}"
+            sys.stderr.write("\r" + terminal_safe(line))
             sys.stderr.flush()
 
     def done(self) -> None:
@@ -322,11 +410,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from profiler.sweep import build_sweep, render_sweep, sweep_csv
 
     variants = _sweep_variants(args)
+    check_model_option(args)
+    check_inputs_option(args)
     results = run_in_worker(args, variants, time_limit_s=args.time_limit)
     ok = [r for r in results if r.error is None and r.baseline is not None]
     if not ok:
+        from profiler.errors import MeasureError
+
         first = results[0].error if results else "no variants"
-        raise InputError(args.model, f"no variant could be measured ({first})")
+        raise MeasureError(args.model, f"no variant could be measured ({first})")
     baseline = next((r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline)
     sweep = build_sweep(ok[0].baseline.model, baseline, results)
     sweep.check()
@@ -379,7 +471,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     write_plan_csv(result, buf)
     emit(args, result.to_dict(), render_plan_table(result), buf.getvalue())
     for w in catalog.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0
 
 
@@ -398,7 +490,7 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     catalog = catalog_from_args(args)
     emit(args, hardware_document(catalog), render_hardware_table(catalog), None)
     for w in catalog.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0
 
 

@@ -1,7 +1,12 @@
 """Open every MODEL form of CONTRACT.md into a `LoadedModel`, or fail with a one-line InputError.
 
-A pickle is never unpickled with code execution unless the caller passes `trust=True`: torch's
-weights-only unpickler is tried first, and it refuses any global it does not know.
+Trust (SECURITY.md): only ONNX and plain Hugging Face configs are opened without it. A file that
+runs code when loaded — a pickled module, a torch.export archive, a TorchScript archive, a
+Hugging Face folder with its own code — is refused with `details={"needs_trust": True}` unless
+the caller passes `trust=True`, which only the user's explicit choice may set (`--trust`, the
+app's confirmation). A `.py` factory runs because the user named a Python file. Torch files are
+first read with torch's weights-only unpickler, which refuses any global it does not know, so a
+bare state_dict is recognised without trust.
 """
 
 from __future__ import annotations
@@ -51,6 +56,22 @@ def load_model(source: str, *, trust: bool = False) -> LoadedModel:
     """Open `source` (a path, `file.py:callable`, or `demo:NAME`)."""
     if source.startswith("demo:"):
         return _load_demo(source)
+    kind, path, callable_name = check_source(source)
+    if kind == "hf":
+        return load_hf_config(path, source, trust=trust)
+    if kind == "onnx":
+        return _load_onnx(path, source)
+    if kind == "pt2":
+        return _load_export(path, source, trust=trust)
+    if kind == "torch":
+        return _load_torch_file(path, source, trust=trust)
+    return _load_factory(path, callable_name or "build_model", source)
+
+
+def check_source(source: str) -> tuple[str, Path, str | None]:
+    """What kind of MODEL `source` names — `onnx`, `pt2`, `torch`, `python` or `hf` — with the
+    file to read and the factory's name; or a one-line InputError. Reads no more than the
+    file system's metadata and runs nothing, so the CLI checks it before starting a worker."""
     path_text, callable_name = _split_callable(source)
     path = Path(path_text)
     try:
@@ -61,7 +82,7 @@ def load_model(source: str, *, trust: bool = False) -> LoadedModel:
         if path.is_dir():
             config = path / "config.json"
             if config.is_file():
-                return load_hf_config(config, source, trust=trust)
+                return "hf", config, None
             raise InputError(source, "is a directory without a config.json; open a model file instead")
         size = path.stat().st_size
     except OSError as exc:  # symlink loops, permissions, names the OS rejects
@@ -69,17 +90,10 @@ def load_model(source: str, *, trust: bool = False) -> LoadedModel:
     if size == 0:
         raise InputError(source, "the file is empty")
     suffix = path.suffix.lower()
-    if suffix == ".onnx":
-        return _load_onnx(path, source)
-    if suffix == ".pt2":
-        return _load_export(path, source, trust=trust)
-    if suffix in TORCH_SUFFIXES:
-        return _load_torch_file(path, source, trust=trust)
-    if suffix == ".py":
-        return _load_factory(path, callable_name or "build_model", source)
-    if suffix == ".json":
-        return load_hf_config(path, source, trust=trust)
-    raise InputError(source, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
+    kinds = {".onnx": "onnx", ".pt2": "pt2", ".py": "python", ".json": "hf", **dict.fromkeys(TORCH_SUFFIXES, "torch")}
+    if suffix not in kinds:
+        raise InputError(source, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
+    return kinds[suffix], path, callable_name
 
 
 def _split_callable(source: str) -> tuple[str, str | None]:
@@ -139,28 +153,31 @@ def _load_onnx(path: Path, source: str) -> LoadedModel:
 # --- torch.export ---------------------------------------------------------------------------
 
 
+def _needs_trust(source: str, what: str) -> InputError:
+    """The refusal for a file that would run code when loaded; the app asks the user instead."""
+    return InputError(
+        source,
+        f"{what}: opening it runs code from the file with your permissions; "
+        "pass --trust only if you trust where it came from",
+        details={"needs_trust": True},
+    )
+
+
 def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel:
-    import pickle
-
-    import torch
-
+    """A torch.export archive. Loading one is running code: torch.export.load hands the
+    archive's symbolic-shape expressions to sympy (which evaluates them), unpickles some
+    members, and dlopens AOTInductor libraries it carries. No validation short of
+    re-implementing the loader could be shown complete, so an archive opens only with trust."""
     if not zipfile.is_zipfile(path):
         raise InputError(source, "not a torch.export archive (.pt2 files are zip archives)")
     check_zip(path, source)
+    if not trust:
+        raise _needs_trust(source, "is a torch.export archive, which can carry code (shape expressions, pickles, native libraries)")
+    import torch
+
     try:
         with _quiet_logs("torch.export", "torch._export", "torch._export.serde.serialize"):
-            if trust:
-                ep = torch.export.load(str(path))
-            else:
-                with _weights_only_unpickling():
-                    ep = torch.export.load(str(path))
-    except pickle.UnpicklingError:
-        raise InputError(
-            source,
-            "holds pickled Python objects, and loading them runs code from the file: "
-            "pass --trust only if you trust where it came from",
-            details={"needs_trust": True},
-        ) from None
+            ep = torch.export.load(str(path))
     except Exception as exc:  # corrupt archives raise many types; all mean the same to a user
         raise InputError(source, f"not a loadable torch.export archive: {first_line(exc)}") from None
     templates: list[InputTemplate] = []
@@ -192,44 +209,6 @@ def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel
         type_names=type_names,
         structured_prunable=False,
     )
-
-
-class _weights_only_unpickling:
-    """While loading an untrusted .pt2: torch.export.load falls back to `torch.load(...,
-    weights_only=False)` and `pickle.loads` for some members, which would run code from the
-    file. Here every such call goes through torch's weights-only unpickler instead, which
-    refuses unknown globals (UnpicklingError)."""
-
-    def __enter__(self) -> None:
-        import pickle
-        import types
-
-        import torch
-        import torch.export.pt2_archive._package as package
-
-        self._torch_load = torch.load
-        self._package_pickle = package.pickle  # type: ignore[attr-defined]  # what the archive reader unpickles with
-        real = torch.load
-
-        def weights_only_load(*args: Any, **kwargs: Any) -> Any:
-            kwargs["weights_only"] = True
-            return real(*args, **kwargs)
-
-        def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise pickle.UnpicklingError("a pickled object inside the archive")
-
-        shim = types.SimpleNamespace(**{k: getattr(pickle, k) for k in dir(pickle) if not k.startswith("__")})
-        shim.loads = refuse
-        shim.load = refuse
-        torch.load = weights_only_load
-        package.pickle = shim  # type: ignore[attr-defined,assignment]
-
-    def __exit__(self, *exc: Any) -> None:
-        import torch
-        import torch.export.pt2_archive._package as package
-
-        torch.load = self._torch_load
-        package.pickle = self._package_pickle  # type: ignore[attr-defined]
 
 
 #: torch writes archive members uncompressed; a member that expands past this, or more than
@@ -276,6 +255,10 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
     if zipfile.is_zipfile(path):
         check_zip(path, source)
     if _is_torchscript(path):
+        if not trust:
+            # TorchScript code can call ops that write files (torch.from_file(shared=True)) or
+            # worse; no check of its code could be shown complete, so it opens only with trust.
+            raise _needs_trust(source, "is a TorchScript archive, which carries compiled code")
         try:
             module = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
@@ -296,12 +279,7 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
         if not _pickle_is_well_formed(path):
             raise InputError(source, "not a valid torch file (neither a TorchScript archive nor a readable pickle)") from None
         if not trust:
-            raise InputError(
-                source,
-                "holds a pickled Python object, and loading it runs code from the file: "
-                "pass --trust only if you trust where it came from",
-                details={"needs_trust": True},
-            ) from None
+            raise _needs_trust(source, "holds a pickled Python object") from None
         obj = _load_trusted(path, source)
     except Exception as exc:
         raise InputError(source, f"not a valid torch file: {first_line(exc)}") from None
@@ -464,4 +442,4 @@ def memory_available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
-__all__ = ["LoadedModel", "load_model", "make_inputs", "SUPPORTED", "os"]
+__all__ = ["LoadedModel", "load_model", "check_source", "make_inputs", "SUPPORTED", "os"]

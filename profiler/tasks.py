@@ -112,3 +112,27 @@ def _estimate_bytes(session: Any, variant: Any) -> int:
             raise MeasureError(session.loaded.info.source, f"the forward pass raised {type(exc).__name__}: {text}") from None
     scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
     return int(2 * weights + 1.5 * scale * session.base_activation_peak)
+
+
+def profile_task(
+    payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`tradeoff profile` (and `plan MODEL`) in the worker: load, count, measure; the result is
+    the `tradeoff.profile/1` document. Nothing of the model runs in the calling process."""
+    import warnings
+
+    from .analyze import profile_events
+    from .loading import load_model
+
+    warnings.simplefilter("ignore")  # library warnings would garble the terminal's stderr
+    yield "progress", {"fraction": 0.0, "message": "opening the model"}
+    loaded = load_model(payload["source"], trust=bool(payload.get("trust")))
+    yield "progress", {"fraction": 0.02, "message": "model loaded"}
+    try:
+        for event in profile_events(loaded, request_from_dict(payload.get("request", {})), should_stop=should_stop):
+            if event.kind == "finished" and event.profile is not None:
+                yield "finished", {"result": event.profile.to_dict()}
+                return
+            yield "progress", {"fraction": event.fraction, "message": event.message}
+    except Cancelled:
+        return

@@ -280,8 +280,11 @@ def _close(gen: Any) -> None:
             pass
 
 
-def _worker_main(conn: Any) -> None:
+def _worker_main(conn: Any, parent_pid: int | None = None, scratch: str | None = None) -> None:
     """Entry point of the worker process (spawned): serve requests until told to close."""
+    from .process_guard import isolate_worker, kill_process_tree
+
+    isolate_worker(parent_pid if parent_pid is not None else os.getppid(), scratch)
     try:  # a Ctrl+C in the terminal goes to the whole process group; the parent decides
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except (ValueError, OSError):
@@ -316,6 +319,8 @@ def _worker_main(conn: Any) -> None:
             try:
                 _run_one(send, run_id, task, payload, state, stop)
             finally:
+                # whatever the model started dies with the run (detached ones too: we reap them)
+                kill_process_tree(os.getpid(), include_self=False, group=False)
                 control.done()
     finally:
         finished.set()
@@ -379,6 +384,12 @@ class Runner:
         self._terminals: collections.OrderedDict[int, RunEvent] = collections.OrderedDict()
         self._stale_upto = 0  # non-terminal events of runs up to this id are stale: dropped
         self._closed = False
+        self._scratch: str | None = None  # the worker's temporary folder, removed when it ends
+        self._seen_pids: list[int] = []  # the worker's descendants seen while it ran
+        self._next_look = 0.0
+        from .process_guard import remove_stale_scratch
+
+        remove_stale_scratch()
 
     # -- the worker process ------------------------------------------------------------------
 
@@ -397,14 +408,27 @@ class Runner:
     def _ensure_worker(self) -> None:
         if self._proc is not None and self._proc.exitcode is None:
             return
+        from .process_guard import make_scratch
+
         self._discard_worker()
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child,), name="tradeoff-worker", daemon=True)
+        self._scratch = make_scratch()
+        proc = self._ctx.Process(
+            target=_worker_main, args=(child, os.getpid(), self._scratch), name="tradeoff-worker", daemon=True
+        )
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent
 
     def _discard_worker(self) -> None:
+        from .process_guard import kill_process_tree, remove_scratch
+
+        if self._proc is not None and self._seen_pids:
+            # the worker is gone; anything it started that outlived it goes too
+            kill_process_tree(self._proc.pid, include_self=False, group=False, known=self._seen_pids)
+        self._seen_pids = []
+        remove_scratch(self._scratch)
+        self._scratch = None
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -419,14 +443,27 @@ class Runner:
         self._proc = self._conn = None
 
     def _kill_worker(self) -> None:
+        from .process_guard import kill_process_tree
+
         proc = self._proc
         if proc is not None and proc.exitcode is None:
-            proc.terminate()
-            proc.join(0.25)
-            if proc.exitcode is None:
-                proc.kill()
-                proc.join(2.0)
+            kill_process_tree(proc.pid, known=self._seen_pids)
+            proc.join(2.0)
         self._discard_worker()
+
+    def _watch_descendants(self) -> None:
+        """Note the worker's descendants now and then, so that they can be killed even after a
+        crash of the worker has re-parented them."""
+        now = time.monotonic()
+        if now < self._next_look or self._proc is None or self._proc.exitcode is not None:
+            return
+        self._next_look = now + 0.25
+        from .process_guard import descendant_pids, remember_births
+
+        found = descendant_pids(self._proc.pid)
+        if found:
+            remember_births(found)
+            self._seen_pids.extend(p for p in found if p not in self._seen_pids)
 
     def _send(self, msg: tuple[Any, ...]) -> bool:
         if self._conn is None:
@@ -503,6 +540,8 @@ class Runner:
         while True:
             self._poll_worker()
             self._enforce_deadlines()
+            if self.busy:
+                self._watch_descendants()
             if self._backlog or self._closed:
                 break
             now = time.monotonic()
@@ -636,11 +675,15 @@ class Runner:
         # anything else is stale: a superseded run's progress, or a run already reported
 
     def _on_death(self) -> None:
+        from .process_guard import kill_process_tree
+
         proc = self._proc
         code = proc.exitcode if proc is not None else None
         if proc is not None and code is None:
             proc.join(0.5)
             code = proc.exitcode
+        if proc is not None:
+            kill_process_tree(proc.pid, include_self=False, known=self._seen_pids)  # its group outlives it
         self._discard_worker()
         for _, stopping in sorted(self._stopping.items()):
             self._finish(stopping.outcome)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.errors import InputError, MeasureError
+from profiler.textsafe import terminal_safe
 
 REPORT_SCHEMA = "tradeoff.report/1"
 
@@ -30,7 +31,7 @@ def configure(subparsers: Any) -> None:
     from gui.cli import add_model_options
 
     r = subparsers.add_parser("report", help="write the cost report PDF")
-    add_model_options(r, lists=True)
+    add_model_options(r, lists=True, per_variant=True)
     try:
         from planner.commands import add_plan_arguments
     except ImportError:  # pragma: no cover - the planner ships with every install
@@ -43,7 +44,6 @@ def configure(subparsers: Any) -> None:
     g.add_argument("--choose", metavar="LABEL", help="the variant the summary compares (its label as `tradeoff sweep` prints it)")
     g.add_argument("--min-cosine", metavar="F", default="0.99",
                    help="fidelity floor for the automatically chosen variant: output cosine vs baseline (default 0.99)")
-    g.add_argument("--time-limit", type=float, default=600.0, metavar="S", help="seconds allowed per variant")
     g.add_argument("--export-dir", metavar="DIR", help="also write layers, variants and cost tables as CSV and JSON into DIR")
     g.add_argument("--title", default="Cost report", help="the report's title")
 
@@ -54,7 +54,6 @@ def configure(subparsers: Any) -> None:
     tg.add_argument("--open", action="store_true", help="start TensorBoard on localhost and open the browser")
     tg.add_argument("--run-name", metavar="NAME", help="run folder name (default: model and variant)")
     tg.add_argument("--port", type=int, metavar="N", help="TensorBoard port (default: a free one)")
-    tg.add_argument("--time-limit", type=float, default=600.0, metavar="S", help="seconds allowed for the recording")
 
 
 # ------------------------------------------------------------------------------------ report
@@ -85,7 +84,7 @@ def _min_cosine(text: str) -> float:
 def run_report(args: argparse.Namespace) -> int:
     """Measure the baseline and the variants of --prune/--precision/--batch/--seq-len lists in the
     worker, plan their cost, choose a variant, and write the PDF (plus --json, --csv, --export-dir)."""
-    from gui.cli import _sweep_variants, run_in_worker
+    from gui.cli import _sweep_variants, check_inputs_option, check_model_option, run_in_worker
     from planner.commands import catalog_from_args, plan_options_from_args
     from profiler.variant import Variant
 
@@ -97,6 +96,8 @@ def run_report(args: argparse.Namespace) -> int:
     options = plan_options_from_args(args)
     catalog = catalog_from_args(args)
     variants = _sweep_variants(args)
+    check_model_option(args)
+    check_inputs_option(args)
     plain = Variant(runtime=args.runtime, device=args.device)
     if plain not in variants:
         variants.insert(0, plain)
@@ -115,9 +116,9 @@ def run_report(args: argparse.Namespace) -> int:
     _write_extras(args, inputs, pages)
     if args.json != "-":
         chosen = inputs.chosen_label or "none (baseline only)"
-        print(f"wrote {args.output}: {pages} pages, {args.page_size.upper()}; chosen variant: {chosen}")
+        print(terminal_safe(f"wrote {args.output}: {pages} pages, {args.page_size.upper()}; chosen variant: {chosen}"))
     for w in catalog.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0
 
 
@@ -174,11 +175,10 @@ def trace_variant_from_args(args: argparse.Namespace) -> Any:
 def run_trace(args: argparse.Namespace) -> int:
     """Record the trace in the measurement worker; with --open, start TensorBoard on 127.0.0.1
     (a free port), open the browser, and keep serving until Ctrl+C."""
-    from gui.cli import request_from_args_base
+    from gui.cli import check_inputs_option, check_model_option, request_from_args_base, run_task
     from profiler.inputs import parse_shape_options
     from profiler.tasks import request_to_dict
     from profiler.trace import TraceResult, _prepare_logdir
-    from profiler.worker import Runner
 
     variant = trace_variant_from_args(args)
     _prepare_logdir(args.logdir)  # an unwritable log folder fails before the model loads
@@ -187,15 +187,9 @@ def run_trace(args: argparse.Namespace) -> int:
         "source": args.model, "trust": args.trust, "request": request_to_dict(base), "inputs": args.inputs,
         "variant": variant.to_dict(), "logdir": str(args.logdir), "run_name": args.run_name,
     }  # fmt: skip
-    with Runner() as runner:
-        run_id = runner.submit("profiler.trace:trace_task", payload, time_limit_s=args.time_limit)
-        end = runner.wait(run_id)
-    if end.kind != "finished":
-        message = str(end.payload.get("message", end.kind))
-        code = int(end.payload.get("exit_code") or 3)
-        file, _, problem = message.partition(": ")
-        raise (InputError if code == 2 else MeasureError)(file if problem else args.model, problem or message)
-    result = TraceResult.from_dict(end.payload["result"])
+    check_model_option(args)
+    check_inputs_option(args)
+    result = TraceResult.from_dict(run_task(args, "profiler.trace:trace_task", payload))
     if args.json:
         text = json.dumps({"schema": "tradeoff.trace/1", **result.to_dict()}, indent=2) + "\n"
         if args.json == "-":
@@ -205,13 +199,13 @@ def run_trace(args: argparse.Namespace) -> int:
 
             write_text_atomic(args.json, text)
     if args.json != "-":
-        print(f"wrote run {result.run_name!r} to {result.run_dir} ({len(result.trace_files)} trace file(s), {result.steps} profiled steps)")
-        print(f"Chrome trace for Perfetto (https://ui.perfetto.dev): {result.chrome_trace}")
+        print(terminal_safe(f"wrote run {result.run_name!r} to {result.run_dir} ({len(result.trace_files)} trace file(s), {result.steps} profiled steps)"))
+        print(terminal_safe(f"Chrome trace for Perfetto (https://ui.perfetto.dev): {result.chrome_trace}"))
         for n in result.notes:
-            print(f"note: {n}")
+            print(terminal_safe(f"note: {n}"))
     if not args.open:
         if args.json != "-":
-            print(f"view it: tradeoff trace … --open, or tensorboard --logdir {result.logdir}")
+            print(terminal_safe(f"view it: tradeoff trace … --open, or tensorboard --logdir {result.logdir}"))
         return 0
     from profiler.trace import start_tensorboard
 
@@ -252,5 +246,7 @@ def main_report(argv: list[str]) -> int:
     except StudioError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from profiler.textsafe import terminal_safe
+
+        print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code

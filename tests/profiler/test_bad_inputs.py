@@ -140,7 +140,7 @@ def _truncated_onnx(d: Path) -> list[str]:
     data = _onnx_bytes()
     p = d / "truncated.onnx"
     p.write_bytes(data[: len(data) // 2])
-    return [str(p), "--no-latency"]
+    return [str(p), "--no-latency", "--trust"]
 
 
 def _dynamic_height_onnx(d: Path) -> list[str]:
@@ -158,7 +158,7 @@ def _dynamic_height_onnx(d: Path) -> list[str]:
 def _state_dict(d: Path) -> list[str]:
     p = d / "weights.pt"
     torch.save(nn.Linear(4, 4).state_dict(), str(p))
-    return [str(p), "--no-latency"]
+    return [str(p), "--no-latency", "--trust"]
 
 
 def _pickled_module(d: Path) -> list[str]:
@@ -183,13 +183,13 @@ def _hostile(kind: str) -> Callable[[Path], list[str]]:
 def _export_fixed_batch(d: Path) -> list[str]:
     p = d / "fixed.pt2"
     torch.export.save(torch.export.export(nn.Linear(3, 2).eval(), (torch.randn(2, 3),)), str(p))
-    return [str(p), "--no-latency", "--batch", "4"]
+    return [str(p), "--no-latency", "--batch", "4", "--trust"]
 
 
 def _state_dict_pt2(d: Path) -> list[str]:
     p = d / "weights.pt2"
     torch.save(nn.Linear(4, 4).state_dict(), str(p))
-    return [str(p), "--no-latency"]
+    return [str(p), "--no-latency", "--trust"]
 
 
 def _truncated_pt2(d: Path) -> list[str]:
@@ -197,13 +197,13 @@ def _truncated_pt2(d: Path) -> list[str]:
     torch.export.save(torch.export.export(nn.Linear(3, 2).eval(), (torch.randn(2, 3),)), str(p))
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
-    return [str(p), "--no-latency"]
+    return [str(p), "--no-latency", "--trust"]
 
 
 def _traced(d: Path) -> list[str]:
     p = d / "ts.pt"
     torch.jit.trace(nn.Linear(3, 2).eval(), torch.randn(1, 3)).save(str(p))  # type: ignore[no-untyped-call]
-    return [str(p), "--no-latency"]
+    return [str(p), "--no-latency", "--trust"]
 
 
 def _demo(*options: str) -> Callable[[Path], list[str]]:

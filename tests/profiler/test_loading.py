@@ -219,7 +219,10 @@ def test_torch_export_keeps_paths_and_class_names(tmp_path: Path) -> None:
     torch.export.save(ep, str(path))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        p = static(path)
+        with pytest.raises(InputError, match="--trust") as refused:
+            load_model(str(path))  # an archive can carry code: it opens only with trust
+        assert refused.value.details == {"needs_trust": True}
+        p = static(path, trust=True)
     assert p.model.format == "torch.export"
     assert p.inputs[0].shape == (2, 3, 8, 8)  # the exported example's shape
     rows = rows_by_name(p)
@@ -238,11 +241,14 @@ def test_torch_export_keeps_paths_and_class_names(tmp_path: Path) -> None:
 def test_torchscript_needs_shapes_then_counts(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"traced{suffix}"
     torch.jit.trace(TinyNet().eval(), torch.randn(1, 3, 8, 8)).save(str(path))  # type: ignore[no-untyped-call]
-    loaded = load_model(str(path))
+    with pytest.raises(InputError, match="--trust") as refused:
+        load_model(str(path))  # compiled code: it opens only with trust
+    assert refused.value.details == {"needs_trust": True}
+    loaded = load_model(str(path), trust=True)
     assert loaded.info.format == "torchscript"
     with pytest.raises(InputError, match="--input-shape"):
         profile_model(loaded, ProfileRequest(latency=False))
-    p = static(path, shapes=((None, (2, 3, 8, 8)),))
+    p = static(path, trust=True, shapes=((None, (2, 3, 8, 8)),))
     assert p.inputs[0].shape == (2, 3, 8, 8)
     assert p.totals.params == TINY_PARAMS
     assert p.totals.macs == 2 * TINY_MACS
