@@ -343,11 +343,13 @@ def _sweep_variants(args: argparse.Namespace) -> list[Any]:
     return variants
 
 
-def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0) -> list[Any]:
+def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0,
+                  exit_codes: list[int] | None = None) -> list[Any]:
     """Measure each variant in the measurement worker (spawned once; the model loads once).
 
-    A failed variant comes back as a VariantResult with `error`; a crash of the worker is
-    reported the same way and the next variant runs in a fresh worker.
+    A failed variant comes back as a VariantResult with `error` (and its exit code appended to
+    `exit_codes`); a crash of the worker is reported the same way and the next variant runs in a
+    fresh worker. A model that cannot be opened at all raises its StudioError.
     """
     from profiler.inputs import parse_shape_options
     from profiler.tasks import request_to_dict
@@ -371,13 +373,24 @@ def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s
                 results.append(VariantResult.from_dict(end.payload["result"]))
                 continue
             message = end.payload.get("message", end.kind)
-            if end.kind == "failed" and end.payload.get("exit_code") == 2 and end.payload.get("file") in (args.model, args.inputs):
-                # the model (or its sample inputs) cannot be opened: no variant can run
-                progress.done()
+            if (end.payload.get("details") or {}).get("stage") == "load":
+                progress.done()  # the model (or its sample inputs) cannot be opened: no variant can run
                 raise failure_error(end.payload, args.model)
+            if exit_codes is not None:
+                exit_codes.append(int(end.payload.get("exit_code") or 3))
             results.append(VariantResult(variant, None, None, None, {}, error=message))
     progress.done()
     return results
+
+
+def no_variant_error(model: str, results: list[Any], exit_codes: list[int]) -> StudioError:
+    """When no variant could be measured: exit 2 if every variant was refused as unusable input
+    (e.g. tf32 on a CPU), 3 if any crashed, timed out or raised."""
+    from profiler.errors import MeasureError
+
+    first = results[0].error if results else "no variants"
+    kind = InputError if exit_codes and all(c == 2 for c in exit_codes) else MeasureError
+    return kind(model, f"no variant could be measured ({first})")
 
 
 def request_from_args_base(args: argparse.Namespace, shapes: dict[str | None, tuple[int, ...]]) -> Any:
@@ -412,13 +425,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     variants = _sweep_variants(args)
     check_model_option(args)
     check_inputs_option(args)
-    results = run_in_worker(args, variants, time_limit_s=args.time_limit)
+    codes: list[int] = []
+    results = run_in_worker(args, variants, time_limit_s=args.time_limit, exit_codes=codes)
     ok = [r for r in results if r.error is None and r.baseline is not None]
     if not ok:
-        from profiler.errors import MeasureError
-
-        first = results[0].error if results else "no variants"
-        raise MeasureError(args.model, f"no variant could be measured ({first})")
+        raise no_variant_error(args.model, results, codes)
     baseline = next((r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline)
     sweep = build_sweep(ok[0].baseline.model, baseline, results)
     sweep.check()

@@ -63,6 +63,8 @@ class RunController(QObject):
     layer_measured = Signal(str, float)  # layer name, latency in ms
     run_finished = Signal(object)  # VariantResult
     run_failed = Signal(str, str, int)  # one-line message, kind (error|crash|timeout|memory), exit code
+    #: `failure_details` holds the failed run's machine-readable facts when `run_failed` fires
+    #: (the core's StudioError.details: {"needs_trust": True}, {"missing_dim": {...}}; {} if none).
     run_cancelled = Signal()
     busy_changed = Signal(bool)
 
@@ -82,6 +84,7 @@ class RunController(QObject):
         self._run_variant: Variant | None = None
         self._busy = False
         self._niced_pid: int | None = None
+        self.failure_details: dict[str, Any] = {}
         self._debounce = QTimer(self, singleShot=True, interval=debounce_ms)
         self._debounce.timeout.connect(self._submit_pending)
         self._poll = QTimer(self, interval=POLL_BUSY_MS)
@@ -174,6 +177,9 @@ class RunController(QObject):
         if event.run_id != self._run_id:
             return  # a superseded run's terminal event: its successor speaks for it
         kind, data = event.kind, event.payload
+        if kind in ("finished", "failed"):
+            details = data.get("details") if kind == "failed" else None
+            self.failure_details = dict(details) if isinstance(details, dict) else {}
         if kind == "started":
             self._lower_worker_priority(data.get("pid"))
             self.run_started.emit(event.run_id, self._run_variant)

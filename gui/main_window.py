@@ -3,6 +3,15 @@
 It wires plain data (the `Workspace`, `LayerData`) to widgets and to the `RunController`; it
 never measures or loads torch itself. Every question to the user goes through `Prompts`
 (tests replace it), every error becomes a dialog or a status message.
+
+Code from a model file runs only by the user's choice. Formats that run code when loaded
+(pickles, torch.export, TorchScript, Hugging Face custom code) are refused by the core without
+trust (a failure whose `details` say `needs_trust`): the window then asks. A `.py` factory runs
+when the user chose that file (File → Open, the command line, a drop); named by a project, the
+autosave or the recent-files list, the window asks first. Trust lives in this session's
+workspace only: never in a project, the autosave or the settings.
+
+Names, paths and error messages are shown as plain text (gui/plain_text.py).
 """
 
 from __future__ import annotations
@@ -19,19 +28,19 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from gui import theme
+from gui import plain_text, theme
 from gui.charts.batch_chart import BatchChart
 from gui.charts.pareto_chart import ParetoChart
 from gui.charts.roofline_chart import RooflineChart
@@ -41,11 +50,11 @@ from gui.models.workspace import Workspace
 from gui.planner_panel import PlannerPanel
 from gui.session import (
     AUTOSAVE_NAME,
-    PROJECT_SCHEMA,
     PROJECT_SUFFIX,
     AppSettings,
     ProjectError,
     data_dir,
+    is_project_path,
     load_project,
     save_project,
 )
@@ -62,12 +71,14 @@ from profiler.whatif import VariantResult
 
 APP_TITLE = "Tradeoff Studio"
 MODEL_FILTER = "Models (*.onnx *.pt2 *.pt *.pth *.ts *.ckpt *.bin *.py *.json);;All files (*)"
-PROJECT_FILTER = f"Tradeoff projects (*{PROJECT_SUFFIX} *.json);;All files (*)"
+PROJECT_FILTER = f"Tradeoff projects (*{PROJECT_SUFFIX})"
 LAYER_FLUSH_MS = 100  # per-layer latency bursts repaint at most 10 times a second
 AUTOSAVE_DELAY_MS = 1500
-_SHAPE_QUESTION = re.compile(r"input '([^']+)' dimension \d+.*has no value")
-_TRUST_QUESTION = "pass --trust"
-_NO_INPUTS = "does not say what inputs the model takes"
+#: How a model came to be opened: only "chosen" (File → Open, the command line, a drop, a demo)
+#: is the user's own choice of the file; the others ask before a .py factory runs.
+CHOSEN, PROJECT, AUTOSAVE, RECENT = "chosen", "project", "autosave", "recent"
+FACTORY_NOTICE = ("Opening a .py file runs its Python code — the function that builds the model — on this "
+                  "computer, with your permissions, as if you ran the file yourself. Open only files you trust.")
 TAB_HEATMAP, TAB_TABLE, TAB_BATCH, TAB_ROOFLINE, TAB_VARIANTS, TAB_PLANNER = range(6)
 
 
@@ -83,6 +94,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.setObjectName("MainWindow")
+        #: how the open model came to be opened (CHOSEN, PROJECT…) and the file that named it
+        self._origin: tuple[str, str] = (CHOSEN, "")
+        self._declined: Workspace | None = None  # the workspace whose code the user declined to run
+        self._previous_open: tuple[Workspace, Path | None, tuple[str, str]] | None = None
         self.settings = settings or AppSettings()
         self.prompts = prompts or Prompts(self)
         self.autosave_path = (autosave_dir or data_dir()) / AUTOSAVE_NAME
@@ -107,9 +122,11 @@ class MainWindow(QMainWindow):
     # == construction ==============================================================================
 
     def _build_views(self, catalog: Any) -> None:
-        self.model_label = QLabel("No model", objectName="ModelTitle")
+        self.model_label = plain_text.label("No model", objectName="ModelTitle")
         self.model_label.setStyleSheet("font-size: 12pt; font-weight: 600;")
-        self.env_label = QLabel("", objectName="Muted")
+        self.env_label = plain_text.label("", objectName="Muted")
+        # a long path (or a name made long on purpose) is cut at the window's edge, never widens it
+        self.env_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         header = QHBoxLayout()
         header.addWidget(self.model_label)
         header.addSpacing(12)
@@ -279,28 +296,39 @@ class MainWindow(QMainWindow):
     # == opening ===================================================================================
 
     def start(self, source: str, trust: bool = False) -> None:
-        """First action after the window shows: offer the autosave after a crash, else open `source`."""
+        """First action after the window shows: offer the autosave after a crash, else open
+        `source` (named on the command line: the user's choice; `trust` from --trust)."""
         crashed = self.settings.mark_running()
         if crashed and self.autosave_path.is_file():
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.autosave_path.stat().st_mtime))
             if self.prompts.ask_restore(when):
-                if self.open_project(self.autosave_path, remember=False):
+                if self.open_project(self.autosave_path, remember=False, origin=AUTOSAVE):
                     return
-        self.open_model(source, trust=trust)
+        if is_project_path(source):
+            self.open_project(source)
+        else:
+            self.open_model(source, trust=trust)
 
     def open_model(self, source: str, *, trust: bool = False,
-                   shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = ()) -> None:
-        """Open `source` (a path or demo:NAME) and measure its baseline in the worker."""
+                   shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = (), origin: str = CHOSEN) -> None:
+        """Open `source` (a path or demo:NAME) and measure its baseline in the worker.
+
+        `origin`: CHOSEN when the user picked this very file (File → Open, command line, drop);
+        RECENT, PROJECT or AUTOSAVE otherwise, and then a .py factory asks before it runs."""
         problem = _quick_check(source)
         if problem:
             self._fail_open(source, problem)
             return
+        if origin == CHOSEN and _is_factory(source):
+            trust = True  # the user chose to open this Python file: running it is what that means
+            self._factory_notice_once(source)
         self.controller.cancel()
         # Kept until the new model's first result arrives: a file that fails to open must not
         # cost the user the model they had.
         if self.workspace.results:
-            self._previous_open = (self.workspace, self.project_path)
+            self._previous_open = (self.workspace, self.project_path, self._origin)
         self.workspace = Workspace(source=source, trust=trust, shapes=tuple(shapes))
+        self._origin = (origin, self._origin[1] if origin in (PROJECT, AUTOSAVE) else "")
         self.project_path = None
         self._has_static = False
         self._opened_at = time.perf_counter()
@@ -312,9 +340,12 @@ class MainWindow(QMainWindow):
         self.env_label.setText("opening…")
         self._update_title()
         self.statusBar().showMessage(f"Opening {source}…")
-        self.controller.request(Variant(), immediate=True)
+        if not self._request(Variant(), immediate=True):
+            self._fail_open(source, f"{source}: not opened (its code was not trusted)")
 
-    def open_project(self, path: str | Path, *, remember: bool = True) -> bool:
+    def open_project(self, path: str | Path, *, remember: bool = True, origin: str = PROJECT) -> bool:
+        """Open a `.tradeoff` project: its stored results show without measuring. It never
+        carries trust: a model that runs code asks again before it is measured."""
         try:
             ws, planner_state = load_project(path)
         except ProjectError as exc:
@@ -323,8 +354,18 @@ class MainWindow(QMainWindow):
         if ws.source is None:
             self.prompts.error("Cannot open project", f"{path}: the project names no model")
             return False
+        named_by = (origin, Path(path).name)
+        if not ws.results and _is_factory(ws.source):
+            # Nothing stored to show: opening means running the factory. Ask before anything changes.
+            if not self._ask_trust(ws.source, _why(named_by)):
+                self.prompts.error("Cannot open project", f"{path}: not opened (the code of {ws.source} was not trusted)")
+                return False
+            ws.trust = True
         self.controller.cancel()
+        self._previous_open = None
+        self._declined = None
         self.workspace = ws
+        self._origin = named_by
         self.project_path = Path(path) if remember else None
         self.controller.set_model(ws.source, ws.trust, ws.shapes)
         self.model_label.setText(_display_name(ws.source))
@@ -341,7 +382,7 @@ class MainWindow(QMainWindow):
                 self._restoring = False
             self.statusBar().showMessage(f"Opened project {path} ({len(ws.results)} variants)", 5000)
         else:
-            self.controller.request(Variant(), immediate=True)
+            self._request(Variant(), immediate=True)
         if remember:
             self._remember(str(path))
         self._update_title()
@@ -359,7 +400,7 @@ class MainWindow(QMainWindow):
         if previous is None or self.workspace.results:
             return
         self._previous_open = None
-        ws, project_path = previous
+        ws, project_path, self._origin = previous
         self.workspace = ws
         self.project_path = project_path
         assert ws.source is not None
@@ -380,11 +421,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         recent = self.settings.recent_files()
         for path in recent:
-            act = self.recent_menu.addAction(path)
-            if path.endswith(PROJECT_SUFFIX):
+            act = self.recent_menu.addAction(plain_text.menu_text(path))
+            if is_project_path(path):
                 act.triggered.connect(lambda _=False, p=path: self.open_project(p))
-            else:
-                act.triggered.connect(lambda _=False, p=path: self.open_model(p))
+            else:  # a list entry is not the user's choice of a file that runs code: a .py asks again
+                act.triggered.connect(lambda _=False, p=path: self.open_model(p, origin=RECENT))
         if recent:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self._on_clear_recent)
@@ -409,7 +450,7 @@ class MainWindow(QMainWindow):
     def _on_run_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
         if message:
-            self.progress.setToolTip(message)
+            self.progress.setToolTip(plain_text.tip(message))
             self.statusBar().showMessage(f"{message}…")
 
     def _on_static_ready(self, profile: Profile) -> None:
@@ -433,6 +474,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{profile.model.name}")
         ins = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in profile.inputs)
         self.env_label.setText(f"{profile.model.source} · {profile.model.format} · inputs {ins}")
+        self.env_label.setToolTip(plain_text.tip(self.env_label.text()))
 
     def _show_profile_rows(self, profile: Profile) -> None:
         """Put `profile`'s rows in both layer views: a reset only when the layers differ."""
@@ -488,25 +530,25 @@ class MainWindow(QMainWindow):
         self.result_shown.emit(result)
 
     def _on_run_failed(self, message: str, kind: str, exit_code: int) -> None:
-        source = self.workspace.source or ""
-        if not self.workspace.results:  # the model itself did not open
-            if _TRUST_QUESTION in message and not self.workspace.trust:
-                if self.prompts.confirm_trust(source):
-                    self.open_model(source, trust=True, shapes=self.workspace.shapes)
-                else:
-                    self._fail_open(source, f"{source}: not opened (the pickle was not trusted)")
-                return
-            m = _SHAPE_QUESTION.search(message)
-            if m or _NO_INPUTS in message:
-                name = m.group(1) if m else None
+        ws = self.workspace
+        source = ws.source or ""
+        details = getattr(self.controller, "failure_details", None) or {}
+        if details.get("needs_trust") and not ws.trust:
+            self._on_needs_trust(source, message)
+            return
+        if not ws.results:  # the model itself did not open
+            missing = details.get("missing_dim")
+            if isinstance(missing, dict):
+                name = missing.get("input")
+                name = str(name) if name is not None else None
                 shape = self.prompts.ask_shape(name, message)
                 if shape:
                     parsed = _parse_shape(shape)
                     if parsed is None:
                         self._fail_open(source, f"{shape!r} is not a shape like 1x3x224x224")
                         return
-                    shapes = tuple(s for s in self.workspace.shapes if s[0] != name) + ((name, parsed),)
-                    self.open_model(source, trust=self.workspace.trust, shapes=shapes)
+                    shapes = tuple(s for s in ws.shapes if s[0] != name) + ((name, parsed),)
+                    self.open_model(source, trust=ws.trust, shapes=shapes, origin=self._origin[0])
                     return
             self._fail_open(source, message)
             return
@@ -515,6 +557,66 @@ class MainWindow(QMainWindow):
         self._restore_current_rows()
         if kind in ("crash", "memory", "timeout"):
             self.prompts.error(what, f"{message}\n\nThe previous results are kept; the next change starts a fresh worker.")
+
+    def _on_needs_trust(self, source: str, message: str) -> None:
+        """The core refused to load the model without trust (its code would run): ask once per open."""
+        ws = self.workspace
+        variant = self.controller.current_variant or Variant()
+        if self._declined is not ws and self._ask_trust(source, _why(self._origin)):
+            if not ws.results:
+                self.open_model(source, trust=True, shapes=ws.shapes, origin=self._origin[0])
+            else:  # a project's stored results are on screen: measure the variant asked for
+                ws.trust = True
+                self.controller.set_model(source, True, ws.shapes)
+                self.controller.request(variant, immediate=True)
+            return
+        self._declined = ws
+        if not ws.results:
+            self._fail_open(source, f"{source}: not opened (the file was not trusted)")
+        else:
+            self.statusBar().showMessage(
+                f"{variant.label()} not measured: {source} was not trusted (its code would run) — "
+                "the stored results are kept", 15000)
+            self._restore_current_rows()
+
+    # == trust =====================================================================================
+
+    def _ask_trust(self, source: str, why: str) -> bool:
+        """The trust question, with `why` (the project or autosave that named the file)."""
+        return bool(self.prompts.confirm_trust(source, why))
+
+    def _may_run(self) -> bool:
+        """Whether the open model may be loaded now. A .py factory that the user did not choose
+        this session (a project, the autosave or a recent entry named it) asks first, once per open."""
+        ws = self.workspace
+        if ws.source is None or ws.trust or not _is_factory(ws.source):
+            return True
+        if self._declined is ws:
+            return False
+        if self._ask_trust(ws.source, _why(self._origin)):
+            ws.trust = True
+            self.controller.set_model(ws.source, True, ws.shapes)
+            return True
+        self._declined = ws
+        return False
+
+    def _request(self, variant: Variant, *, immediate: bool = False) -> bool:
+        """Measure `variant` of the open model, if its code may run (`_may_run`); False if not."""
+        if not self._may_run():
+            self.statusBar().showMessage(
+                f"Not measured: {self.workspace.source} runs Python code and was not trusted — reopen it to be asked again",
+                15000)
+            return False
+        self.controller.request(variant, immediate=immediate)
+        return True
+
+    def _factory_notice_once(self, source: str) -> None:
+        """The first .py factory the user opens: say once that opening it runs its code."""
+        self.statusBar().showMessage(f"{_display_name(source)} is a Python file: opening it runs its code", 10000)
+        if self.settings.factory_notice_shown:
+            return
+        self.settings.mark_factory_notice_shown()
+        self.prompts.notice("Opening a Python file", FACTORY_NOTICE)
 
     def _on_run_cancelled(self) -> None:
         self.statusBar().showMessage("Measurement cancelled — showing the last measured variant", 5000)
@@ -531,7 +633,7 @@ class MainWindow(QMainWindow):
         if self._restoring or self.workspace.source is None:
             return
         self.workspace.knobs = variant
-        self.controller.request(variant)
+        self._request(variant)
         self.schedule_autosave()
 
     def restore_variant(self, variant: Variant) -> None:
@@ -545,7 +647,7 @@ class MainWindow(QMainWindow):
             self._show_result(result)
             self.statusBar().showMessage(f"Restored {variant.label()}", 5000)
         else:
-            self.controller.request(variant, immediate=True)
+            self._request(variant, immediate=True)
 
     def _on_prune_override(self, name: str, ratio: float) -> None:
         self.knobs.set_layer_override(name, ratio if ratio > 0 else None)
@@ -554,7 +656,9 @@ class MainWindow(QMainWindow):
 
     def _on_remeasure_action(self) -> None:
         if self.workspace.source:
-            self.controller.request(self.knobs.variant, immediate=True)
+            if self._declined is self.workspace:  # an explicit re-measure asks again
+                self._declined = None
+            self._request(self.knobs.variant, immediate=True)
 
     def _on_cancel_clicked(self) -> None:
         self.controller.cancel()
@@ -682,8 +786,9 @@ class MainWindow(QMainWindow):
             self.open_project(path)
 
     def _open_path(self, path: str) -> None:
-        """A model file, or a project file (by its suffix or schema)."""
-        if path.endswith(PROJECT_SUFFIX) or (path.endswith(".json") and _is_project(path)):
+        """A file the user chose (File → Open, a drop): a project by its `.tradeoff` extension
+        only (a .json is a model, whatever it holds), else a model."""
+        if is_project_path(path):
             self.open_project(path)
         else:
             self.open_model(path)
@@ -707,6 +812,9 @@ class MainWindow(QMainWindow):
             return None
 
     def _on_record_trace_action(self) -> None:
+        if self.workspace.source and not self._may_run():
+            self.statusBar().showMessage(f"No trace: {self.workspace.source} runs Python code and was not trusted", 10000)
+            return
         result = self._run_report_tool("record_trace_dialog")
         if result is not None:
             self._last_trace_logdir = str(getattr(result, "logdir", "") or "")
@@ -745,7 +853,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.project_path.name if self.project_path else _display_name(self.workspace.source or "")
-        self.setWindowTitle(f"{name} — {APP_TITLE}" if name else APP_TITLE)
+        self.setWindowTitle(plain_text.window_title(f"{name} — {APP_TITLE}") if name else APP_TITLE)
 
     def _restore_layout(self) -> None:
         qs = self.settings.qs
@@ -822,9 +930,24 @@ def _parse_shape(text: str) -> tuple[int, ...] | None:
         return None
 
 
-def _is_project(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return PROJECT_SCHEMA in f.read(4096)
-    except (OSError, ValueError):  # ValueError: not UTF-8 text
+def _is_factory(source: str) -> bool:
+    """A Python factory (`net.py` or `net.py:make`): opening it runs the file's code."""
+    if source.startswith("demo:"):
         return False
+    path = re.sub(r"(\.py):[A-Za-z_][\w.]*$", r"\1", source)
+    return path.lower().endswith(".py")
+
+
+def _why(origin: tuple[str, str]) -> str:
+    """Why the trust question comes up again: the file was named by a project, the autosave or
+    the recent list, and trust is never stored. "" when the user chose the file just now."""
+    kind, name = origin
+    if kind == PROJECT:
+        return (f"The project {name} names this file. Projects never keep trust, so Tradeoff Studio asks "
+                "before the file's code runs.")
+    if kind == AUTOSAVE:
+        return ("The session restored after a crash names this file. The autosave never keeps trust, so "
+                "Tradeoff Studio asks before the file's code runs.")
+    if kind == RECENT:
+        return "You picked this file from the recent files list. Trust is never remembered, so Tradeoff Studio asks again."
+    return ""

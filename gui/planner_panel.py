@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import plain_text
 from gui.charts.cost_chart import CostChart
 from gui.models.catalog_table import OVERRIDES_FILE, CatalogTableModel
 from gui.models.layer_data import ProjectedLayer
@@ -146,7 +147,7 @@ class PlannerPanel(QWidget):
 
         self.edit_catalog = QPushButton("Edit catalog prices…")
         f.addRow("", self.edit_catalog)
-        self.catalog_note = QLabel(f"Catalog as of {self.catalog.as_of}", objectName="Muted")
+        self.catalog_note = plain_text.label(f"Catalog as of {self.catalog.as_of}", objectName="Muted")
         f.addRow("", self.catalog_note)
 
         inputs = QWidget()
@@ -166,7 +167,7 @@ class PlannerPanel(QWidget):
         self.results_tabs = QTabWidget()
         self.results_tabs.addTab(self.serving_view, "Serving (ranked by $ / M inferences)")
         self.results_tabs.addTab(self.training_view, "Training")
-        self.summary = QLabel("", objectName="Muted")
+        self.summary = plain_text.label("", objectName="Muted")  # error messages name files: plain text
         self.summary.setWordWrap(True)
         self.cost_chart = CostChart()
         right = QSplitter(Qt.Orientation.Vertical)
@@ -414,8 +415,8 @@ class CatalogEditorDialog(QDialog):
         view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         view.horizontalHeader().setStretchLastSection(True)
         self.folder = user_catalog_dir()
-        note = QLabel(f"Double-click a price to edit it. Saved edits go to {self.folder / OVERRIDES_FILE} "
-                      "and override the shipped catalog.", objectName="Muted")
+        note = plain_text.label(f"Double-click a price to edit it. Saved edits go to {self.folder / OVERRIDES_FILE} "
+                                "and override the shipped catalog.", objectName="Muted")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_save)
@@ -433,9 +434,7 @@ class CatalogEditorDialog(QDialog):
             try:
                 self.model.save_overrides(self.folder, previous)
             except OSError as exc:
-                from PySide6.QtWidgets import QMessageBox
-
-                QMessageBox.warning(self, "Could not save", f"{path}: {exc.strerror or exc}")
+                plain_text.warning(self, "Could not save", f"{path}: {exc.strerror or exc}")
                 return
             self.saved = True
         self.accept()

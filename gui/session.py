@@ -4,6 +4,10 @@ A project is the model source, the knobs, every variant explored with its `Varia
 (so reopening shows the results without re-measuring), and the planner inputs. Writes are
 atomic (a crash mid-write leaves the old file). The autosave lives in the user data folder;
 a "clean exit" flag in the settings tells the next start whether to offer restoring it.
+
+Trust is never stored: a project (or the autosave) names its model, not whether the user trusted
+it. Permission to run a file's code is asked for each time the file is opened; a `"trust"` key in
+an older project file is ignored. Only `*.tradeoff` files are projects.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def project_to_dict(ws: Workspace, planner: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": PROJECT_SCHEMA,
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model": {"source": ws.source, "trust": ws.trust, "shapes": [[n, list(s)] for n, s in ws.shapes]},
+        # no "trust": permission to run the model's code is the user's answer in this session only
+        "model": {"source": ws.source, "shapes": [[n, list(s)] for n, s in ws.shapes]},
         "knobs": ws.knobs.to_dict(),
         "current": ws.current_key,
         "variants": [r.to_dict() for r in ws.results.values()],
@@ -44,7 +49,9 @@ def project_to_dict(ws: Workspace, planner: dict[str, Any]) -> dict[str, Any]:
 
 
 def project_from_dict(doc: Any, where: str) -> tuple[Workspace, dict[str, Any]]:
-    """A workspace and the planner inputs from a project document; ProjectError says what is wrong."""
+    """A workspace and the planner inputs from a project document; ProjectError says what is wrong.
+
+    The workspace is never trusted: a `"trust"` value in the document is ignored."""
     if not isinstance(doc, dict):
         raise ProjectError(f"{where}: not a Tradeoff Studio project (expected a JSON object)")
     schema = doc.get("schema")
@@ -54,7 +61,7 @@ def project_from_dict(doc: Any, where: str) -> tuple[Workspace, dict[str, Any]]:
         model = doc["model"]
         ws = Workspace(
             source=str(model["source"]) if model.get("source") else None,
-            trust=bool(model.get("trust", False)),
+            trust=False,  # never from a file: the app asks the user before the model's code runs
             shapes=tuple((n, tuple(int(x) for x in s)) for n, s in model.get("shapes", ())),
             knobs=Variant.from_dict(doc.get("knobs") or {}),
         )
@@ -76,8 +83,15 @@ def save_project(path: str | Path, ws: Workspace, planner: dict[str, Any]) -> No
     write_text_atomic(path, json.dumps(project_to_dict(ws, planner), indent=1) + "\n")
 
 
+def is_project_path(path: str | Path) -> bool:
+    """Whether `path` is opened as a project: by its `.tradeoff` extension only, never by content."""
+    return Path(path).suffix.lower() == PROJECT_SUFFIX
+
+
 def load_project(path: str | Path) -> tuple[Workspace, dict[str, Any]]:
     p = Path(path)
+    if not is_project_path(p):
+        raise ProjectError(f"{p}: not a project file (Tradeoff Studio projects end in {PROJECT_SUFFIX})")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -131,6 +145,14 @@ class AppSettings:
     @theme.setter
     def theme(self, name: str) -> None:
         self.qs.setValue("theme", name)
+
+    @property
+    def factory_notice_shown(self) -> bool:
+        """Whether the one-time notice "opening a .py file runs its code" was shown (never trust itself)."""
+        return str(self.qs.value("notices/python_factory", "false")).lower() == "true"
+
+    def mark_factory_notice_shown(self) -> None:
+        self.qs.setValue("notices/python_factory", "true")
 
     def mark_running(self) -> bool:
         """Record that a session runs; returns True when the previous one did not exit cleanly."""

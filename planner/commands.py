@@ -15,6 +15,7 @@ from planner.options import DEFAULT_MAX_BATCH, DEFAULT_OUTPUT_TOKENS, DEFAULT_PU
 from planner.plan import Plan
 from planner.vocab import PeakPrecision
 from profiler.errors import InputError
+from profiler.textsafe import terminal_safe
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,6 +153,9 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    # Cells carry names from catalog files and models: control characters are shown escaped.
+    headers = [terminal_safe(h) for h in headers]
+    rows = [[terminal_safe(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
@@ -163,7 +167,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
 def render_plan_table(plan: Plan, limit: int = 15) -> str:
     """A readable ranked table: serving cheapest first, then training cheapest first."""
     a = plan.assumptions
-    out = [f"Plan for {plan.model.name}  (all times and prices projected; catalog as of {a.get('catalog_as_of')})"]
+    ts = terminal_safe
+    out = [f"Plan for {ts(plan.model.name)}  (all times and prices projected; catalog as of {ts(a.get('catalog_as_of'))})"]
     inf = plan.inference
     lm = inf.decoder_lm
     out.append("")
@@ -175,7 +180,7 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     head += f", utilisation {a.get('utilization')}"
     if lm:
         head += f" — decoder LM ({inf.detection}); prompt {inf.prompt_tokens}, output {inf.output_tokens} tokens"
-    out.append(head)
+    out.append(ts(head))
     headers = ["#", "provider", "instance", "region", "accelerator", "prec", "batch", "latency ms",
                "per GPU/s", "$/M inf", "$/M spot", "inst", "$/month", "ok"]  # fmt: skip
     if lm:
@@ -197,11 +202,11 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     if tr is not None:
         out.append("")
         size = f"{_fmt(tr.tokens)} tokens" if tr.tokens is not None else f"{_fmt(tr.samples)} samples"
-        out.append(
+        out.append(ts(
             f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {_fmt(tr.flops)} FLOPs (3 × forward)"
             + (f", 6·N·D = {_fmt(tr.flops_6nd)}" if tr.flops_6nd is not None else "")
             + ("" if tr.causal_attention_halved else "; causal attention not halved")
-        )
+        ))
         headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "MFU", "days", "GPU-hours",
                    "$ on-demand", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
         rows = []
@@ -214,7 +219,7 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
         if len(tr.options) > limit:
             out.append(f"… {len(tr.options) - limit} more options (see --json / --csv)")
     for w in plan.warnings:
-        out.append(f"warning: {w}")
+        out.append(f"warning: {ts(w)}")
     return "\n".join(out) + "\n"
 
 
@@ -239,7 +244,8 @@ def render_hardware_table(catalog: Catalog) -> str:
              _fmt(i.usd_per_hour), _fmt(i.usd_per_hour_spot), i.quality, i.as_of] for i in catalog.instances]  # fmt: skip
     out.extend(_table(headers, rows, {4, 5, 6, 7}))
     out.append("")
-    out.append("Sources: every row's `source` is in `tradeoff hardware --json -`; files: " + ", ".join(catalog.files))
+    out.append("Sources: every row's `source` is in `tradeoff hardware --json -`; files: "
+               + ", ".join(terminal_safe(f) for f in catalog.files))
     for w in catalog.warnings:
-        out.append(f"warning: {w}")
+        out.append(f"warning: {terminal_safe(w)}")
     return "\n".join(out) + "\n"

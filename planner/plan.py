@@ -337,17 +337,23 @@ def write_plan_csv(plan: Plan, dest: str | Path | IO[str]) -> None:
     for r in rows:
         columns.extend(k for k in r if k not in columns)
     if isinstance(dest, (str, Path)):
-        with open(dest, "w", newline="", encoding="utf-8") as f:
-            _write(f, columns, rows)
+        from profiler.safe_io import write_text_atomic
+
+        buf = io.StringIO()
+        _write(buf, columns, rows)
+        write_text_atomic(dest, buf.getvalue())
     else:
         _write(dest, columns, rows)
 
 
 def _write(f: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    from profiler.textsafe import csv_safe
+
     w = csv.DictWriter(f, fieldnames=columns or ["section"], lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: ("; ".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()})
+        # catalog names come from user-editable CSVs: no cell may read as a spreadsheet formula
+        w.writerow({k: csv_safe("; ".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()})
 
 
 def plan_csv_text(plan: Plan) -> str:

@@ -5,6 +5,10 @@ function (`profiler.table.layers_csv`, `profiler.sweep.sweep_csv`, `planner.plan
 written atomically (`profiler.safe_io`); nothing here recomputes a number. The format follows
 the file name: `.json` or `.csv`.
 
+CSV cells a spreadsheet would run as a formula (text starting with = + - @ TAB CR) are quoted
+with a leading `'` (`profiler.textsafe.csv_safe`); the planner's CSV text, written by code
+outside this package, is passed through `textsafe.csv_text_safe` here. JSON keeps the exact text.
+
 The cost tables come from the planner, which this Qt-free core may not import (dependencies
 point gui -> planner -> profiler): `export_costs` takes the Plan and the planner's CSV function
 from the caller.
@@ -24,6 +28,7 @@ from .result import Profile
 from .safe_io import write_text_atomic
 from .sweep import Sweep, sweep_csv
 from .table import layers_csv
+from .textsafe import csv_text_safe
 
 #: default file names in an export folder, per table and format.
 BUNDLE_NAMES = {
@@ -62,8 +67,9 @@ def export_variants(sweep: Sweep, path: str | os.PathLike[str]) -> Path:
 
 def export_costs(plan: Any, path: str | os.PathLike[str], *, csv_text: Callable[[Any], str]) -> Path:
     """The cost tables of a planner Plan: `.csv` (`csv_text(plan)`, i.e. planner.plan.plan_csv_text:
-    one row per training and inference option) or `.json` (tradeoff.plan/1)."""
-    text = csv_text(plan) if _format_of(path) == "csv" else json_text(plan.to_dict())
+    one row per training and inference option; text cells that would be spreadsheet formulas
+    are quoted, see `textsafe.csv_text_safe`) or `.json` (tradeoff.plan/1)."""
+    text = csv_text_safe(csv_text(plan)) if _format_of(path) == "csv" else json_text(plan.to_dict())
     write_text_atomic(path, text)
     return Path(path)
 

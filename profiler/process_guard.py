@@ -75,10 +75,14 @@ def isolate_worker(parent_pid: int, scratch: str | None) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
         os.dup2(2, 1)
+    # no downloads at run time, whatever a config names (a backbone, a kernel on the Hub)
+    os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
     if scratch:
         os.environ["TMPDIR"] = scratch
         os.environ["TEMP"] = os.environ["TMP"] = scratch
         tempfile.tempdir = scratch
+        # trusted custom code of a Hugging Face folder is copied here, not into ~/.cache
+        os.environ["HF_MODULES_CACHE"] = os.path.join(scratch, "hf_modules")
 
 
 def descendant_pids(pid: int) -> list[int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import InputError
 from .result import ModelInfo, Profile, RunConfig, Totals
+from .textsafe import csv_safe_row, terminal_safe
 from .variant import Variant
 from .whatif import VariantResult
 
@@ -182,6 +183,8 @@ SWEEP_CSV_COLUMNS = [
 
 
 def sweep_csv(sweep: Sweep) -> str:
+    """One row per variant (SWEEP_CSV_COLUMNS); text cells a spreadsheet would run as a
+    formula are quoted (`textsafe.csv_safe`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SWEEP_CSV_COLUMNS)
@@ -189,13 +192,13 @@ def sweep_csv(sweep: Sweep) -> str:
         d = e.to_dict()
         c, t, dl, f = d["config"], d["totals"] or {}, d["delta"] or {}, d["fidelity"] or {}
         lat = (t.get("latency_ms") or {}).get("median")
-        w.writerow([
+        w.writerow(csv_safe_row([
             d["label"], c["prune"], c["prune_method"] or "", c["precision"], c["batch"], c["seq_len"] or "", c["runtime"] or "",
             c["device"], "" if lat is None else lat, t.get("params", ""), t.get("macs", ""), t.get("weight_bytes", ""),
             _blank(dl.get("latency")), _blank(dl.get("params")), _blank(dl.get("macs")),
             _blank(f.get("cosine")), _blank(f.get("max_abs_error")), _blank(f.get("top1_agreement")), _blank(f.get("accuracy")),
             str(d["pareto"]).lower(), d["error"] or "",
-        ])
+        ]))
     return buf.getvalue()
 
 
@@ -204,7 +207,8 @@ def _blank(x: Any) -> Any:
 
 
 def render_sweep(sweep: Sweep) -> str:
-    """A terminal table: one row per variant with deltas and fidelity; * marks the Pareto front."""
+    """A terminal table: one row per variant with deltas and fidelity; * marks the Pareto front.
+    Text from the model (names, labels, errors, notes) is passed through `terminal_safe`."""
     from .table import human_bytes
 
     b = sweep.baseline.totals
@@ -213,25 +217,26 @@ def render_sweep(sweep: Sweep) -> str:
     for e in sweep.entries:
         r = e.result
         if r.error is not None:
-            rows.append(["", r.variant.label(), "—", "—", "—", "—", "—", "—", "—", "error: " + r.error[:90]])
+            rows.append(["", terminal_safe(r.variant.label()), "—", "—", "—", "—", "—", "—", "—",
+                         "error: " + terminal_safe(r.error)[:90]])
             continue
         assert r.profile is not None
         t = r.profile.totals
         f = r.fidelity
         rows.append([
             "*" if e.pareto else "",
-            r.variant.label(),
+            terminal_safe(r.variant.label()),
             f"{t.latency_ms.median:.2f}" if t.latency_ms else "—",
             _x(r.delta.get("latency")), _x(r.delta.get("params")), _x(r.delta.get("macs")),
             human_bytes(t.weight_bytes),
             f"{f.cosine:.4f}" if f else "—",
             f"{f.top1_agreement:.2f}" if f and f.top1_agreement is not None else "—",
-            (r.notes[0][:70] if r.notes else ""),
+            (terminal_safe(r.notes[0])[:70] if r.notes else ""),
         ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     lines = [
-        f"Sweep of {sweep.model.name}: baseline {b.latency_ms.median:.2f} ms, {b.params:,} params, {b.macs:,} MACs"
-        if b.latency_ms else f"Sweep of {sweep.model.name}",
+        f"Sweep of {terminal_safe(sweep.model.name)}: baseline {b.latency_ms.median:.2f} ms, {b.params:,} params, {b.macs:,} MACs"
+        if b.latency_ms else f"Sweep of {terminal_safe(sweep.model.name)}",
         "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
         "  ".join("-" * w for w in widths),
     ]

@@ -1,4 +1,8 @@
-"""Plain-text rendering of a profile for the terminal, and its per-layer CSV."""
+"""Plain-text rendering of a profile for the terminal, and its per-layer CSV.
+
+Text from the model file (names, types, ops, paths, warnings) goes through
+`profiler.textsafe.terminal_safe` in the table and `csv_safe` in the CSV.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 
 from .result import LayerRow, Profile
+from .textsafe import csv_safe_row, terminal_safe
 
 
 def human_count(n: float | None, unit: str = "") -> str:
@@ -41,8 +46,8 @@ def _layer_cells(r: LayerRow, total_latency: float, total_macs: int) -> list[str
     lat_share = (r.latency_ms or 0.0) / total_latency if total_latency else 0.0
     mac_share = r.macs / total_macs if total_macs else 0.0
     return [
-        r.name + ("" if r.counted else " *"),
-        r.type,
+        terminal_safe(r.name) + ("" if r.counted else " *"),
+        terminal_safe(r.type),
         human_count(r.params),
         human_count(r.macs),
         human_bytes(r.activation_bytes),
@@ -57,19 +62,20 @@ def render_profile(profile: Profile, top: int = 10) -> str:
     t = profile.totals
     env = profile.environment
     cfg = profile.config
+    ts = terminal_safe
     lines = [
-        f"{profile.model.name}  ({profile.model.format}: {profile.model.source})",
-        "inputs: " + ", ".join(f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype}" for i in profile.inputs),
-        f"config: {cfg.device} / {cfg.runtime} / {cfg.precision}, batch {cfg.batch}, threads {cfg.threads or '—'}",
+        f"{ts(profile.model.name)}  ({ts(profile.model.format)}: {ts(profile.model.source)})",
+        "inputs: " + ", ".join(f"{ts(i.name)} {'x'.join(map(str, i.shape))} {ts(i.dtype)}" for i in profile.inputs),
+        ts(f"config: {cfg.device} / {cfg.runtime} / {cfg.precision}, batch {cfg.batch}, threads {cfg.threads or '—'}"),
     ]
     if env is not None:
-        lines.append(f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}")
+        lines.append(ts(f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}"))
     header = ["layer", "type", "params", "MACs", "output", "ms", "% time", "% MACs"]
     total_lat = sum(r.latency_ms or 0.0 for r in profile.layers)
     right = {2, 3, 4, 5, 6, 7}
     if any(r.latency_ms is not None for r in profile.layers):
         by_latency = sorted(profile.layers, key=lambda r: r.latency_ms or 0.0, reverse=True)[:top]
-        lines += ["", f"Top {len(by_latency)} layers by measured latency ({profile.layer_latency_method}):"]
+        lines += ["", f"Top {len(by_latency)} layers by measured latency ({ts(profile.layer_latency_method)}):"]
         lines.append(_format_table(header, [_layer_cells(r, total_lat, t.macs) for r in by_latency], right))
     by_macs = sorted(profile.layers, key=lambda r: r.macs, reverse=True)[:top]
     lines += ["", f"Top {len(by_macs)} layers by MACs (counted):"]
@@ -94,9 +100,9 @@ def render_profile(profile: Profile, top: int = 10) -> str:
         lines.append("  latency         not measured" + (" (meta device: the planner projects it)" if any("meta" in w for w in profile.warnings) else ""))
     if profile.unsupported_ops:
         lines += ["", "Ops with no FLOP formula (their layers are marked *, and their FLOPs are not in the totals):"]
-        lines += [f"  {op}: {n} call(s)" for op, n in sorted(profile.unsupported_ops.items())]
+        lines += [f"  {ts(op)}: {n} call(s)" for op, n in sorted(profile.unsupported_ops.items())]
     for w in profile.warnings:
-        lines.append(f"note: {w}")
+        lines.append(f"note: {ts(w)}")
     return "\n".join(lines)
 
 
@@ -107,16 +113,17 @@ LAYER_CSV_COLUMNS = [
 
 
 def layers_csv(profile: Profile) -> str:
-    """The per-layer table as CSV text (shapes as `1x3x224x224;…`, empty cells for unmeasured)."""
+    """The per-layer table as CSV text (shapes as `1x3x224x224;…`, empty cells for unmeasured;
+    a text cell that a spreadsheet would run as a formula is quoted, see `textsafe.csv_safe`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(LAYER_CSV_COLUMNS)
     for r in profile.layers:
-        writer.writerow([
+        writer.writerow(csv_safe_row([
             r.name, r.type, r.scope, r.params, r.macs, r.flops, r.weight_bytes, r.activation_bytes,
             "" if r.latency_ms is None else r.latency_ms, str(r.counted).lower(),
             ";".join("x".join(map(str, s)) for s in r.input_shapes),
             ";".join("x".join(map(str, s)) for s in r.output_shapes),
             ";".join(r.unsupported_ops),
-        ])
+        ]))
     return buf.getvalue()

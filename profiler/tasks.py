@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .analyze import Cancelled, ProfileRequest
+from .errors import StudioError
 
 
 def request_to_dict(request: ProfileRequest) -> dict[str, Any]:
@@ -73,7 +74,11 @@ def variant_task(
     warnings.simplefilter("ignore")
 
     variant = Variant.from_dict(payload.get("variant", {}))
-    session = _session(payload, state)
+    try:
+        session = _session(payload, state)
+    except StudioError as exc:  # no variant of this model can run: say so, structurally
+        exc.details.setdefault("stage", "load")
+        raise
     yield "progress", {"fraction": 0.02, "message": "model loaded"}
     if not session.loaded.on_meta and not session.loaded.is_onnx:
         check_memory(_estimate_bytes(session, variant), device=variant.device, what=session.loaded.info.source)

@@ -15,27 +15,39 @@ unwritable LOGDIR is an InputError (exit 2) that leaves nothing behind.
 
 Qt-free; torch is imported inside the functions. The app runs `trace_task` in the measurement
 worker (`Runner.submit("profiler.trace:trace_task", payload)`); the CLI does the same.
+
+TensorBoard never outlives the process that started it (`start_tensorboard` -> `spawn_tied`):
+it runs under a tiny supervisor in its own process group, which ends the whole group when the
+parent dies by any means (SIGKILL and crashes included): on Linux by a parent-death signal
+(PR_SET_PDEATHSIG), everywhere by end-of-file on a pipe only the parent holds. `stop()` ends
+the group (TensorBoard and anything it started); `install_stop_handlers()` makes SIGTERM and
+SIGHUP stop every TensorBoard of this process before the process goes.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, MeasureError, first_line
 from .safe_io import write_bytes_atomic
+from .textsafe import terminal_safe
 
 #: torch-tb-profiler's endpoint listing the runs it found under --logdir.
 RUNS_ENDPOINT = "/data/plugin/pytorch_profiler/runs"
@@ -221,6 +233,19 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}_{os.getpid()}"
 
 
+def render_trace_result(result: TraceResult) -> str:
+    """What `tradeoff trace` prints about a recorded trace (paths and notes made terminal-safe:
+    they carry the model's name and the variant's notes)."""
+    ts = terminal_safe
+    lines = [
+        f"wrote run {ts(repr(result.run_name))} to {ts(result.run_dir)} ({len(result.trace_files)} trace file(s), "
+        f"{result.steps} profiled steps)",
+        f"Chrome trace for Perfetto (https://ui.perfetto.dev): {ts(result.chrome_trace)}",
+    ]
+    lines += [f"note: {ts(n)}" for n in result.notes]
+    return "\n".join(lines)
+
+
 
 
 def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -249,9 +274,188 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+# A supervisor between this process and the command (python -I -c, standard library only):
+# argv = WATCH_FD PARENT_PID PDEATHSIG(0|1) CMD…. It runs CMD in its own process group (the
+# parent starts it with start_new_session) and ends the group when the parent goes: a Linux
+# parent-death signal (set in itself and in CMD) and end-of-file on WATCH_FD, the read end of a
+# pipe whose write end only the parent holds (any death of the parent closes it).
+_SUPERVISOR = r"""# tradeoff-studio supervisor: ends its process group when its parent goes
+import os, signal, subprocess, sys, threading
+watch_fd, parent, want_pdeath, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+def pdeathsig():
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+stopping = threading.Event()
+def kill_group(sig):
+    try:
+        os.killpg(0, sig)
+    except OSError:
+        pass
+def shutdown(*_):
+    if stopping.is_set():
+        return
+    stopping.set()
+    t = threading.Timer(5.0, kill_group, (signal.SIGKILL,))
+    t.daemon = True
+    t.start()
+    kill_group(signal.SIGTERM)
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, shutdown)
+if want_pdeath:
+    pdeathsig()
+if os.getppid() != parent:
+    sys.exit(143)
+def watch():
+    try:
+        while os.read(watch_fd, 4096):
+            pass
+    except OSError:
+        pass
+    shutdown()
+threading.Thread(target=watch, daemon=True).start()
+try:
+    child = subprocess.Popen(cmd, preexec_fn=pdeathsig if want_pdeath else None)
+except OSError as exc:
+    sys.stderr.write(f"cannot start {cmd[0]}: {exc}\n")
+    sys.exit(127)
+rc = child.wait()
+if stopping.is_set():
+    kill_group(signal.SIGKILL)
+sys.exit(rc if rc >= 0 else 128 - rc)
+"""
+
+
+@dataclass
+class TiedProcess:
+    """A command started by `spawn_tied`: `process` is its supervisor (its exit is the
+    command's), `pgid` the process group of both, `tie_fd` the pipe end that keeps it alive."""
+
+    process: subprocess.Popen[bytes]
+    tie_fd: int | None
+
+    @property
+    def pgid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """End the whole process group: SIGTERM, then SIGKILL after `timeout_s`."""
+        fd, self.tie_fd = self.tie_fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the supervisor sees end-of-file and ends the group itself, too
+        if _exited(self.process):
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self.pgid, signal.SIGTERM)
+        if not _wait_exited(self.process, timeout_s):
+            with contextlib.suppress(OSError):
+                os.killpg(self.pgid, signal.SIGKILL)  # a hung supervisor, and whatever is left
+            _wait_exited(self.process, timeout_s)
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Has `proc` ended? Works inside a signal handler that interrupted `proc.wait()` (which
+    holds the Popen's wait lock, so `poll()` cannot reap it): a zombie counts as ended."""
+    if proc.poll() is not None:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        with open(f"/proc/{proc.pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_exited(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not _exited(proc):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def spawn_tied(
+    cmd: Sequence[str],
+    *,
+    stdout: Any = None,
+    stderr: Any = None,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> TiedProcess:
+    """Start `cmd` so that it cannot outlive this process: in a new session and process group,
+    under a supervisor that ends the group when this process dies (even by SIGKILL). The
+    parent-death signal is only armed when called from the main thread: Linux sends it when the
+    *thread* that forked exits; the pipe covers every other case."""
+    read_fd, write_fd = os.pipe()  # both non-inheritable: no other child keeps the write end
+    main = threading.current_thread() is threading.main_thread()
+    argv = [sys.executable, "-I", "-c", _SUPERVISOR, str(read_fd), str(os.getpid()), "1" if main else "0", *map(str, cmd)]
+    try:
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                pass_fds=(read_fd,), start_new_session=True)
+    except BaseException:
+        os.close(write_fd)
+        raise
+    finally:
+        os.close(read_fd)
+    return TiedProcess(proc, write_fd)
+
+
+_live: list[TensorBoardProcess] = []
+_live_lock = threading.RLock()
+_previous_handlers: dict[int, Any] = {}
+_atexit_registered = False
+
+
+def stop_all_tensorboards() -> None:
+    """Stop every TensorBoard this process started and has not stopped yet."""
+    with _live_lock:
+        running = list(_live)
+    for tb in running:
+        tb.stop()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    stop_all_tensorboards()
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_IGN:
+        return
+    else:  # the default action (terminate), as if we had not been here
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def install_stop_handlers(signals: Sequence[int] = (signal.SIGTERM, signal.SIGHUP)) -> bool:
+    """Make `signals` stop every TensorBoard of this process, then do what they did before
+    (the previous Python handler, or the default action: the process ends). Call it from the
+    main thread (Python's rule for signal handlers); returns False when called elsewhere.
+    Idempotent. (A Qt app's Python handlers run only when Python code runs: the app keeps a
+    timer or a wakeup fd for that; without them the tie still ends TensorBoard when the app
+    dies.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    for signum in signals:
+        current = signal.getsignal(signum)
+        if current is _on_signal:
+            continue
+        _previous_handlers[signum] = current
+        signal.signal(signum, _on_signal)
+    return True
+
+
 @dataclass
 class TensorBoardProcess:
-    """A TensorBoard server we started; `stop()` ends it (and only it)."""
+    """A TensorBoard server we started; `stop()` ends it and whatever it started (its process
+    group), and nothing else. `process` is its supervisor: it exits when TensorBoard does."""
 
     process: subprocess.Popen[bytes]
     host: str
@@ -259,6 +463,7 @@ class TensorBoardProcess:
     logdir: Path
     log_path: Path
     _closed: bool = field(default=False, repr=False)
+    tied: TiedProcess | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -303,7 +508,12 @@ class TensorBoardProcess:
         if self._closed:
             return
         self._closed = True
-        if self.process.poll() is None:
+        with _live_lock:
+            if self in _live:
+                _live.remove(self)
+        if self.tied is not None:
+            self.tied.stop(timeout_s)
+        elif self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=timeout_s)
@@ -344,6 +554,8 @@ def start_tensorboard(
     """Start `python -m tensorboard.main --logdir LOGDIR` on HOST:PORT (a free port by default)
     and wait until it answers HTTP; open the browser on the profiler plugin when asked.
     The server reads the log folder; the caller stops it with `.stop()` (or a `with` block).
+    It is tied to this process (`spawn_tied`): it ends when this process ends, however that
+    happens; `install_stop_handlers()` also stops it cleanly on SIGTERM/SIGHUP.
 
     Raises InputError when TensorBoard is missing or does not come up within `timeout_s`."""
     missing = tensorboard_available()
@@ -359,14 +571,21 @@ def start_tensorboard(
     env = dict(os.environ)
     env.setdefault("PYTHONWARNINGS", "ignore")
     with os.fdopen(fd, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    tb = TensorBoardProcess(process=proc, host=host, port=port, logdir=root, log_path=Path(log_name))
+        tied = spawn_tied(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = tied.process
+    tb = TensorBoardProcess(process=proc, host=host, port=port, logdir=root, log_path=Path(log_name), tied=tied)
+    global _atexit_registered
+    with _live_lock:
+        _live.append(tb)
+        if not _atexit_registered:
+            atexit.register(stop_all_tensorboards)
+            _atexit_registered = True
     end = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
-            tail = tb.log_tail(400)
+            tail = terminal_safe(" ".join(tb.log_tail(400).split())[-300:])
             tb.stop()
-            raise InputError("tensorboard", f"exited with code {proc.returncode}: {' '.join(tail.split())[-300:]}")
+            raise InputError("tensorboard", f"exited with code {proc.returncode}: {tail}")
         try:
             with urllib.request.urlopen(tb.url + "data/logdir", timeout=2.0):
                 break

@@ -18,6 +18,7 @@ from typing import Any
 from .analyze import Event, ProfileRequest, profile_events, resolve_specs
 from .errors import InputError, StudioError
 from .fidelity import Fidelity, compare, to_numpy
+from .inputs import check_input_sizes
 from .loading import LoadedModel, make_inputs
 from .result import InputSpec, LayerRow, Profile
 from .variant import Variant
@@ -85,16 +86,11 @@ def deltas(variant: Profile, baseline: Profile) -> dict[str, float | None]:
 
 
 def load_sample_inputs(path: str) -> dict[str, Any]:
-    """Arrays from an .npz, named after the model inputs (`y` = labels)."""
-    import numpy as np
+    """Arrays from an .npz, named after the model inputs (`y` = labels); headers and sizes are
+    checked before any array is read, and nothing is unpickled."""
+    from .inputs import load_sample_arrays
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except Exception as exc:
-        raise InputError(path, f"not a readable .npz of arrays: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+    return load_sample_arrays(path)
 
 
 class WhatIfSession:
@@ -138,6 +134,7 @@ class WhatIfSession:
                 if len(s.shape) == 4 and s.dtype.startswith("float") else s
                 for s in specs
             )
+            check_input_sizes(specs, file=self.loaded.info.source)
         return specs
 
     def torch_inputs(self, specs: tuple[InputSpec, ...], device: str = "cpu") -> tuple[tuple[Any, ...], dict[str, Any]]:

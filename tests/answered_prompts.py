@@ -13,10 +13,16 @@ class AnsweredPrompts:
         self.shape = shape
         self.restore = restore
         self.asked: list[tuple[str, Any]] = []
+        self.whys: list[str] = []  # the context each trust question gave ("" when none)
+        self.notices: list[str] = []  # one-time notices shown (e.g. opening a .py factory)
 
-    def confirm_trust(self, source: str) -> bool:
+    def confirm_trust(self, source: str, why: str = "") -> bool:
         self.asked.append(("trust", source))
+        self.whys.append(why)
         return self.trust
+
+    def notice(self, title: str, message: str) -> None:
+        self.notices.append(message)
 
     def ask_shape(self, name: str | None, message: str) -> str | None:
         self.asked.append(("shape", name))

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.charts.base import brush, make_plot, pen, style_plot
+from gui.plain_text import tip
 from gui.theme import current
 
 
@@ -44,7 +45,9 @@ class ParetoChart(QWidget):
     @staticmethod
     def _tip(x: float, y: float, data: Any) -> str:
         label = data.get("label", "") if isinstance(data, dict) else ""
-        return f"{label}\nlatency {x:.3g} ms · fidelity {y:.5f}\nweights {data.get('weights', '')}"
+        weights = data.get("weights", "") if isinstance(data, dict) else ""
+        # a variant's label names layers (per-layer pruning): never markup
+        return tip(f"{label}\nlatency {x:.3g} ms · fidelity {y:.5f}\nweights {weights}")
 
     def set_results(self, entries: list[dict[str, Any]], current_key: str | None) -> None:
         """entries: {"key", "variant", "label", "latency_ms", "fidelity", "weight_bytes", "weights"}."""

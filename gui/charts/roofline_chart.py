@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.charts.base import brush, make_plot, pen, style_plot
+from gui.plain_text import escape
 from gui.theme import current
 
 
@@ -34,7 +35,8 @@ class RooflineChart(QWidget):
     def set_projection(self, title: str, peak_flops_per_s: float | None, bytes_per_s: float | None,
                        layers: list[Any]) -> None:
         """Roof from peak × efficiency and bandwidth × efficiency; layers are LayerProjection objects."""
-        self.plot.getPlotItem().setTitle(f"Roofline: {title}" if title else "Roofline")
+        # pyqtgraph titles are HTML: the accelerator's name (a catalog row) is escaped
+        self.plot.getPlotItem().setTitle(f"Roofline: {escape(title)}" if title else "Roofline")
         pts_c: list[dict[str, Any]] = []
         pts_m: list[dict[str, Any]] = []
         for lp in layers:

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from gui.models.roles import RAW_ROLE
+from gui.plain_text import tip
 from planner.catalog import Instance
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -80,7 +81,7 @@ class CatalogTableModel(QAbstractTableModel):
             f.setBold(True)
             return f
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{inst.source} (as of {inst.as_of})" + (f"\n{inst.notes}" if inst.notes else "")
+            return tip(f"{inst.source} (as of {inst.as_of})" + (f"\n{inst.notes}" if inst.notes else ""))
         return None
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QFont
 
 from gui.models.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
+from gui.plain_text import tip
 from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -81,7 +82,7 @@ class LayerTableModel(QAbstractTableModel):
             if role in (RAW_ROLE, Qt.ItemDataRole.EditRole):
                 return row.name
             if role == Qt.ItemDataRole.ToolTipRole:
-                return _name_tip(row)
+                return tip(_name_tip(row))
             return None
         if col == COL_TYPE:
             return row.type if role in (Qt.ItemDataRole.DisplayRole, RAW_ROLE) else None
@@ -99,7 +100,7 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
-            return d.tooltip(col, value, i)
+            return tip(d.tooltip(col, value, i))  # names and op types come from the model: never markup
         if role == Qt.ItemDataRole.FontRole and col == COL_MACS and not row.counted:
             return self._italic
         return None

@@ -23,6 +23,7 @@ from gui.models.layer_data import (
 )
 from gui.models.layer_table import _RIGHT, _SERVED_ROLES, _name_tip, layer_header_data
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
+from gui.plain_text import tip
 from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -205,9 +206,9 @@ class LayerTreeModel(QAbstractItemModel):
                 return node.path
             if role == Qt.ItemDataRole.ToolTipRole:
                 if is_group:
-                    tip = f"{node.path}: {node.leaves} layers"
-                    return tip + ("" if node.counted else "\n⚠ some layers have ops without a FLOP formula")
-                return _name_tip(d.rows[node.layer])  # type: ignore[index]
+                    text = f"{node.path}: {node.leaves} layers"
+                    return tip(text + ("" if node.counted else "\n⚠ some layers have ops without a FLOP formula"))
+                return tip(_name_tip(d.rows[node.layer]))  # type: ignore[index]
             return None
         if col == COL_TYPE:
             if role in (Qt.ItemDataRole.DisplayRole, RAW_ROLE):
@@ -230,10 +231,10 @@ class LayerTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = d.tooltip(col, value, node.layer)
+            text = d.tooltip(col, value, node.layer)
             if is_group and col != COL_SHARE:
-                tip = f"sum of {node.leaves} layers\n" + tip
-            return tip
+                text = f"sum of {node.leaves} layers\n" + text
+            return tip(text)  # names and op types come from the model: never markup
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

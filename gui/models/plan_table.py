@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from gui.models.roles import RAW_ROLE
+from gui.plain_text import tip
 from gui.theme import current, fmt_ms, fmt_usd
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -106,7 +107,7 @@ class PlanTableModel(QAbstractTableModel):
             obj = self._rows[index.row()]
             notes = "; ".join(getattr(obj, "notes", ()) or ())
             src = "projected from the catalog and the roofline" if kind in ("ms", "usd", "num", "kwh", "kg") else ""
-            return "\n".join(x for x in (f"{attr} = {value!r}", src, notes) if x)
+            return tip("\n".join(x for x in (f"{attr} = {value!r}", src, notes) if x))
         return None
 
 

@@ -16,6 +16,8 @@ from profiler.whatif import VariantResult, deltas
 @dataclass
 class Workspace:
     source: str | None = None
+    #: the user agreed, in this session, that the model's code may run (a pickle, a .py factory…);
+    #: never saved in a project nor read from one (gui/session.py)
     trust: bool = False
     shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
     knobs: Variant = field(default_factory=Variant)

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from profiler.errors import InputError, MeasureError
+from profiler.errors import InputError
 from profiler.textsafe import terminal_safe
 
 REPORT_SCHEMA = "tradeoff.report/1"
@@ -84,7 +84,7 @@ def _min_cosine(text: str) -> float:
 def run_report(args: argparse.Namespace) -> int:
     """Measure the baseline and the variants of --prune/--precision/--batch/--seq-len lists in the
     worker, plan their cost, choose a variant, and write the PDF (plus --json, --csv, --export-dir)."""
-    from gui.cli import _sweep_variants, check_inputs_option, check_model_option, run_in_worker
+    from gui.cli import _sweep_variants, check_inputs_option, check_model_option, no_variant_error, run_in_worker
     from planner.commands import catalog_from_args, plan_options_from_args
     from profiler.variant import Variant
 
@@ -101,11 +101,11 @@ def run_report(args: argparse.Namespace) -> int:
     plain = Variant(runtime=args.runtime, device=args.device)
     if plain not in variants:
         variants.insert(0, plain)
-    results = run_in_worker(args, variants, time_limit_s=args.time_limit)
+    codes: list[int] = []
+    results = run_in_worker(args, variants, time_limit_s=args.time_limit, exit_codes=codes)
     ok = [r for r in results if r.error is None and r.baseline is not None]
     if not ok:
-        first = results[0].error if results else "no variants"
-        raise MeasureError(args.model, f"no variant could be measured ({first})")
+        raise no_variant_error(args.model, results, codes)
     baseline = next((r.profile for r in ok if r.variant == plain and r.profile is not None), None)
     if baseline is None:
         baseline = next((r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline)
@@ -178,7 +178,7 @@ def run_trace(args: argparse.Namespace) -> int:
     from gui.cli import check_inputs_option, check_model_option, request_from_args_base, run_task
     from profiler.inputs import parse_shape_options
     from profiler.tasks import request_to_dict
-    from profiler.trace import TraceResult, _prepare_logdir
+    from profiler.trace import TraceResult, _prepare_logdir, render_trace_result
 
     variant = trace_variant_from_args(args)
     _prepare_logdir(args.logdir)  # an unwritable log folder fails before the model loads
@@ -199,16 +199,14 @@ def run_trace(args: argparse.Namespace) -> int:
 
             write_text_atomic(args.json, text)
     if args.json != "-":
-        print(terminal_safe(f"wrote run {result.run_name!r} to {result.run_dir} ({len(result.trace_files)} trace file(s), {result.steps} profiled steps)"))
-        print(terminal_safe(f"Chrome trace for Perfetto (https://ui.perfetto.dev): {result.chrome_trace}"))
-        for n in result.notes:
-            print(terminal_safe(f"note: {n}"))
+        print(render_trace_result(result))
     if not args.open:
         if args.json != "-":
             print(terminal_safe(f"view it: tradeoff trace … --open, or tensorboard --logdir {result.logdir}"))
         return 0
-    from profiler.trace import start_tensorboard
+    from profiler.trace import install_stop_handlers, start_tensorboard
 
+    install_stop_handlers()  # SIGTERM/SIGHUP stop TensorBoard before this process goes
     tb = start_tensorboard(result.logdir, port=args.port, open_browser=True)
     try:
         print(f"TensorBoard: {tb.profiler_url}  (Ctrl+C to stop)", file=sys.stderr if args.json == "-" else sys.stdout, flush=True)

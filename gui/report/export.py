@@ -29,8 +29,9 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
+from gui import plain_text
 from profiler.errors import StudioError
 
 from .inputs import ReportInputs
@@ -98,7 +99,8 @@ def _fail(window: Any, title: str, message: str, quiet: bool, exc: BaseException
         if exc is not None:
             raise exc
         raise RuntimeError(message)
-    QMessageBox.warning(window if isinstance(window, QWidget) else None, title, message)
+    # messages name files and repeat errors: plain text, never markup (gui/plain_text.py)
+    plain_text.warning(window if isinstance(window, QWidget) else None, title, message)
 
 
 def export_report_dialog(window: Any, *, path: str | None = None, page_size: str | None = None, quiet: bool = False) -> str | None:
@@ -175,7 +177,7 @@ def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool =
         if not logdir:
             return None
     parent = window if isinstance(window, QWidget) else None
-    progress = QProgressDialog("Recording a torch.profiler trace…", "Cancel", 0, 100, parent)
+    progress = plain_text.progress_dialog("Recording a torch.profiler trace…", "Cancel", 0, 100, parent)
     progress.setWindowModality(Qt.WindowModality.WindowModal)
     progress.setMinimumDuration(300)
     runner = Runner()

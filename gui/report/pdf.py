@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,33 +63,13 @@ def render_report_pdf(inputs: ReportInputs, path: str | os.PathLike[str], *, pag
         raise InputError("--page-size", f"{page_size!r} is not a4 or letter")
     if dest.is_dir():
         raise InputError(str(path), "is a folder: name the PDF file to write")
-    folder = dest.parent if str(dest.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
-    try:
-        ensure_gui_application()
-        pages = _render_to(inputs, tmp_name, page_size)
-        if os.path.getsize(tmp_name) == 0:
-            raise OSError("the PDF writer wrote nothing")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)  # as a plain open() would create it, not mkstemp's 0600
-        with open(tmp_name, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_name, dest)
-        tmp_name = ""
-        return pages
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
-    finally:
-        if tmp_name:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
+    from profiler.safe_io import atomic_output
+
+    ensure_gui_application()
+    # a temporary beside the PDF, renamed over it when complete (written in place to a FIFO or
+    # a device, honouring the umask); removed on any failure
+    with atomic_output(dest) as tmp:
+        return _render_to(inputs, str(tmp), page_size)
 
 
 def _render_to(inputs: ReportInputs, path: str, page_size: str) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui import plain_text
 from gui.theme import current, fmt_bytes, fmt_count, fmt_ms, fmt_ratio, fmt_usd
 
 CARDS = (
@@ -33,8 +34,8 @@ class _Card(QFrame):
         self.title = QLabel(title, objectName="DeltaTitle")
         row = QHBoxLayout()
         row.setSpacing(6)
-        self.value = QLabel("—", objectName="DeltaValue")
-        self.change = QLabel("")
+        self.value = plain_text.label("—", objectName="DeltaValue")
+        self.change = plain_text.label("")
         row.addWidget(self.value)
         row.addStretch(1)
         row.addWidget(self.change)

@@ -17,11 +17,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
+from gui import plain_text
+from gui.plain_text import tip
 from profiler.result import Profile
 from profiler.variant import Variant
 
@@ -121,7 +124,9 @@ class KnobsWidget(QWidget):
         self.method.addItem("Unstructured (weights)", "unstructured")
         form.addRow("Method", self.method)
 
-        self.overrides_label = QLabel("none", objectName="Muted")
+        self.overrides_label = plain_text.label("none", objectName="Muted")  # layer names: plain text
+        # long layer names are cut at the panel's edge (the tooltip has them all), never widen it
+        self.overrides_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.clear_overrides = QPushButton("Clear")
         self.clear_overrides.setEnabled(False)
         row = QHBoxLayout()
@@ -213,6 +218,7 @@ class KnobsWidget(QWidget):
         n = len(v.layer_prune)
         self.overrides_label.setText(
             "none" if not n else ", ".join(f"{name} {100 * r:.0f} %" for name, r in v.layer_prune[:2]) + (f" +{n - 2}" if n > 2 else ""))
+        self.overrides_label.setToolTip(tip("\n".join(f"{name}: {100 * r:.0f} %" for name, r in v.layer_prune)))
         self.clear_overrides.setEnabled(n > 0)
         self._apply_applicability()
 
@@ -289,16 +295,16 @@ class KnobsWidget(QWidget):
             item = model.item(i)
             too_long = limit is not None and n > limit
             item.setEnabled(not too_long)
-            item.setToolTip(f"longer than the model's {limit} positions" if too_long else "")
+            item.setToolTip(tip(f"longer than the model's {limit} positions") if too_long else "")
         self._apply_applicability()
 
     def _apply_applicability(self) -> None:
         why = self._why
 
-        def gate(widget: QWidget, key: str, tip: str = "") -> None:
+        def gate(widget: QWidget, key: str, tip_text: str = "") -> None:
             reason = why.get(key)
             widget.setEnabled(reason is None)
-            widget.setToolTip(f"Not available: {reason}" if reason else tip)
+            widget.setToolTip(tip(f"Not available: {reason}") if reason else tip_text)
 
         gate(self.prune_row, "prune", "Global pruning ratio (structured: share of channels removed)")
         gate(self.method, "prune", "Structured removes channels (faster); unstructured zeroes weights (same speed)")
@@ -329,4 +335,4 @@ def _gate_item(combo: QComboBox, row: int, reason: str | None) -> None:
     item = model.item(row)
     if item is not None:
         item.setEnabled(reason is None)
-        item.setToolTip(f"Not available: {reason}" if reason else "")
+        item.setToolTip(tip(f"Not available: {reason}") if reason else "")

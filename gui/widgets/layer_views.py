@@ -10,7 +10,6 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QInputDialog,
     QLineEdit,
     QMenu,
     QTableView,
@@ -23,6 +22,7 @@ from gui.models.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerD
 from gui.models.layer_table import LayerFilterProxy, LayerTableModel
 from gui.models.layer_tree import LayerTreeModel
 from gui.models.roles import LAYER_ROLE
+from gui.plain_text import ask_int, menu_text, tip
 
 _WIDTHS = {COL_NAME: 190, COL_TYPE: 104, COL_SHARE: 64}
 _NUMERIC_WIDTH = 82
@@ -51,17 +51,18 @@ class _LayerMenuMixin:
             return
         menu = QMenu(view)
         current = overrides.get(name)
-        act = menu.addAction(f"Prune “{name}”…" if current is None else f"Change pruning of “{name}” ({100 * current:.0f} %)…")
+        act = menu.addAction(menu_text(f"Prune “{name}”…" if current is None
+                                       else f"Change pruning of “{name}” ({100 * current:.0f} %)…"))
         clear = menu.addAction("Remove this layer's override")
         clear.setEnabled(current is not None)
         if enabled_reason:
             act.setEnabled(False)
-            act.setToolTip(enabled_reason)
+            act.setToolTip(tip(enabled_reason))
             menu.setToolTipsVisible(True)
         chosen = menu.exec(view.viewport().mapToGlobal(pos))
         if chosen is act:
-            value, ok = QInputDialog.getInt(view, "Per-layer pruning", f"Share of “{name}” to prune (%):",
-                                            round(100 * (current or 0.5)), 0, 95, 5)
+            value, ok = ask_int(view, "Per-layer pruning", f"Share of “{name}” to prune (%):",
+                                round(100 * (current or 0.5)), 0, 95, 5)
             if ok:
                 self.prune_override_requested.emit(name, value / 100.0)
         elif chosen is clear:

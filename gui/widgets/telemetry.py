@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from gui import plain_text
 from gui.theme import fmt_bytes
 
 SAMPLE_MS = 1000
@@ -62,9 +63,9 @@ class TelemetryStrip(QWidget):
         self._worker_pid = worker_pid
         self._worker: Any = None
         self._nvml = _Nvml()
-        self.cpu = QLabel()
-        self.mem = QLabel()
-        self.gpu = QLabel()
+        self.cpu = plain_text.label()
+        self.mem = plain_text.label()
+        self.gpu = plain_text.label()  # the GPU's name comes from the driver: plain text
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 4, 0)
         lay.setSpacing(14)

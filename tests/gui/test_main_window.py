@@ -151,8 +151,10 @@ class _Scripted(InProcessRunner):
 def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompts: Any, tmp_path: Path) -> None:
     model = tmp_path / "m.pt"
     model.write_bytes(b"x")
+    # the app reacts to the failure's structured details (profiler.worker.failure_payload), not its wording
     _Scripted.failures = [{"message": f"{model}: holds a pickled Python object, and loading it runs code from the file: "
-                                      "pass --trust only if you trust where it came from", "exit_code": 2, "kind": "error"}]
+                                      "pass --trust only if you trust where it came from", "exit_code": 2, "kind": "error",
+                           "details": {"needs_trust": True}}]
     w = make_window(_Scripted)
     prompts.trust = False
     with qtbot.waitSignal(w.model_failed, timeout=5000):
@@ -165,7 +167,8 @@ def test_dynamic_dimension_asks_for_a_shape(qtbot: Any, make_window: Any, prompt
     model = tmp_path / "m.onnx"
     model.write_bytes(b"x")
     _Scripted.failures = [{"message": f"{model}: input 'x' dimension 2 ('height') has no value: pass --input-shape x=…",
-                           "exit_code": 2, "kind": "error"},
+                           "exit_code": 2, "kind": "error",
+                           "details": {"missing_dim": {"input": "x", "dim": 2, "symbol": "height", "declared": [1, 3, None, 32]}}},
                           {"message": f"{model}: still wrong", "exit_code": 2, "kind": "error"}]
     w = make_window(_Scripted)
     with qtbot.waitSignal(w.model_failed, timeout=5000):

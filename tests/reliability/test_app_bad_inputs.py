@@ -328,14 +328,28 @@ def test_damaged_project_values_are_reported(kind: str, qtbot: Any, project: Any
 
 
 def test_damaged_project_dropped_on_the_window(qtbot: Any, project: Any, prompts: Any, tmp_path: Path) -> None:
-    """The drop and recent-files paths go through the same loader: a .json that merely names the schema too."""
+    """The drop and recent-files paths go through the same loader as File → Open project."""
+    w, good = project
+    before = list(w.workspace.results)
+    p = tmp_path / "dropped.tradeoff"
+    p.write_text('{"schema": "' + PROJECT_SCHEMA + '", "model": {"source": "demo:mlp"}, "variants": [{"variant": ')
+    w._open_path(str(p))
+    assert prompts.errors() and p.name in prompts.errors()[-1] and "damaged" in prompts.errors()[-1]
+    assert list(w.workspace.results) == before
+
+
+def test_json_naming_the_project_schema_is_a_model_not_a_project(qtbot: Any, project: Any, prompts: Any,
+                                                                  tmp_path: Path) -> None:
+    """Only .tradeoff files are projects: a dropped .json is opened as a model (a Hugging Face config),
+    whatever it holds, and fails as one; what was on screen stays."""
     w, good = project
     before = list(w.workspace.results)
     p = tmp_path / "dropped.json"
-    p.write_text('{"schema": "' + PROJECT_SCHEMA + '", "model": {"source": "demo:mlp"}, "variants": [{"variant": ')
-    w._open_path(str(p))
-    assert prompts.errors() and p.name in prompts.errors()[-1]
-    assert list(w.workspace.results) == before
+    p.write_text(json.dumps(good))
+    with qtbot.waitSignal(w.model_failed, timeout=TIMEOUT_MS) as blocker:
+        w._open_path(str(p))
+    assert p.name in blocker.args[0] and "Hugging Face" in blocker.args[0]
+    assert list(w.workspace.results) == before and w.workspace.source == good["model"]["source"]
 
 
 def test_damaged_autosave_after_a_crash_falls_back_to_the_model(qtbot: Any, make_window: Any, prompts: Any,
