@@ -47,7 +47,22 @@ its outputs (0, with a warning, where a shape is unknown).
 allocated while its inputs are still alive, and a tensor is freed after its last consumer.
 Graph inputs and weights are not activations; graph outputs stay alive to the end; Reshape,
 Flatten, Squeeze, Unsqueeze and Identity outputs share their input's buffer (onnxruntime runs
-them in place). None when some activation's size is unknown.
+them in place). A tensor computed from weights alone that holds more bytes than the weights it
+comes from (ConstantOfShape, Expand, Tile, Range … of constants) is memory too: it counts in its
+row's `activation_bytes` and in the peak, resident for the whole run when runtimes fold it at
+load time, or as a run-time tensor over `MAX_FOLDED_ELEMENTS` (dequantized weights excepted:
+runtimes fuse them into their consumer). None when some activation's size is unknown.
+
+Hostile files: nothing a file merely declares is allocated. The .onnx file is refused over
+`MAX_ONNX_FILE_BYTES` (protobuf's 2 GiB limit) and external data files over
+`MAX_EXTERNAL_DATA_BYTES`, from their sizes, before anything is read; only tensors of at most
+`_FOLD_LIMIT` elements are ever read or evaluated, and a node is evaluated only when the size of
+its result is bounded beforehand (`_fold_output_bound`); ONNX's data propagation (which turns a
+1-D tensor of N elements into N shape entries) is not used; model-local functions that would
+inline to more than `MAX_INLINED_NODES` nodes are refused. onnxruntime's symbolic inference
+sees only the part of the graph whose shapes are still unknown, writes no file and never
+changes the working directory. No custom-op library is ever loaded: an op of an unknown domain
+is counted as unsupported, and onnxruntime refuses to run it (MeasureError).
 
 Known limits: the counts describe the file as stored. An exporter that stores a tied weight
 twice (torch's legacy exporter folds GPT-2's transposed lm_head into a second initializer)
@@ -583,6 +598,12 @@ def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
             if not os.path.isfile(target):
                 raise InputError(path, f"external data file {location!r} (tensor {name!r}) is missing; keep it beside the model")
             sizes[target] = os.path.getsize(target)
+            if sizes[target] > MAX_EXTERNAL_DATA_BYTES:
+                raise InputError(
+                    path,
+                    f"external data file {location!r} is {_size_text(sizes[target])}, over the "
+                    f"{_size_text(MAX_EXTERNAL_DATA_BYTES)} this tool accepts per file; refusing to read it",
+                )
         try:
             offset = int(info.get("offset", "0") or 0)
             expected = _tensor_bytes(tensor.data_type, tensor.dims)
@@ -595,6 +616,34 @@ def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
             raise InputError(path, f"external data file {location!r} is shorter than the model says (truncated?): tensor {name!r} needs bytes {offset}..{offset + length}")
         entries.append((tensor, target, offset, length))
     return entries
+
+
+#: An .onnx file is one protobuf message, and protobuf cannot encode one over 2 GiB: larger
+#: models keep their weights in external data files. A bigger file is refused from its size,
+#: before a byte of it is read (onnx.load would read all of it, then fail).
+MAX_ONNX_FILE_BYTES = 2 * 1024**3
+#: One external data file may hold at most this much (1 TiB, well beyond any model that could be
+#: run here); the analysis reads only the small tensors it needs from it, never the whole file.
+MAX_EXTERNAL_DATA_BYTES = 1024**4
+
+
+def _size_text(n: int) -> str:
+    for unit, scale in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _protobuf_start_ok(head: bytes) -> bool:
+    """Whether `head` can begin a protobuf message: its first key names a field >= 1 with a
+    valid wire type. A file of zeros (a sparse file) or text fails this from its first bytes."""
+    key = shift = 0
+    for byte in head[:10]:
+        key |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return key >> 3 >= 1 and key & 7 in (0, 1, 2, 5)
+    return False
 
 
 def _check_structure(path: str, model: Any) -> None:
@@ -624,6 +673,13 @@ def _check_structure(path: str, model: Any) -> None:
             raise InputError(path, f"not a valid ONNX model: graph output {out.name!r} is never produced (truncated file?)")
 
 
+#: A tensor computed from constants alone with more elements than this (16 Mi: 64 MiB at fp32) is
+#: never materialised by the analysis (it folds at most `_FOLD_LIMIT` elements anyway) and is
+#: counted as a run-time tensor, alive from its node to its last use; smaller ones count as
+#: resident, since runtimes fold them into the session when it loads.
+MAX_FOLDED_ELEMENTS = 16 * 2**20
+_WARN_FOLDED_BYTES = 64 * 2**20  # say so in the warnings when constants grow into this much
+
 #: No real activation holds 2^48 elements (a petabyte at fp32): a shape beyond that comes from a
 #: corrupt or hostile graph (a Reshape that multiplies elements), and counting it is meaningless.
 ABSURD_ELEMENTS = 1 << 48
@@ -635,12 +691,50 @@ def _refuse_absurd_tensors(path: str, types: dict[str, Any]) -> None:
             raise InputError(path, f"tensor {name!r} would hold {_prod(dims):.3g} elements: the graph declares an impossible shape")
 
 
+#: Model-local functions that call each other can describe an exponential graph in a few bytes
+#: (F1 calls F2 twice, F2 calls F3 twice …); inlining them (here, or in onnxruntime) would build
+#: it. A model whose functions expand to more nodes than this is refused before that.
+MAX_INLINED_NODES = 5_000_000
+
+
+def _refuse_function_explosion(path: str, model: Any) -> None:
+    if not model.functions:
+        return
+    bodies = {(f.domain, f.name, getattr(f, "overload", "")): f for f in model.functions}
+    by_name = {(f.domain, f.name): key for key, f in bodies.items()}
+    sizes: dict[Any, float] = {}
+
+    def nodes_of(node_list: Any, depth: int) -> float:
+        total = 0.0
+        for node in node_list:
+            key = (node.domain, node.op_type, getattr(node, "overload", ""))
+            if key not in bodies:
+                key = by_name.get((node.domain, node.op_type), key)
+            total += size(key, depth + 1) if key in bodies else 1
+            for g in _subgraphs(node):
+                total += nodes_of(g.node, depth + 1)
+        return total
+
+    def size(key: Any, depth: int) -> float:
+        if key not in sizes:
+            sizes[key] = math.inf  # a function that calls itself never ends
+            if depth < 64:
+                sizes[key] = nodes_of(bodies[key].node, depth)
+        return sizes[key]
+
+    total = nodes_of(model.graph.node, 0)
+    if total > MAX_INLINED_NODES:
+        shown = "an unbounded number of" if math.isinf(total) else f"{total:.3g}"
+        raise InputError(path, f"its model-local functions expand to {shown} nodes (at most {MAX_INLINED_NODES:,} are accepted)")
+
+
 def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
     """`onnx.load` without external data, checked for truncation and unsafe external paths.
 
-    Raises InputError with one line for a missing, empty, corrupt or truncated file, and for
-    external data outside the model's folder, missing or too short. External bytes are not
-    read here.
+    Raises InputError with one line for a missing, empty, corrupt or truncated file, one over
+    `MAX_ONNX_FILE_BYTES` (refused from its size, unread), external data outside the model's
+    folder, missing, too short or over `MAX_EXTERNAL_DATA_BYTES`, and model-local functions
+    that would inline to over `MAX_INLINED_NODES` nodes. External bytes are not read here.
     """
     import onnx
 
@@ -648,8 +742,22 @@ def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
         raise InputError(path, "file not found")
     if os.path.isdir(path):
         raise InputError(path, "is a folder, not an ONNX file")
-    if os.path.getsize(path) == 0:
+    size = os.path.getsize(path)
+    if size == 0:
         raise InputError(path, "empty file: not a valid ONNX model")
+    if size > MAX_ONNX_FILE_BYTES:
+        raise InputError(
+            path,
+            f"is {_size_text(size)}: an ONNX file holds at most {_size_text(MAX_ONNX_FILE_BYTES)} "
+            "(larger models keep their weights in external data files); refusing to read it",
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file: {_short(exc)}") from None
+    if not _protobuf_start_ok(head):
+        raise InputError(path, "not a valid ONNX model: the file does not start like a protobuf message")
     try:
         model = onnx.load(path, load_external_data=False)
     except OSError as exc:
@@ -658,6 +766,7 @@ def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
         raise InputError(path, f"not a valid ONNX model: {_short(exc)}") from None
     _check_structure(path, model)
     _external_entries(path, model)
+    _refuse_function_explosion(path, model)
     if inline_functions and model.functions:
         try:
             import onnx.inliner
@@ -820,21 +929,50 @@ def _collect_types(graph: Any) -> dict[str, tuple[int, tuple[int, ...] | None]]:
     return types
 
 
-def _strip_large_data(model: Any) -> None:
-    """Drop the bytes of large float initializers: analysis needs their dims, not their values.
+_DATA_FIELDS = ("raw_data", "float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
 
-    Integer tensors and small ones stay: shape inference reads them (Reshape targets, axes).
+
+def _strip_large_data(model: Any) -> None:
+    """Drop the bytes of every tensor over `_FOLD_LIMIT` elements: analysis needs their dims, not their values.
+
+    Small tensors stay: shape inference and the folding read them (Reshape targets, axes).
+    Large integer tensors go too: read as a shape, a 2**24-entry one would become a tensor
+    of rank 2**24 in every inference that meets it. Constant nodes' values (in subgraphs too)
+    are stripped the same way.
     """
-    for t in model.graph.initializer:
-        if t.data_type in _PARAM_DTYPES and _prod(t.dims) > 4096 and t.data_location != 1:
-            for f in ("raw_data", "float_data", "int32_data", "double_data", "int64_data", "uint64_data"):
+
+    def strip(t: Any) -> None:
+        if t.data_location != 1 and _prod(t.dims) > _FOLD_LIMIT:
+            for f in _DATA_FIELDS:
                 t.ClearField(f)
+
+    def in_graph(graph: Any) -> None:
+        for t in graph.initializer:
+            strip(t)
+        for node in graph.node:
+            for a in node.attribute:
+                if a.HasField("t"):
+                    strip(a.t)
+                for t in a.tensors:
+                    strip(t)
+                if a.HasField("g"):
+                    in_graph(a.g)
+                for g in a.graphs:
+                    in_graph(g)
+
+    in_graph(model.graph)
 
 
 def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -> None:
-    """Read external bytes only for integer or small tensors (shape inference may need their values)."""
+    """Read external bytes only for small tensors (shape inference may need their values).
+
+    A tensor is read when it has at most `_FOLD_LIMIT` elements and its declared length is
+    exactly what those elements take, so what is read is bounded whatever the file claims (and
+    a length that disagrees with the dims, which would make the values unreadable, is not read);
+    other tensors keep only their dims.
+    """
     for tensor, target, offset, length in entries:
-        if tensor.data_type in _PARAM_DTYPES and _prod(tensor.dims) > 4096:
+        if tensor.data_type not in _BITS or _prod(tensor.dims) > _FOLD_LIMIT or length != _tensor_bytes(tensor.data_type, tensor.dims):
             continue
         with open(target, "rb") as fh:
             fh.seek(offset)
@@ -847,16 +985,18 @@ def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -
 def _infer_types(model: Any, warnings: list[str]) -> tuple[dict[str, tuple[int, tuple[int, ...] | None]], Any]:
     """Dtype and concrete shape per tensor name: ONNX inference, repeated over folded shape arithmetic.
 
-    Each round folds the shape computations whose inputs the previous round resolved; it stops
-    when every node output has a shape or a round folds nothing new (at most 4 rounds).
+    Each round folds the shape computations whose inputs the previous round resolved (values
+    already computed are kept from round to round); it stops when every node output has a
+    shape or a round folds nothing new (at most `_INFER_ROUNDS` rounds).
     Returns the types and the last inferred model (for the symbolic fallback).
     """
     known: dict[str, tuple[int, ...] | None] = {}
     inferred = model
     types: dict[str, tuple[int, tuple[int, ...] | None]] = {}
     last_folded = -1
-    for _ in range(4):
-        folded, count = _fold_small_constants(model, known)
+    cache: dict[str, Any] = {}
+    for _ in range(_INFER_ROUNDS):
+        folded, count = _fold_small_constants(model, known, cache)
         if count == last_folded:
             break
         last_folded = count
@@ -868,19 +1008,30 @@ def _infer_types(model: Any, warnings: list[str]) -> tuple[dict[str, tuple[int, 
     return types, inferred
 
 
+_INFER_ROUNDS = 8  # each resolves one more level of shapes computed from shapes (Shape -> Reshape -> Shape …)
+
+
 def _normalize_constants(graph: Any) -> None:
     """Rewrite Constant nodes' value_int(s)/value_float(s) as a `value` tensor.
 
     onnxruntime's symbolic shape inference reads only `value` (it fails on the others, which
-    torch's dynamo exporter emits).
+    torch's dynamo exporter emits). Subgraphs are rewritten too.
     """
     import onnx
 
     for node in graph.node:
+        for g in _subgraphs(node):
+            _normalize_constants(g)
         if node.op_type != "Constant" or _domain(node) != "" or len(node.attribute) != 1:
             continue
         a = node.attribute[0]
-        if a.name == "value_int":
+        if a.name in ("value_ints", "value_floats") and max(len(a.ints), len(a.floats)) > _FOLD_LIMIT:
+            # A long list: keep its type and length, not its values (see _strip_large_data).
+            t = onnx.TensorProto()
+            t.name = "value"
+            t.data_type = onnx.TensorProto.INT64 if a.name == "value_ints" else onnx.TensorProto.FLOAT
+            t.dims.append(max(len(a.ints), len(a.floats)))
+        elif a.name == "value_int":
             t = onnx.helper.make_tensor("value", onnx.TensorProto.INT64, [], [a.i])
         elif a.name == "value_ints":
             t = onnx.helper.make_tensor("value", onnx.TensorProto.INT64, [len(a.ints)], list(a.ints))
@@ -896,8 +1047,181 @@ def _normalize_constants(graph: Any) -> None:
 
 _FOLD_LIMIT = 4096  # elements: fold only small tensors (shape arithmetic), never weights
 
+# Ops the folding may evaluate, by how their output size is bounded from their inputs before
+# they run. Every other op (sequences, subgraphs, Einsum, custom domains …) is never evaluated.
+_FOLD_ELEMENTWISE = frozenset(
+    """
+    Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor
+    Cast CastLike Ceil Celu Clip Cos Cosh DequantizeLinear Div Elu Equal Erf Exp Floor Gelu Greater
+    GreaterOrEqual HardSigmoid HardSwish Identity IsInf IsNaN LeakyRelu Less LessOrEqual Log Max Mean
+    Min Mish Mod Mul Neg Not Or Pow PRelu QuantizeLinear Reciprocal Relu Round Selu Shrink Sigmoid Sign
+    Sin Sinh Softplus Softsign Sqrt Sub Sum Tan Tanh ThresholdedRelu Where Xor
+    """.split()
+)  # output: the inputs broadcast together
+_FOLD_AT_MOST_FIRST = frozenset(
+    """
+    ArgMax ArgMin Compress CumSum DepthToSpace EyeLike Flatten Hardmax LogSoftmax ReduceL1 ReduceL2
+    ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare
+    Reshape ReverseSequence Scatter ScatterElements ScatterND Slice Softmax SpaceToDepth Split Squeeze
+    Transpose Trilu Unsqueeze
+    """.split()
+)  # outputs: at most as many elements as the first input, all together
 
-def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) -> tuple[Any, int]:
+
+def _shape_values(value: Any) -> list[int] | None:
+    """A 1-D (or scalar) integer tensor's values as ints, or None when it is not one."""
+    import numpy as np
+
+    arr = np.asarray(value)
+    if arr.ndim > 1 or arr.dtype.kind not in "iu":
+        return None
+    return [int(v) for v in arr.reshape(-1)]
+
+
+def _scalar(value: Any) -> float | None:
+    import numpy as np
+
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        return None
+    x = float(arr.reshape(-1)[0])
+    return x if math.isfinite(x) else None
+
+
+def _broadcast_numel(shapes: Iterable[tuple[int, ...]]) -> int:
+    """An upper bound of the elements of `shapes` broadcast together (the largest size per axis)."""
+    shapes = list(shapes)
+    rank = max((len(s) for s in shapes), default=0)
+    return _prod(max((s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0), default=1) for i in range(rank))
+
+
+def _resize_bound(node: Any, args: list[Any], opset: int, attrs: dict[str, Any]) -> int | None:
+    """Output elements of Resize / Upsample from their sizes or scales (None when they give neither)."""
+    shape = tuple(args[0].shape)
+    if node.op_type == "Upsample" and "scales" in attrs:
+        scales: list[float] | None = [float(v) for v in attrs["scales"]]
+        sizes = None
+    else:
+        scales_at, sizes_at = (1, None) if node.op_type == "Upsample" or opset <= 10 else (2, 3)
+        scales_v = args[scales_at] if scales_at < len(args) else None
+        sizes_v = args[sizes_at] if sizes_at is not None and sizes_at < len(args) else None
+        sizes = _shape_values(sizes_v) if sizes_v is not None and sizes_v.size else None
+        scales = [float(v) for v in scales_v.reshape(-1)] if scales_v is not None and scales_v.size else None
+    axes = [int(a) % max(len(shape), 1) for a in attrs.get("axes", range(len(shape)))]
+    if sizes is not None:
+        if len(sizes) != len(axes) or any(v < 0 for v in sizes):
+            return None
+        policy = attrs.get("keep_aspect_ratio_policy", b"stretch")
+        policy = policy.decode() if isinstance(policy, bytes) else str(policy)
+        if policy != "stretch":  # one scale for every axis: the smaller or larger ratio
+            if any(shape[a] == 0 for a in axes):
+                return 0
+            ratios = [v / shape[a] for v, a in zip(sizes, axes, strict=True)]
+            scales = [max(ratios) if policy == "not_smaller" else min(ratios)] * len(axes)
+        else:
+            out = list(shape)
+            for a, v in zip(axes, sizes, strict=True):
+                out[a] = v
+            return _prod(out)
+    if scales is None or len(scales) != len(axes) or any(not math.isfinite(v) or v < 0 for v in scales):
+        return None
+    out = list(shape)
+    for axis, scale in zip(axes, scales, strict=True):
+        out[axis] = math.ceil(shape[axis] * scale)
+    return _prod(out)
+
+
+def _fold_output_bound(node: Any, args: list[Any], opset: int) -> int | None:
+    """How many elements evaluating `node` on `args` (numpy arrays by input position, None for an
+    omitted input) yields at most, worked out BEFORE evaluating it; None when it cannot be
+    bounded (the node is then not folded). The evaluator allocates about its inputs plus its
+    outputs, so a bound under `_FOLD_LIMIT` keeps folding small whatever the file declares."""
+    present = [a for a in args if a is not None]
+    if not present or any(a.dtype.kind not in "biuf" for a in present):
+        return None  # strings, objects: sizes in bytes are not bounded by element counts
+    op = node.op_type
+    attrs = {a.name: a for a in node.attribute}
+    values = {name: _attr_value(a) for name, a in attrs.items()}
+    first = args[0]
+    if op in _FOLD_ELEMENTWISE:
+        return _broadcast_numel(tuple(a.shape) for a in present)
+    if op in _FOLD_AT_MOST_FIRST:
+        return int(first.size) if first is not None else None
+    if op == "Dropout":  # output and mask
+        return 2 * int(first.size) if first is not None else None
+    if op == "TopK":  # values and indices, k at most the axis length
+        return 2 * int(first.size) if first is not None else None
+    if op == "NonZero":
+        return int(first.size) * max(first.ndim, 1) if first is not None else None
+    if op == "Concat":
+        return sum(int(a.size) for a in present)
+    if op == "Gather" and first is not None and len(args) > 1 and args[1] is not None:
+        axis = int(values.get("axis", 0))
+        if first.ndim == 0 or not -first.ndim <= axis < first.ndim:
+            return None
+        return _prod(d for i, d in enumerate(first.shape) if i != axis % first.ndim) * int(args[1].size)
+    if op == "GatherElements" and len(args) > 1 and args[1] is not None:
+        return int(args[1].size)
+    if op == "GatherND" and first is not None and len(args) > 1 and args[1] is not None:
+        return _prod(args[1].shape[:-1]) * int(first.size)
+    if op == "ConstantOfShape" and first is not None:
+        dims = _shape_values(first)
+        return None if dims is None or any(d < 0 for d in dims) else _prod(dims)
+    if op == "Expand" and first is not None and len(args) > 1 and args[1] is not None:
+        dims = _shape_values(args[1])
+        if dims is None or any(d < 0 for d in dims):
+            return None
+        return _broadcast_numel([tuple(first.shape), tuple(dims)])
+    if op == "Tile" and first is not None and len(args) > 1 and args[1] is not None:
+        repeats = _shape_values(args[1])
+        if repeats is None or len(repeats) != first.ndim or any(r < 0 for r in repeats):
+            return None
+        return _prod(d * r for d, r in zip(first.shape, repeats, strict=True))
+    if op == "Range" and len(present) == 3 and len(args) == 3:
+        start, limit, delta = (_scalar(a) for a in args)
+        if start is None or limit is None or delta is None or delta == 0:
+            return None
+        return max(0, math.ceil((limit - start) / delta))
+    if op == "Pad" and first is not None:
+        pads = values.get("pads") if "pads" in values else (_shape_values(args[1]) if len(args) > 1 and args[1] is not None else None)
+        if pads is None:
+            return None
+        axes_arg = args[3] if len(args) > 3 else None
+        axes = _shape_values(axes_arg) if axes_arg is not None else list(range(first.ndim))
+        if axes is None or len(pads) != 2 * len(axes) or first.ndim == 0:
+            return None
+        out = list(first.shape)
+        for k, a in enumerate(axes):
+            out[a % first.ndim] += int(pads[k]) + int(pads[k + len(axes)])
+        return None if any(d < 0 for d in out) else _prod(out)
+    if op == "OneHot" and first is not None and len(args) > 1 and args[1] is not None:
+        depth = _scalar(args[1])
+        return None if depth is None or depth < 0 else int(first.size) * math.ceil(depth)
+    if op in ("Resize", "Upsample") and first is not None:
+        return _resize_bound(node, args, opset, values)
+    if op == "MatMul" and first is not None and len(args) > 1 and args[1] is not None:
+        left: tuple[int, ...] = tuple(int(d) for d in first.shape)
+        right: tuple[int, ...] = tuple(int(d) for d in args[1].shape)
+        if not left or not right:
+            return None
+        left = left if len(left) > 1 else (1, left[0])
+        right = right if len(right) > 1 else (right[0], 1)
+        return _broadcast_numel([left[:-2], right[:-2]]) * left[-2] * right[-1]
+    return None
+
+
+def _attr_value(attr: Any) -> Any:
+    import onnx
+
+    try:
+        return onnx.helper.get_attribute_value(attr)
+    except Exception:
+        return None
+
+
+def _fold_small_constants(
+    model: Any, known: dict[str, tuple[int, ...] | None], cache: dict[str, Any] | None = None
+) -> tuple[Any, int]:
     """A copy of `model` whose small shape computations are replaced by their values.
 
     With every input shape fixed, Shape(x) of any tensor whose shape is `known` is a constant,
@@ -906,7 +1230,8 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
     Evaluating these (onnx's reference evaluator, one node at a time, tensors of at most
     `_FOLD_LIMIT` elements) lets shape inference see through what its data propagation does
     not (Range, for one). The copy serves shape inference only: rows come from the original
-    graph. Returns the copy and how many nodes were folded.
+    graph. Returns the copy and how many nodes were folded. `cache` keeps evaluated outputs
+    (tensor name -> value) between calls, so a later round evaluates only what is new.
     """
     import numpy as np
     import onnx
@@ -922,6 +1247,9 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
                 values[t.name] = numpy_helper.to_array(t)
             except Exception:
                 pass
+    # Every value held here has at most _FOLD_LIMIT elements, and a node is evaluated only when the
+    # size of what it yields is known beforehand (`_fold_output_bound`) and small too: a
+    # 100-byte file asking for ConstantOfShape([2**30]) is left to shape inference, never run.
     count = 0
     folded = onnx.ModelProto()
     folded.CopyFrom(model)
@@ -932,7 +1260,9 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
         ins = [x for x in node.input if x]
         try:
             if key == ("", "Constant") and len(node.attribute) == 1 and node.attribute[0].name == "value":
-                values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                dims[node.output[0]] = tuple(int(d) for d in node.attribute[0].t.dims)
+                if _prod(node.attribute[0].t.dims) <= _FOLD_LIMIT:
+                    values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
             elif key in (("", "Shape"), ("", "Size")) and ins and (ins[0] in dims or ins[0] in values or known.get(ins[0]) is not None):
                 if ins[0] in dims:
                     shape = dims[ins[0]]
@@ -945,6 +1275,8 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
                 else:
                     a = {x.name: x.i for x in node.attribute}
                     outs = [np.array(shape[a.get("start", 0) : a.get("end", len(shape))] if "end" in a else shape[a.get("start", 0) :], dtype=np.int64)]
+            elif cache is not None and node.output and all(o in cache for o in node.output if o):
+                outs = [cache[o] if o else np.zeros(0) for o in node.output]
             elif (
                 key[0] == ""
                 and ins
@@ -953,11 +1285,15 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
                 and not node.op_type.startswith("Random")
                 and node.op_type not in ("Multinomial", "Bernoulli")
             ):
-                from onnx.reference import ReferenceEvaluator
+                bound = _fold_output_bound(node, [values[x] if x else None for x in node.input], opset)
+                if bound is not None and bound <= _FOLD_LIMIT:
+                    from onnx.reference import ReferenceEvaluator
 
-                result = ReferenceEvaluator(node, opsets={"": opset}).run(None, {x: values[x] for x in ins})
-                if all(np.asarray(r).size <= _FOLD_LIMIT for r in result):
-                    outs = [np.asarray(r) for r in result]
+                    result = ReferenceEvaluator(node, opsets={"": opset}).run(None, {x: values[x] for x in ins})
+                    if all(np.asarray(r).size <= _FOLD_LIMIT for r in result):
+                        outs = [np.asarray(r) for r in result]
+                        if cache is not None:
+                            cache.update((o, v) for o, v in zip(node.output, outs, strict=False) if o)
         except Exception:
             outs = None
         if outs is None or len(outs) != len(node.output):
@@ -976,10 +1312,17 @@ def _fold_small_constants(model: Any, known: dict[str, tuple[int, ...] | None]) 
 
 
 def _infer(model: Any, warnings: list[str]) -> Any:
+    """ONNX shape inference, without its data propagation.
+
+    Data propagation turns every 1-D tensor of known length N that reaches one of its ops (Add,
+    Mul, Concat, Gather …) into a list of N shape entries, whatever its type: a 100-byte file
+    whose ConstantOfShape([2**30]) feeds an Add makes it allocate tens of GB. What it would
+    find (the values of shape arithmetic) `_fold_small_constants` computes instead, bounded.
+    """
     import onnx
 
     try:
-        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=False)
     except Exception as exc:
         warnings.append(f"ONNX shape inference failed ({_short(exc, 100)}); using declared shapes only")
         return model
@@ -1014,33 +1357,137 @@ def _load_symbolic_shape_infer() -> Any:
     return sys.modules[name].SymbolicShapeInference
 
 
-def _symbolic_infer(model: Any, warnings: list[str]) -> Any | None:
-    """onnxruntime's symbolic shape inference, which knows the com.microsoft ops; None on failure."""
+def _unknown_part(model: Any, types: dict[str, tuple[int, tuple[int, ...] | None]]) -> Any:
+    """A copy of `model` holding only what the symbolic inference has left to do.
+
+    Nodes whose outputs all have known shapes are cut out (their outputs become graph inputs
+    of those shapes), except small Constant nodes, whose values it may need; initializers whose
+    bytes were not loaded become inputs too (it would read them as values). What remains is
+    where shapes are unknown: the work, and the memory the inference could spend, stay small.
+    """
+    import onnx
+    from onnx import helper
+
+    graph = model.graph
+
+    def known(name: str) -> bool:
+        return types.get(name, (0, None))[1] is not None and types[name][0] != 0
+
+    keep = []
+    for node in graph.node:
+        outs = [o for o in node.output if o]
+        small_constant = (
+            node.op_type == "Constant"
+            and _domain(node) == ""
+            and len(node.attribute) == 1
+            and node.attribute[0].HasField("t")
+            and _prod(node.attribute[0].t.dims) <= _FOLD_LIMIT
+        )
+        if small_constant or not all(known(o) for o in outs):
+            keep.append(node)
+    produced = {o for n in keep for o in n.output if o}
+    needed: list[str] = []
+    for node in keep:
+        names = [x for x in node.input if x]
+        for g in _subgraphs(node):
+            names.extend(_outer_refs(g))
+        needed.extend(x for x in names if x not in produced)
+    has_data = {
+        t.name
+        for t in graph.initializer
+        if t.data_location != 1 and (_prod(t.dims) == 0 or any(len(getattr(t, f)) for f in _DATA_FIELDS))
+    }
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    g = out.graph
+    del g.node[:]
+    g.node.extend(keep)
+    del g.value_info[:]
+    kept_inits = [t for t in graph.initializer if t.name in has_data]
+    del g.initializer[:]
+    g.initializer.extend(kept_inits)
+    declared = {i.name for i in g.input}
+    for name in dict.fromkeys(needed):
+        if name in declared or name in has_data:
+            continue
+        dtype, shape = types.get(name, (0, None))
+        g.input.append(helper.make_tensor_value_info(name, dtype, list(shape) if shape is not None else None))
+        declared.add(name)
+    # It infers only the nodes the graph's outputs need: make every unknown tensor an output.
+    del g.output[:]
+    for node in keep:
+        if node.op_type != "Constant":
+            g.output.extend(helper.make_empty_tensor_value_info(o) for o in node.output if o and not known(o))
+    return out
+
+
+def _guard_constant_of_shape(inference: Any) -> None:
+    """Keep onnxruntime's symbolic inference from materialising a large ConstantOfShape.
+
+    For an int64 ConstantOfShape of known size it builds the whole tensor (`np.ones(shape)`) to
+    track its values; over `_FOLD_LIMIT` elements the shape is inferred without the values.
+    """
+    import onnx
+
+    dispatcher = getattr(inference, "dispatcher_", None)
+    if not isinstance(dispatcher, dict) or "ConstantOfShape" not in dispatcher:
+        return
+    original = dispatcher["ConstantOfShape"]
+
+    def guarded(node: Any) -> Any:
+        vi = inference.known_vi_.get(node.output[0]) if node.output else None
+        if vi is not None and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64:
+            shape = inference._get_int_or_float_values(node)[0]
+            dims = shape if isinstance(shape, list) else [shape]
+            try:
+                size = _prod(int(d) for d in dims) if shape is not None else 0
+            except (TypeError, ValueError):
+                size = 0  # symbolic: no values are built
+            if size > _FOLD_LIMIT:
+                vi.type.tensor_type.elem_type = onnx.TensorProto.FLOAT  # it records values of int64 outputs only
+                try:
+                    return original(node)
+                finally:
+                    inference.known_vi_[node.output[0]].type.tensor_type.elem_type = onnx.TensorProto.INT64
+        return original(node)
+
+    dispatcher["ConstantOfShape"] = guarded
+
+
+def _symbolic_infer(model: Any, warnings: list[str], types: dict[str, tuple[int, tuple[int, ...] | None]] | None = None) -> Any | None:
+    """onnxruntime's symbolic shape inference, which knows the com.microsoft ops; None on failure.
+
+    `SymbolicShapeInference.infer_shapes` saves "sym_shape_infer_temp.onnx" (and external data
+    beside it) into the current folder whenever some shape stays unknown, then raises. Its
+    steps are run here instead (the same calls, without that save), so nothing is written
+    anywhere and the working directory is never changed (a process-wide os.chdir would race
+    with other threads); a partial result is kept, since the shapes it did find are still good.
+    """
     import logging
 
     try:
         SymbolicShapeInference = _load_symbolic_shape_infer()
     except Exception:
         return None
-    import os
-    import tempfile
-
-    logger = logging.getLogger("_tradeoff_symbolic_shape_infer")
+    if _opset(model) < 7:
+        return None
+    types = types if types is not None else _collect_types(model.graph)
+    logger = logging.getLogger(getattr(SymbolicShapeInference, "__module__", "") or "_tradeoff_symbolic_shape_infer")
     level = logger.level
     logger.setLevel(logging.ERROR)
-    cwd = os.getcwd()
-    # On failure it saves "sym_shape_infer_temp.onnx" into the working directory: keep that
-    # debris out of the user's folder.
-    with tempfile.TemporaryDirectory(prefix="tradeoff-ssi-") as scratch:
-        try:
-            os.chdir(scratch)
-            return SymbolicShapeInference.infer_shapes(model, auto_merge=True, guess_output_rank=False)
-        except Exception as exc:
-            warnings.append(f"onnxruntime symbolic shape inference failed ({_short(exc, 100)})")
-            return None
-        finally:
-            os.chdir(cwd)
-            logger.setLevel(level)
+    try:
+        inference = SymbolicShapeInference(2**31 - 1, True, False, 0)  # int_max, auto_merge, guess_output_rank, verbose
+        _guard_constant_of_shape(inference)
+        inference._preprocess(_unknown_part(model, types))
+        while inference.run_:
+            inference._infer_impl()
+        inference._update_output_from_vi()
+        return inference.out_mp_
+    except Exception as exc:
+        warnings.append(f"onnxruntime symbolic shape inference failed ({_short(exc, 100)})")
+        return None
+    finally:
+        logger.setLevel(level)
 
 
 # --- the analysis -------------------------------------------------------------------------------
@@ -1162,8 +1609,8 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     model = load_checked_model(path)
     warnings: list[str] = []
     _load_small_external(model, _external_entries(path, model))
-    _strip_large_data(model)
     _normalize_constants(model.graph)
+    _strip_large_data(model)
     _fix_inputs(path, model, inputs)
     types, inferred = _infer_types(model, warnings)
     graph = model.graph
@@ -1223,7 +1670,7 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
         for o in n.output
     )
     if unknown_outputs:
-        better = _symbolic_infer(inferred, warnings)
+        better = _symbolic_infer(inferred, warnings, types)
         if better is not None:
             for name, (dtype, shape) in _collect_types(better.graph).items():
                 old = types.get(name)
@@ -1237,6 +1684,8 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     all_consts: dict[str, _Const] = dict(consts)  # plus initializers local to subgraphs
     unknown_act: list[str] = []
     uncountable: dict[str, int] = defaultdict(int)
+    made_at_load: dict[str, int] = {}  # small constant-derived tensor -> bytes beyond its sources
+    big_folded: dict[str, int] = {}  # constant-derived tensor over MAX_FOLDED_ELEMENTS -> bytes
 
     for i in order:
         node = nodes[i]
@@ -1299,7 +1748,9 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
         for op in row_unsupported:
             unsupported[op] += 1
 
-        # Activations: the node's outputs, unless they are folded weights.
+        # Activations: the node's outputs, unless they are folded weights. A tensor computed from
+        # constants that holds more than the weights it comes from (ConstantOfShape, Expand,
+        # Tile, Range …) is new memory: it counts here and in the peak (`_activation_peak`).
         act_bytes = 0
         out_shapes: list[tuple[int, ...]] = []
         for o in node.output:
@@ -1309,6 +1760,20 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
             if shape is not None:
                 out_shapes.append(shape)
             if folded:
+                if (key[0] == "" and node.op_type in _ALIAS_OPS) or node.op_type == "DequantizeLinear":
+                    continue  # a view of a weight; or a dequantized weight, fused into its consumer
+                if shape is None or dtype not in _BITS:
+                    unknown_act.append(o)
+                    continue
+                made = _tensor_bytes(dtype, shape)
+                grown = made - sum(all_consts[w].nbytes for w in derived.get(o, {}))
+                if grown <= 0:
+                    continue  # a rearranged or narrowed weight: runtimes keep one of the two
+                act_bytes += made
+                if _prod(shape) > MAX_FOLDED_ELEMENTS:
+                    big_folded[o] = made
+                else:
+                    made_at_load[o] = grown
                 continue
             if shape is None or dtype not in _BITS:
                 unknown_act.append(o)
@@ -1352,7 +1817,14 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     if unknown_act:
         warnings.append(f"activation size unknown for {len(unknown_act)} tensor(s) (e.g. {unknown_act[0]!r}); counted as 0 bytes")
 
-    peak = None if unknown_act else _activation_peak(nodes, order, types, consts, derived, graph, const_only_nodes)
+    peak = None if unknown_act else _activation_peak(nodes, order, types, consts, derived, graph, const_only_nodes, made_at_load, big_folded)
+    from_constants = sum(made_at_load.values()) + sum(big_folded.values())
+    if big_folded or from_constants >= _WARN_FOLDED_BYTES:
+        example = max({**made_at_load, **big_folded}.items(), key=lambda kv: kv[1])[0]
+        warnings.append(
+            f"tensors computed from the model's constants (e.g. {example!r}) take {_size_text(from_constants)}: "
+            "counted as activation memory"
+        )
     return OnnxAnalysis(
         layers=tuple(rows),
         params=int(params),
@@ -1371,11 +1843,23 @@ def _activation_peak(
     derived: dict[str, dict[str, bool]],
     graph: Any,
     const_only_nodes: set[int],
+    made_at_load: dict[str, int] | None = None,
+    big_folded: dict[str, int] | None = None,
 ) -> int | None:
-    """Peak bytes of live intermediate tensors when the nodes run in `order`."""
+    """Peak bytes of live intermediate tensors when the nodes run in `order`.
+
+    Tensors computed from constants alone count too: one over `MAX_FOLDED_ELEMENTS`
+    (`big_folded`, its bytes) is a run-time tensor, alive from its node to its last use; a
+    smaller one that a run-time node or the graph's output reads (`made_at_load`, the bytes it
+    adds to the weights it comes from) is folded into the session when it loads, and stays
+    resident throughout.
+    """
+    made_at_load = made_at_load or {}
+    big_folded = big_folded or {}
     step = {node_index: k for k, node_index in enumerate(order)}
     end = len(order)
     last_use: dict[str, int] = {}
+    read_at_run_time: set[str] = {out.name for out in graph.output}
     for node_index in order:
         node = nodes[node_index]
         names = [x for x in node.input if x]
@@ -1383,14 +1867,24 @@ def _activation_peak(
             names.extend(_outer_refs(g))
         for x in names:
             last_use[x] = max(last_use.get(x, -1), step[node_index])
+        if node_index not in const_only_nodes:
+            read_at_run_time.update(names)
     for out in graph.output:
         last_use[out.name] = end
+    resident = sum(n for name, n in made_at_load.items() if name in read_at_run_time)
     storage: dict[str, int] = {}  # tensor -> storage id
     size: list[int] = []
     created_at: list[int] = []
     for node_index in order:
         node = nodes[node_index]
-        if node.op_type == "Constant" or node_index in const_only_nodes:
+        if node.op_type == "Constant":
+            continue
+        if node_index in const_only_nodes:
+            for o in node.output:
+                if o in big_folded:
+                    storage[o] = len(size)
+                    size.append(big_folded[o])
+                    created_at.append(step[node_index])
             continue
         k = step[node_index]
         src = node.input[0] if node.input else ""
@@ -1422,4 +1916,4 @@ def _activation_peak(
         current += sum(size[s] for s in births.get(k, ()))
         peak = max(peak, current)
         current -= sum(size[s] for s in deaths.get(k, ()))
-    return peak
+    return peak + resident

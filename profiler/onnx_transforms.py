@@ -1,6 +1,9 @@
 """ONNX-side transforms: export a torch model, quantize with ONNX Runtime, prune initializers.
 
 Files are written into a scratch folder owned by the caller (the worker keeps one per session).
+Nothing is ever written beside the user's model: ONNX Runtime's quantizer saves
+"<model>-inferred.onnx" next to its input (and deletes it), so it is given a copy of the model
+in a private folder of its own (`private_copy`), removed when it is done.
 """
 
 from __future__ import annotations
@@ -74,8 +77,53 @@ class _KeywordAdapter:
         return Adapter()
 
 
+def private_copy(src: Path, folder: Path) -> Path:
+    """A copy of the ONNX model `src` and its external data files in `folder`, for tools that
+    write files beside their input. External data is checked first (it must lie in the model's
+    folder: InputError otherwise); its locations are rewritten as plain relative paths, so the
+    copy reads only the copied files. Returns the copy's path."""
+    import os
+    import shutil
+
+    import onnx
+
+    from .onnx_analysis import _external_entries, load_checked_model
+
+    model = load_checked_model(str(src), inline_functions=False)
+    base = os.path.realpath(os.path.dirname(os.path.abspath(src)))
+    copied: dict[str, str] = {}  # real path of a data file -> its location in the copy
+    for tensor, target, _offset, _length in _external_entries(str(src), model):
+        if target not in copied:
+            location = os.path.relpath(target, base)
+            dest = folder / location
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(target, dest)
+            copied[target] = location.replace(os.sep, "/")
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = copied[target]
+    copy = folder / (Path(src).stem + ".onnx")
+    onnx.save(model, str(copy))
+    return copy
+
+
 def quantize_onnx(src: Path, dst: Path, *, calibration: list[dict[str, Any]] | None = None) -> tuple[Path, list[str]]:
-    """int8 with ONNX Runtime: static with calibration feeds when given, dynamic otherwise."""
+    """int8 with ONNX Runtime: static with calibration feeds when given, dynamic otherwise.
+
+    ONNX Runtime quantizes a copy of `src` in a private folder (see the module docstring): it
+    writes nothing beside `src`, which may lie in a read-only folder.
+    """
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="tradeoff-quantize-"))
+    try:
+        return _quantize(private_copy(src, scratch), dst, source=src, calibration=calibration)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _quantize(src: Path, dst: Path, *, source: Path, calibration: list[dict[str, Any]] | None) -> tuple[Path, list[str]]:
     from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
 
     logging.getLogger().setLevel(logging.ERROR)  # quantize_* log a pre-processing hint at WARNING
@@ -94,7 +142,7 @@ def quantize_onnx(src: Path, dst: Path, *, calibration: list[dict[str, Any]] | N
             return dst, [f"int8: ONNX Runtime static quantization, calibrated on {len(calibration)} sample batch(es)"]
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
     except Exception as exc:
-        raise MeasureError(str(src), f"ONNX Runtime could not quantize the model: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+        raise MeasureError(str(source), f"ONNX Runtime could not quantize the model: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
     return dst, ["int8: ONNX Runtime dynamic quantization (weights int8, activations quantized per call)"]
 
 

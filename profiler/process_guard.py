@@ -36,6 +36,7 @@ __all__ = [
     "remove_stale_scratch",
     "become_subreaper",
     "remember_births",
+    "memory_pressure",
 ]
 
 SCRATCH_PREFIX = "tradeoff-run-"
@@ -149,6 +150,30 @@ def _still_ours(pids: list[int]) -> list[int]:
             if birth is not None and abs(psutil.Process(p).create_time() - birth) < 0.01:
                 out.append(p)
     return out
+
+
+def memory_pressure(pids: list[int], *, reserve_bytes: int | None = None,
+                    min_rss_bytes: int | None = None) -> str | None:
+    """A one-line reason to stop the processes `pids` when the machine is about to run out of
+    memory and they hold a good part of it; None otherwise (or when psutil cannot tell)."""
+    try:
+        import psutil
+
+        vm = psutil.virtual_memory()
+        reserve = reserve_bytes if reserve_bytes is not None else max(int(0.05 * vm.total), 512 * 2**20)
+        if vm.available >= reserve:
+            return None
+        rss = 0
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                rss += psutil.Process(pid).memory_info().rss
+    except Exception:  # psutil missing or /proc unreadable: no watchdog rather than a false alarm
+        return None
+    if rss < (min_rss_bytes if min_rss_bytes is not None else vm.total // 4):
+        return None  # something else is eating the memory; the run is not to blame
+    return (f"ran out of memory: the model's processes held {rss / 2**30:.1f} GiB with "
+            f"{vm.available / 2**30:.1f} GiB left on the machine, so the run was stopped; "
+            "lower the batch or sequence length")
 
 
 def make_scratch() -> str:

@@ -371,8 +371,13 @@ class Runner:
     (every 20–50 ms) while ``busy``.
     """
 
-    def __init__(self, *, grace_s: float = 1.0, start_method: str = "spawn") -> None:
+    def __init__(self, *, grace_s: float = 1.0, start_method: str = "spawn",
+                 memory_reserve_bytes: int | None = None, memory_min_rss_bytes: int | None = None) -> None:
         self.grace_s = float(grace_s)
+        # stop a run when free memory falls below the reserve while its processes hold at least
+        # min_rss (defaults: 5 % of the machine but at least 512 MiB; a quarter of the machine)
+        self.memory_reserve_bytes = memory_reserve_bytes
+        self.memory_min_rss_bytes = memory_min_rss_bytes
         self._ctx: Any = multiprocessing.get_context(start_method)
         self._proc: Any = None
         self._conn: Any = None
@@ -451,19 +456,32 @@ class Runner:
             proc.join(2.0)
         self._discard_worker()
 
-    def _watch_descendants(self) -> None:
-        """Note the worker's descendants now and then, so that they can be killed even after a
-        crash of the worker has re-parented them."""
+    def _watch_worker(self) -> None:
+        """Now and then while a run is on: note the worker's descendants (so that they can be
+        killed even after a crash of the worker has re-parented them), and stop a run whose
+        processes are eating the machine's last memory, before the kernel's OOM killer picks a
+        victim (which may be this process, or the user's browser)."""
         now = time.monotonic()
         if now < self._next_look or self._proc is None or self._proc.exitcode is not None:
             return
         self._next_look = now + 0.25
-        from .process_guard import descendant_pids, remember_births
+        from .process_guard import descendant_pids, memory_pressure, remember_births
 
         found = descendant_pids(self._proc.pid)
         if found:
             remember_births(found)
             self._seen_pids.extend(p for p in found if p not in self._seen_pids)
+        run = self._current
+        if run is None:
+            return
+        message = memory_pressure([self._proc.pid, *found], reserve_bytes=self.memory_reserve_bytes,
+                                  min_rss_bytes=self.memory_min_rss_bytes)
+        if message is not None:
+            self._current = None
+            self._stale_upto = max(self._stale_upto, run.run_id)
+            outcome = RunEvent(run.run_id, "failed", {"message": message, "exit_code": 3, "kind": "memory"})
+            self._stopping[run.run_id] = _Stopping(run, now, outcome)  # killed at once, below
+            self._enforce_deadlines()
 
     def _send(self, msg: tuple[Any, ...]) -> bool:
         if self._conn is None:
@@ -541,7 +559,7 @@ class Runner:
             self._poll_worker()
             self._enforce_deadlines()
             if self.busy:
-                self._watch_descendants()
+                self._watch_worker()
             if self._backlog or self._closed:
                 break
             now = time.monotonic()

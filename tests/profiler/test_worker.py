@@ -296,3 +296,21 @@ def test_an_unpicklable_request_fails_the_run_not_the_caller(runner: Runner) -> 
     assert end.kind == "failed" and end.payload["exit_code"] == 2
     assert "not plain picklable data" in end.payload["message"]
     _echo_works(runner)
+
+
+def test_a_run_eating_the_last_memory_is_stopped_as_out_of_memory() -> None:
+    import psutil
+
+    # pretend the machine is nearly full: the watchdog trips once the worker holds ~300 MiB more
+    reserve = psutil.virtual_memory().available - 400 * 2**20
+    runner = Runner(memory_reserve_bytes=reserve, memory_min_rss_bytes=250 * 2**20)
+    try:
+        run = runner.submit(T + "eat_memory", {"chunk_mb": 50, "limit_mb": 4000}, time_limit_s=60)
+        end = runner.wait(run, timeout_s=60)
+        assert end.kind == "failed" and end.payload["kind"] == "memory", end.payload
+        assert end.payload["exit_code"] == 3 and "ran out of memory" in end.payload["message"]
+        assert runner.worker_pid is None  # killed, not left to the kernel's OOM killer
+        again = runner.submit(T + "echo", {"x": 1})
+        assert runner.wait(again, timeout_s=60).kind == "finished"  # a fresh worker carries on
+    finally:
+        runner.close()

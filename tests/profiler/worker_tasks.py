@@ -84,3 +84,14 @@ def hog(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[]
 
 def unpicklable(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
     yield "finished", {"result": lambda: None}
+
+
+def eat_memory(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
+    """Touch `chunk_mb` MiB every 50 ms, up to `limit_mb`, ignoring cancellation (a runaway model)."""
+    import time
+
+    held = []
+    for _ in range(int(payload["limit_mb"]) // int(payload["chunk_mb"])):
+        held.append(bytearray(int(payload["chunk_mb"]) * 2**20))  # zero-filled: resident at once
+        time.sleep(0.05)
+    yield "finished", {"result": len(held)}
