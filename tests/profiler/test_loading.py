@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from profiler import hf_config, loading
+from profiler import hf_config
 from profiler.analyze import ProfileRequest, profile_model
 from profiler.errors import InputError
 from profiler.inputs import InputTemplate, parse_shape, resolve_inputs
