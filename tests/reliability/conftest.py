@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from answered_prompts import AnsweredPrompts
+from window_factory import make_windows
 
 # The same profiles as tests/test_fuzz.py: a fixed budget in CI, `HYPOTHESIS_PROFILE=long` for the
 # longer run (tests/bench/fuzz_long.py). Registered here too, since this folder is collected first.
@@ -44,19 +45,4 @@ def prompts() -> AnsweredPrompts:
 def make_window(qtbot: Any, tmp_path: Path, settings_store: Any, prompts: AnsweredPrompts,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A MainWindow with an in-process runner (or a given factory), isolated settings and autosave."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    from gui.controller import InProcessRunner, RunController
-    from gui.main_window import MainWindow
-
-    windows = []
-
-    def make(runner_factory: Any = InProcessRunner, debounce_ms: int = 20) -> Any:
-        controller = RunController(runner_factory, debounce_ms=debounce_ms)
-        w = MainWindow(controller, settings=settings_store, prompts=prompts, autosave_dir=tmp_path / "data")  # type: ignore[arg-type]
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.controller.close()
+    yield from make_windows(qtbot, tmp_path, monkeypatch, settings_store, prompts)

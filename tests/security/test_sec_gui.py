@@ -29,6 +29,7 @@ from answered_prompts import AnsweredPrompts
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QToolTip, QWidget
+from window_factory import make_windows
 
 from gui.controller import InProcessRunner
 from profiler.worker import RunEvent
@@ -83,23 +84,7 @@ def make_window(qtbot: Any, tmp_path: Path, settings: Any, prompts: AnsweredProm
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """make_window(runner_factory=InProcessRunner, real_prompts=False): a MainWindow with isolated
     settings and autosave; real_prompts=True shows the app's own dialogs (answer them with Watcher)."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    from gui.controller import InProcessRunner, RunController
-    from gui.main_window import MainWindow
-
-    windows = []
-
-    def make(runner_factory: Any = InProcessRunner, real_prompts: bool = False) -> Any:
-        controller = RunController(runner_factory, debounce_ms=20)
-        w = MainWindow(controller, settings=settings, prompts=None if real_prompts else prompts,  # type: ignore[arg-type]
-                       autosave_dir=tmp_path / "data")
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.controller.close()
+    yield from make_windows(qtbot, tmp_path, monkeypatch, settings, prompts)
 
 
 class Watcher:
