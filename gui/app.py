@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from types import TracebackType
 
 APP_NAME = "Tradeoff Studio"
 ORG_NAME = "Tradeoff Studio"
@@ -58,8 +59,8 @@ def _install_excepthook(window: object) -> None:
     """A bug in a slot becomes a status message and a log line, never a traceback window or exit."""
     import traceback
 
-    def hook(kind: type[BaseException], exc: BaseException, tb: object) -> None:
-        traceback.print_exception(kind, exc, tb)  # type: ignore[arg-type]
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        traceback.print_exception(kind, exc, tb)
         try:
             window.statusBar().showMessage(f"Internal error: {kind.__name__}: {exc}", 15000)  # type: ignore[attr-defined]
         except Exception:

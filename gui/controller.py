@@ -12,7 +12,7 @@ Tests inject an in-process runner with the same `submit/poll/cancel/busy/close` 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -257,7 +257,7 @@ class InProcessRunner:
 
     def __init__(self, *, events_per_poll: int = 8) -> None:
         self._next_id = 0
-        self._gen: Iterator[tuple[str, dict[str, Any]]] | None = None
+        self._gen: Generator[tuple[str, dict[str, Any]], None, None] | None = None
         self._run_id = 0
         self._cache_key: str | None = None
         self._cache: dict[str, Any] = {}

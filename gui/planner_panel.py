@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 from gui import plain_text
 from gui.charts.cost_chart import CostChart
 from gui.models.catalog_table import OVERRIDES_FILE, CatalogTableModel
-from gui.models.layer_data import ProjectedLayer
 from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableModel
 from gui.models.roles import RAW_ROLE
+from gui.state.layer_data import ProjectedLayer
 from gui.theme import fmt_ms
 from planner.catalog import Catalog, load_catalog, user_catalog_dir
 from planner.options import DEFAULT_UTILIZATION, PlanOptions
@@ -50,7 +50,8 @@ DEFAULT_TARGET = "H100-SXM"
 
 
 def _slider(lo: int, hi: int, value: int) -> QSlider:
-    s = QSlider(Qt.Orientation.Horizontal, minimum=lo, maximum=hi)
+    s = QSlider(Qt.Orientation.Horizontal)
+    s.setRange(lo, hi)
     s.setValue(value)
     return s
 
@@ -330,7 +331,7 @@ class PlannerPanel(QWidget):
         assert p is not None
         best = next((o for o in p.inference.options if o.usd_per_million is not None), None)
         parts = []
-        if best is not None:
+        if best is not None and best.usd_per_million is not None:
             parts.append(f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
                          f"{fmt_ms(best.latency_ms)} per batch, ${best.usd_per_million * (1 - self.discount_fraction):.3g} "
                          "per million inferences")

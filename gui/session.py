@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from gui.models.workspace import Workspace
+from gui.state.workspace import Workspace
 from profiler.errors import StudioError
 from profiler.safe_io import write_text_atomic
 from profiler.variant import Variant
@@ -128,7 +128,9 @@ class AppSettings:
         value = self.qs.value("recent_files", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])][:MAX_RECENT]
+        if not isinstance(value, (list, tuple)):
+            value = []
+        return [str(v) for v in value][:MAX_RECENT]
 
     def add_recent(self, source: str) -> list[str]:
         items = [source] + [s for s in self.recent_files() if s != source]

@@ -5,6 +5,6 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    from gui.cli import main
+    from tradeoff.main import main
 
     sys.exit(main())

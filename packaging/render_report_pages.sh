@@ -23,7 +23,7 @@ if [ "${1:-}" = "--demo" ]; then
     dpi="${3:-100}"
     mkdir -p "$out"
     pdf="$out/demo-report.pdf"
-    QT_QPA_PLATFORM=offscreen "$py" -c 'import sys; from gui.report.commands import main_report; sys.exit(main_report(sys.argv[1:]))' \
+    QT_QPA_PLATFORM=offscreen "$py" -m tradeoff \
         report demo:mlp --prune 0,0.5 --precision fp32,int8 --train-samples 1e6 --serve-qps 50 \
         --page-size "${PAGE_SIZE:-a4}" -o "$pdf" >&2
 else

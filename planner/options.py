@@ -32,7 +32,7 @@ DEFAULT_OUTPUT_TOKENS = 256
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """Options of `tradeoff plan` (CONTRACT.md), plus extensions.
+    """Options of `tradeoff plan` (docs/CONTRACT.md), plus extensions.
 
     `train_tokens` and `train_samples` are dataset sizes before `epochs`; `precision` is the
     serving precision (None: the profile's own); `gpus` filters by accelerator name or the

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError, MeasureError, first_line
+from .backend import backend_for
+from .errors import MeasureError
 from .inputs import resolve_inputs
-from .loading import LoadedModel, make_inputs
-from .result import InputSpec, LayerRow, Profile, RunConfig, Totals
+from .loaded_model import LoadedModel
+from .result import InputSpec, Profile, RunConfig, Totals
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,14 @@ def profile_events(
             raise Cancelled()
 
     specs = resolve_specs(loaded, request)
-    runtime = request.runtime or ("onnxruntime" if loaded.is_onnx else "torch")
-    if loaded.is_onnx and runtime != "onnxruntime":
-        raise InputError(loaded.info.source, "an ONNX model runs with --runtime onnxruntime")
-    if not loaded.is_onnx and runtime == "onnxruntime":
-        raise InputError(loaded.info.source, "--runtime onnxruntime needs an .onnx file (export the model first)")
-    if request.device == "cuda":
-        _require_cuda(loaded, runtime)
+    backend = backend_for(loaded)
+    runtime = request.runtime or backend.runtime
+    backend.check_runtime(loaded, runtime)
+    backend.require_device(loaded, runtime, request.device)
     warnings = list(loaded.warnings)
     yield Event("progress", 0.05, "counting layers")
     check()
-    if loaded.is_onnx:
-        static = _onnx_static(loaded, specs)
-    else:
-        static = _torch_static(loaded, specs, request.device)
+    static = backend.static(loaded, specs, request.device)
     rows, params, weight_bytes, unsupported, act_peak = static
     config = RunConfig(
         device=request.device,
@@ -125,12 +120,9 @@ def profile_events(
         yield Event("finished", 1.0, "done", profile=dataclasses.replace(base, environment=env))
         return
     check()
-    _guard_memory(loaded, specs, base, request.device)
+    _guard_memory(loaded, specs, base, request.device, backend.weights_loaded_again(request.device))
     try:
-        if loaded.is_onnx:
-            measured = yield from _measure_onnx(loaded, specs, request, base, clock, should_stop)
-        else:
-            measured = yield from _measure_torch(loaded, specs, request, base, clock, should_stop)
+        measured = yield from backend.measure(loaded, specs, request, base, clock, should_stop)
     except MemoryError:
         raise MeasureError(loaded.info.source, "ran out of memory while measuring; lower the batch or sequence length") from None
     env = capture_environment(measured.config.threads or request.threads)
@@ -148,7 +140,7 @@ def profile_model(loaded: LoadedModel, request: ProfileRequest, **kwargs: Any) -
     return result
 
 
-def _guard_memory(loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profile, device: str) -> None:
+def _guard_memory(loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profile, device: str, weights_again: bool) -> None:
     """Refuse, before running it, a measurement whose inputs, weights and counted activation
     peak would not fit in free memory (it would thrash or be killed instead)."""
     from .guard import check_memory
@@ -156,164 +148,7 @@ def _guard_memory(loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profi
     bytes_per = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2, "bool": 1, "int8": 1, "uint8": 1}
     inputs = sum(s.numel * bytes_per.get(s.dtype, 4) for s in specs)
     peak = base.totals.activation_peak_bytes or 0
-    # A torch model's weights are resident already (free memory excludes them); an ONNX
-    # session loads its own copy.
-    weights = base.totals.weight_bytes if loaded.is_onnx or device == "cuda" else 0
+    # Weights already resident are excluded from free memory; a backend that loads its own copy
+    # (an onnxruntime session, a model moved to the GPU) needs room for them again.
+    weights = base.totals.weight_bytes if weights_again else 0
     check_memory(int(inputs + weights + 1.5 * peak), device=device, what=loaded.info.source)
-
-
-def _require_cuda(loaded: LoadedModel, runtime: str) -> None:
-    if runtime == "onnxruntime":
-        return  # the session reports a missing CUDA provider itself
-    import torch
-
-    if not torch.cuda.is_available():
-        raise InputError("--device", "cuda was asked for, but torch sees no CUDA device here")
-
-
-StaticResult = tuple[tuple[LayerRow, ...], int, int, dict[str, int], int | None]
-
-
-def _torch_static(loaded: LoadedModel, specs: tuple[InputSpec, ...], device: str) -> StaticResult:
-    from .torch_analysis import analyze_module
-
-    model = loaded.module
-    target = "meta" if loaded.on_meta else device
-    if not loaded.on_meta and device == "cuda":
-        model.to("cuda")
-    args, kwargs = make_inputs(loaded, specs, device=target)
-    try:
-        analysis = analyze_module(model, args, kwargs, hooks=loaded.hooks_supported)
-    except (InputError, MeasureError):
-        raise
-    except Exception as exc:
-        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
-    rows = analysis.layers
-    if loaded.type_names:  # torch.export: unflattened modules are InterpreterModules; show the real class
-        rows = tuple(
-            dataclasses.replace(r, type=loaded.type_names.get(r.name, r.type).split(" ")[0] + (" (own ops)" if "own ops" in r.type else ""))
-            if r.type.startswith("InterpreterModule") or r.type.startswith("UnflattenedModule")
-            else r
-            for r in rows
-        )
-    peak = None if loaded.on_meta else analysis.activation_peak_bytes
-    return rows, analysis.params, analysis.weight_bytes, analysis.unsupported_ops, peak if peak is not None else analysis.activation_peak_bytes
-
-
-def _onnx_static(loaded: LoadedModel, specs: tuple[InputSpec, ...]) -> StaticResult:
-    from .onnx_analysis import analyze_onnx
-
-    assert loaded.onnx_path is not None
-    a = analyze_onnx(loaded.onnx_path, specs)
-    return a.layers, a.params, a.weight_bytes, a.unsupported_ops, a.activation_peak_bytes
-
-
-def _measure_torch(
-    loaded: LoadedModel,
-    specs: tuple[InputSpec, ...],
-    request: ProfileRequest,
-    base: Profile,
-    clock: Callable[[], float],
-    should_stop: Callable[[], bool],
-) -> Generator[Event, None, Profile]:
-    import torch
-
-    from .torch_timing import layer_latencies_ms, time_forward
-
-    model = loaded.module
-    args, kwargs = make_inputs(loaded, specs, device=request.device)
-    if request.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    rss_before = _max_rss_bytes()
-    yield Event("progress", 0.3, "timing end to end")
-    try:
-        timing = time_forward(
-            model, args, kwargs, device=request.device, threads=request.threads,
-            clock=clock, budget_s=request.budget_s, should_stop=should_stop,
-        )
-    except Exception as exc:
-        raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
-    if timing.stopped_because == "cancelled":
-        raise Cancelled()
-    rss_growth = max(0, _max_rss_bytes() - rss_before)
-    if request.device == "cuda":
-        peak_memory: int | None = int(torch.cuda.max_memory_allocated())
-    else:
-        # Weights plus the largest set of intermediate tensors alive at once in a real forward.
-        peak_memory = base.totals.weight_bytes + (base.totals.activation_peak_bytes or 0)
-    rows = base.layers
-    method = None
-    if request.layer_latency and loaded.hooks_supported:
-        yield Event("progress", 0.7, "timing each layer")
-        streamed: list[tuple[str, float]] = []
-        names = {r.name for r in rows}
-        # Slow variants (bf16 on a CPU without it) get fewer hooked runs: each costs a forward.
-        runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
-        per_layer = layer_latencies_ms(
-            model, args, kwargs, names, device=request.device, threads=request.threads,
-            runs=runs, on_layer=lambda n, ms: streamed.append((n, ms)), should_stop=should_stop,
-        )
-        for name, ms in streamed:
-            yield Event("layer", 0.8, layer=name, latency_ms=ms)
-        if should_stop():
-            raise Cancelled()
-        rows = tuple(dataclasses.replace(r, latency_ms=round(per_layer.get(r.name, 0.0), 5)) for r in rows)
-        method = "hooks"
-    totals = dataclasses.replace(
-        base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak_memory, rss_growth_bytes=rss_growth
-    )
-    return dataclasses.replace(
-        base, totals=totals, layers=rows, latency_source="measured", layer_latency_method=method,
-        config=dataclasses.replace(base.config, threads=request.threads or torch.get_num_threads()),
-    )
-
-
-def _measure_onnx(
-    loaded: LoadedModel,
-    specs: tuple[InputSpec, ...],
-    request: ProfileRequest,
-    base: Profile,
-    clock: Callable[[], float],
-    should_stop: Callable[[], bool],
-) -> Generator[Event, None, Profile]:
-    from .onnx_timing import per_node_latency_ms, time_onnx
-
-    assert loaded.onnx_path is not None
-    yield Event("progress", 0.3, "timing end to end")
-    timing, rss_growth = time_onnx(
-        loaded.onnx_path, specs, threads=request.threads, clock=clock, budget_s=request.budget_s, should_stop=should_stop
-    )
-    if timing.stopped_because == "cancelled":
-        raise Cancelled()
-    rows = base.layers
-    method = None
-    if request.layer_latency:
-        yield Event("progress", 0.7, "timing each node")
-        per_node = per_node_latency_ms(loaded.onnx_path, specs, threads=request.threads, runs=request.layer_runs)
-        rows = tuple(dataclasses.replace(r, latency_ms=round(per_node[r.name], 5)) if r.name in per_node else r for r in rows)
-        for r in rows:
-            if r.latency_ms is not None:
-                yield Event("layer", 0.8, layer=r.name, latency_ms=r.latency_ms)
-        method = "onnxruntime-profiling"
-    # As for torch on the CPU: weights plus the largest set of tensors alive at once (from the
-    # graph's liveness); the process RSS growth stays beside it, and 0 growth is not "no memory".
-    peak = base.totals.weight_bytes + base.totals.activation_peak_bytes if base.totals.activation_peak_bytes is not None else None
-    totals = dataclasses.replace(
-        base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak, rss_growth_bytes=rss_growth
-    )
-    import os
-
-    return dataclasses.replace(
-        base, totals=totals, layers=rows, latency_source="measured", layer_latency_method=method,
-        config=dataclasses.replace(base.config, threads=request.threads or len(os.sched_getaffinity(0))),
-    )
-
-
-def _max_rss_bytes() -> int:
-    import resource
-    import sys
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)
-
-

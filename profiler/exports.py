@@ -1,6 +1,6 @@
 """CSV and JSON exports of the per-layer table, the variants and the cost tables.
 
-Each export is the result object's own `to_dict()` (the CONTRACT.md schema) or its own CSV
+Each export is the result object's own `to_dict()` (the docs/CONTRACT.md schema) or its own CSV
 function (`profiler.table.layers_csv`, `profiler.sweep.sweep_csv`, `planner.plan.plan_csv_text`)
 written atomically (`profiler.safe_io`); nothing here recomputes a number. The format follows
 the file name: `.json` or `.csv`.

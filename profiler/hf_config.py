@@ -43,7 +43,7 @@ from .result import ModelInfo
 from .vocab import ModelFormat
 
 if TYPE_CHECKING:
-    from .loading import LoadedModel
+    from .loaded_model import LoadedModel
 
 #: Build HF models on the meta device when fp32 weights would take more than this share of
 #: the memory available now: counting works there, and timing would only thrash.
@@ -511,7 +511,7 @@ def _build(transformers: Any, config: Any, build: Builder, source: str, name: st
             raise InputError(source, f"transformers could not build {name}: {first_line(exc)}") from None
     model.eval()
     templates = hf_templates(config, source)
-    from .loading import LoadedModel
+    from .loaded_model import LoadedModel
 
     return LoadedModel(
         info=ModelInfo(name=name, source=source, format=ModelFormat.HF_CONFIG),

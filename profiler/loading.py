@@ -1,4 +1,4 @@
-"""Open every MODEL form of CONTRACT.md into a `LoadedModel`, or fail with a one-line InputError.
+"""Open every MODEL form of docs/CONTRACT.md into a `LoadedModel`, or fail with a one-line InputError.
 
 Trust (SECURITY.md): only ONNX and plain Hugging Face configs are opened without it. A file that
 runs code when loaded — a pickled module, a torch.export archive, a TorchScript archive, a
@@ -16,40 +16,18 @@ import os
 import re
 import sys
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, first_line
 from .hf_config import load_hf_config
 from .inputs import InputTemplate
-from .result import InputSpec, ModelInfo
+from .loaded_model import LoadedModel, make_inputs
+from .result import ModelInfo
 from .vocab import ModelFormat
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".ckpt", ".bin")
 SUPPORTED = ".onnx, .pt2, .pt/.pth/.ts (TorchScript or pickled module), .py[:callable], config.json or a folder holding one, demo:NAME"
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to analyse: a torch module or an ONNX file, and what its inputs look like."""
-
-    info: ModelInfo
-    templates: tuple[InputTemplate, ...]
-    module: Any = None
-    onnx_path: str | None = None
-    keyword_inputs: bool = False  # HF models take their inputs by name
-    on_meta: bool = False
-    hooks_supported: bool = True  # False for TorchScript: scripted code bypasses module hooks
-    example_inputs: tuple[Any, ...] | None = None
-    type_names: dict[str, str] = field(default_factory=dict)  # module path -> original class
-    warnings: list[str] = field(default_factory=list)
-    structured_prunable: bool = True
-    float_dtype: str | None = None  # floating inputs are cast to this (fp16/bf16 variants)
-
-    @property
-    def is_onnx(self) -> bool:
-        return self.onnx_path is not None
 
 
 def load_model(source: str, *, trust: bool = False) -> LoadedModel:
@@ -60,7 +38,7 @@ def load_model(source: str, *, trust: bool = False) -> LoadedModel:
     if kind == "hf":
         return load_hf_config(path, source, trust=trust)
     if kind == "onnx":
-        return _load_onnx(path, source)
+        return load_onnx_file(path, source)
     if kind == "pt2":
         return _load_export(path, source, trust=trust)
     if kind == "torch":
@@ -135,8 +113,8 @@ def _load_demo(source: str) -> LoadedModel:
 # --- ONNX -----------------------------------------------------------------------------------
 
 
-def _load_onnx(path: Path, source: str) -> LoadedModel:
-    from .onnx_analysis import read_onnx_inputs
+def load_onnx_file(path: Path, source: str) -> LoadedModel:
+    from .onnx_backend.validation import read_onnx_inputs
 
     info = read_onnx_inputs(str(path))
     templates = tuple(
@@ -384,34 +362,6 @@ def _load_factory(path: Path, callable_name: str, source: str) -> LoadedModel:
 
 
 # --- inputs ---------------------------------------------------------------------------------
-
-
-def make_inputs(
-    loaded: LoadedModel, specs: tuple[InputSpec, ...], *, device: str = "cpu", seed: int = 0
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Seeded random inputs for `specs` as (args, kwargs); token ids stay below the vocabulary."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    vocab = {t.name: t.vocab_size for t in loaded.templates}
-    tensors: list[Any] = []
-    for spec in specs:
-        dtype = getattr(torch, spec.dtype, None)
-        if dtype is None:
-            raise InputError(spec.name, f"unsupported input dtype {spec.dtype!r}")
-        if dtype.is_floating_point:
-            t = torch.randn(spec.shape, generator=gen).to(dtype)
-        elif dtype == torch.bool:
-            t = torch.ones(spec.shape, dtype=torch.bool)
-        else:
-            high = vocab.get(spec.name) or 100
-            t = torch.randint(0, int(high), spec.shape, generator=gen, dtype=dtype)
-        if loaded.float_dtype and t.is_floating_point():
-            t = t.to(getattr(torch, loaded.float_dtype))
-        tensors.append(t.to(device))
-    if loaded.keyword_inputs:
-        return (), {s.name: t for s, t in zip(specs, tensors, strict=True)}
-    return tuple(tensors), {}
 
 
 class _quiet_logs:

@@ -67,6 +67,7 @@ def variant_task(
     """Measure one variant (the identity variant is the baseline) and stream its events."""
     import warnings
 
+    from .backend import backend_for
     from .guard import check_memory
     from .variant import Variant
 
@@ -80,8 +81,9 @@ def variant_task(
         exc.details.setdefault("stage", "load")
         raise
     yield "progress", {"fraction": 0.02, "message": "model loaded"}
-    if not session.loaded.on_meta and not session.loaded.is_onnx:
-        check_memory(_estimate_bytes(session, variant), device=variant.device, what=session.loaded.info.source)
+    needed = None if session.loaded.on_meta else backend_for(session.loaded).variant_memory_bytes(session, variant)
+    if needed is not None:
+        check_memory(needed, device=variant.device, what=session.loaded.info.source)
     try:
         for event in session.variant_events(variant, should_stop):
             if event.kind == "finished":
@@ -94,29 +96,6 @@ def variant_task(
                 yield "progress", {"fraction": event.fraction, "message": event.message, "of": event.stage}
     except Cancelled:
         return
-
-
-def _estimate_bytes(session: Any, variant: Any) -> int:
-    """Weights twice (baseline + transformed copy) plus the activation peak at the base input
-    shape, scaled by how much larger this variant's inputs are (x1.5 for attention's growth)."""
-    from .loading import make_inputs
-    from .torch_analysis import analyze_module
-
-    model = session.loaded.module
-    weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    base = variant.baseline().with_(batch=None, seq_len=None, image_size=None)
-    base_specs = session.specs_for(base)
-    if getattr(session, "base_activation_peak", None) is None:
-        args, kwargs = make_inputs(session.loaded, base_specs)
-        try:
-            session.base_activation_peak = analyze_module(model, args, kwargs, hooks=session.loaded.hooks_supported).activation_peak_bytes
-        except Exception as exc:
-            from .errors import MeasureError
-
-            text = str(exc).splitlines()[0][:200] if str(exc) else ""
-            raise MeasureError(session.loaded.info.source, f"the forward pass raised {type(exc).__name__}: {text}") from None
-    scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
-    return int(2 * weights + 1.5 * scale * session.base_activation_peak)
 
 
 def profile_task(

@@ -165,7 +165,7 @@ def trace_events(
     else:
         yield "progress", {"fraction": 0.2, "message": "transforming the model"}
         try:
-            target, notes, _, _ = session._transform(variant)
+            target, notes, _, _ = session.transform(variant)
         except InputError:
             raise
         except Exception as exc:
@@ -175,7 +175,7 @@ def trace_events(
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function, schedule, tensorboard_trace_handler
 
-    from .loading import make_inputs
+    from .loaded_model import make_inputs
 
     specs = session.specs_for(variant)
     args, kwargs = make_inputs(target, specs, device=variant.device)

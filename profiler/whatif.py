@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .analyze import Event, ProfileRequest, profile_events, resolve_specs
+from .backend import backend_for
 from .errors import InputError, StudioError
-from .fidelity import Fidelity, compare, to_numpy
+from .fidelity import Fidelity, compare
 from .inputs import check_input_sizes
-from .loading import LoadedModel, make_inputs
+from .loaded_model import LoadedModel, make_inputs
 from .result import InputSpec, LayerRow, Profile
 from .variant import Variant
 
@@ -110,7 +111,8 @@ class WhatIfSession:
         self._scratch = tempfile.TemporaryDirectory(prefix="tradeoff-") if scratch_dir is None else None
         self.scratch = Path(scratch_dir or self._scratch.name)  # type: ignore[union-attr]
         self._baselines: dict[Any, tuple[Profile, Any]] = {}
-        self._prune_memo: dict[Any, dict[str, Any]] = {}  # per input shape: output shape, output layers
+        self.prune_memo: dict[Any, dict[str, Any]] = {}  # per input shape: output shape, output layers
+        self.base_activation_peak: int | None = None  # the baseline's, at the base shape (memory guard)
         self._counter = 0
 
     # --- inputs -----------------------------------------------------------------------------
@@ -171,7 +173,9 @@ class WhatIfSession:
         """Profile (once per shape and device) and run the baseline; the final event holds it."""
         key = (variant.shape_key(), variant.device)
         if variant.device == "cuda":
-            _set_tf32(False)  # the baseline is strict fp32
+            from .torch_backend.precision import set_tf32
+
+            set_tf32(False)  # the baseline is strict fp32
         if key in self._baselines:
             cached, _ = self._baselines[key]
             yield Event("baseline", 0.5, "baseline (cached)", profile=cached, stage="baseline")
@@ -192,17 +196,7 @@ class WhatIfSession:
         yield Event("baseline", 0.4, "baseline measured", profile=profile, stage="baseline")
 
     def _run_baseline(self, specs: tuple[InputSpec, ...], device: str) -> Any:
-        if self.loaded.is_onnx:
-            from .onnx_timing import make_session
-
-            assert self.loaded.onnx_path is not None
-            session = make_session(self.loaded.onnx_path, threads=self.base.threads, device=device)
-            return session.run(None, self.numpy_feeds(specs))[0].astype("float64")
-        import torch
-
-        args, kwargs = self.torch_inputs(specs, device)
-        with torch.inference_mode():
-            return to_numpy(self.loaded.module(*args, **kwargs))
+        return backend_for(self.loaded).outputs(self.loaded, self, specs, device)
 
     # --- variants -------------------------------------------------------------------------------
 
@@ -215,8 +209,8 @@ class WhatIfSession:
                     base_profile = event.profile
                 else:
                     yield event
-            # An ONNX model asked to run in torch is not the baseline: the transform refuses it.
-            identity = variant == variant.baseline() and not (self.loaded.is_onnx and variant.runtime == "torch")
+            # A model asked to run in another runtime is not the baseline: the transform refuses it.
+            identity = variant == variant.baseline() and variant.runtime in (None, backend_for(self.loaded).runtime)
             if identity:
                 assert base_profile is not None
                 _, outputs = self._baselines[(variant.shape_key(), variant.device)]
@@ -226,7 +220,7 @@ class WhatIfSession:
                 yield Event("finished", 1.0, "done", profile=base_profile, result=result)
                 return
             yield Event("progress", 0.45, "transforming the model")
-            target, notes, report, density = self._transform(variant)
+            target, notes, report, density = self.transform(variant)
             measured: Profile | None = None
             request = dataclasses.replace(self.request_for(variant), shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
                                           batch=None, seq_len=None)
@@ -244,7 +238,7 @@ class WhatIfSession:
                 ),
                 warnings=tuple(measured.warnings) + tuple(notes),
             )
-            if variant.precision == "int8" and not target.is_onnx:
+            if variant.precision == "int8" and not backend_for(target).counts_int8:
                 profile = _carry_counts_for_quantized(profile, base_profile)
             yield Event("progress", 0.96, "comparing outputs")
             fid = self._fidelity(variant, target)
@@ -279,112 +273,23 @@ class WhatIfSession:
 
     # --- transforms -------------------------------------------------------------------------------
 
-    def _scratch_path(self, stem: str) -> Path:
+    def transform(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
+        """The variant as a LoadedModel ready to profile, with notes, prune report and densities."""
+        target, notes, report, density = backend_for(self.loaded).transform(self, variant)
+        if variant.runtime == "onnxruntime" and not target.is_onnx:
+            from .conversion import to_onnxruntime
+
+            target, more = to_onnxruntime(self, target, variant)
+            notes = notes + more
+        return target, notes, report, density
+
+
+    def scratch_path(self, stem: str) -> Path:
+        """A new file name in the scratch folder for a transformed model."""
         self._counter += 1
         return self.scratch / f"{self._counter:04d}-{stem}.onnx"
 
-    def _transform(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
-        """The variant as a LoadedModel ready to profile, with notes, prune report and densities."""
-        if self.loaded.is_onnx:
-            return self._transform_onnx(variant)
-        return self._transform_torch(variant)
-
-    def _transform_onnx(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
-        from .onnx_transforms import prune_onnx_unstructured, quantize_onnx
-
-        assert self.loaded.onnx_path is not None
-        source = self.loaded.info.source
-        path = Path(self.loaded.onnx_path)
-        notes: list[str] = []
-        report = None
-        density = None
-        if variant.runtime == "torch":
-            raise InputError(source, "an ONNX model runs with onnxruntime; open the torch model to measure it with PyTorch")
-        if variant.pruned:
-            if variant.method == "structured":
-                raise InputError(
-                    source,
-                    "structured pruning needs the model's Python code (an nn.Module: demo, .py factory, HF config or "
-                    "trusted pickle) because removing channels rewrites the graph; ONNX offers --prune-method unstructured",
-                )
-            if variant.layer_prune:
-                raise InputError(source, "per-layer pruning ratios need an nn.Module; ONNX takes a global ratio")
-            path, density, considered, zeroed = prune_onnx_unstructured(path, self._scratch_path("pruned"), variant.prune)
-            report = {"method": "unstructured", "ratio_asked": variant.prune, "params_before": considered,
-                      "params_after": considered, "nonzero_after": considered - zeroed,
-                      "param_ratio": 1.0, "sparsity": zeroed / considered if considered else 0.0, "strategy": "global-magnitude"}
-            notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
-        if variant.precision in ("fp16", "bf16", "tf32"):
-            raise InputError("--precision", f"{variant.precision} for an ONNX model is not offered: use fp32 or int8, or open the torch model")
-        if variant.precision == "int8":
-            path, qnotes = quantize_onnx(path, self._scratch_path("int8"), calibration=self._calibration_feeds(variant))
-            notes += qnotes
-        loaded = dataclasses.replace(self.loaded, onnx_path=str(path), warnings=[])
-        return loaded, notes, report, density
-
-    def _transform_torch(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
-        from .onnx_transforms import export_onnx, quantize_onnx
-        from .precision import convert_torch
-        from .pruning import layer_density, output_layers, prune_structured, prune_unstructured
-
-        source = self.loaded.info.source
-        if self.loaded.on_meta:
-            raise InputError(source, "the model is on the meta device (too large to hold here): variants cannot be measured; the planner projects them")
-        model = self.loaded.module
-        specs = self.specs_for(variant)
-        args, kwargs = self.torch_inputs(specs)
-        notes: list[str] = []
-        report: dict[str, Any] | None = None
-        density: dict[str, float] | None = None
-        if variant.pruned:
-            if variant.method == "structured":
-                if not self.loaded.structured_prunable:
-                    raise InputError(
-                        source,
-                        f"structured pruning needs an nn.Module with its Python code; a {self.loaded.info.format} "
-                        "file has a fixed graph — use --prune-method unstructured",
-                    )
-                model, rep = prune_structured(
-                    model, args, kwargs, variant.prune, layer_ratios=dict(variant.layer_prune),
-                    round_to=variant.round_to, source=source,
-                    memo=self._prune_memo.setdefault(variant.shape_key(), {}),
-                )
-                report = rep.to_dict()
-                notes.append(
-                    f"structured: channel ratio {variant.prune:g} asked; parameters kept {100 * rep.param_ratio:.1f}% "
-                    f"({rep.params_before:,} -> {rep.params_after:,}); output layers kept: {', '.join(rep.kept_layers) or 'none'}"
-                )
-            else:
-                keep = output_layers(model, args, kwargs)
-                model, rep = prune_unstructured(model, variant.prune, keep=keep)
-                report = rep.to_dict()
-                report["nonzero_after"] = rep.nonzero_after
-                density = layer_density(model)
-                notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
-        runtime = variant.runtime or "torch"
-        if runtime == "onnxruntime":
-            if variant.precision not in ("fp32", "int8"):
-                raise InputError("--precision", f"{variant.precision} with onnxruntime is not offered: use fp32 or int8")
-            names = [s.name for s in specs]
-            path = export_onnx(model, args, kwargs, names, self._scratch_path("export"), source=source)
-            if variant.precision == "int8":
-                path, qnotes = quantize_onnx(path, self._scratch_path("int8"), calibration=self._calibration_feeds(variant))
-                notes += qnotes
-            from .loading import _load_onnx  # the exported file is a plain ONNX model from here on
-
-            loaded = _load_onnx(path, source)
-            loaded = dataclasses.replace(loaded, info=self.loaded.info)
-            return loaded, notes, report, density
-        if variant.device == "cuda":
-            _set_tf32(variant.precision == "tf32")  # TF32 tensor-core matmuls for this variant only
-        converted, pnotes = convert_torch(model, variant.precision, variant.device, source=source)
-        notes += pnotes
-        float_dtype = variant.precision if variant.precision in ("fp16", "bf16") else None
-        float_dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(float_dtype or "", None)
-        loaded = dataclasses.replace(self.loaded, module=converted, float_dtype=float_dtype, warnings=[])
-        return loaded, notes, report, density
-
-    def _calibration_feeds(self, variant: Variant) -> list[dict[str, Any]] | None:
+    def calibration_feeds(self, variant: Variant) -> list[dict[str, Any]] | None:
         """Static int8 calibration uses the user's sample inputs (none: dynamic quantization)."""
         if not self.samples:
             return None
@@ -398,34 +303,12 @@ class WhatIfSession:
         if baseline_out is None:
             return None
         specs = self.specs_for(variant)
-        if target.is_onnx:
-            from .onnx_timing import make_session
-
-            assert target.onnx_path is not None
-            session = make_session(target.onnx_path, threads=self.base.threads, device=variant.device)
-            out = session.run(None, self.numpy_feeds(specs))[0]
-            return compare(baseline_out, to_numpy(out), self.labels)
-        import torch
-
-        args, kwargs = self.torch_inputs(specs, variant.device)
-        if target.float_dtype:
-            dtype = getattr(torch, target.float_dtype)
-            args = tuple(a.to(dtype) if a.is_floating_point() else a for a in args)
-            kwargs = {k: v.to(dtype) if v.is_floating_point() else v for k, v in kwargs.items()}
-        with torch.inference_mode():
-            out = target.module(*args, **kwargs)
-        return compare(baseline_out, to_numpy(out), self.labels)
+        out = backend_for(target).outputs(target, self, specs, variant.device)
+        return compare(baseline_out, out, self.labels)
 
     def close(self) -> None:
         if self._scratch is not None:
             self._scratch.cleanup()
-
-
-def _set_tf32(enabled: bool) -> None:
-    import torch
-
-    torch.backends.cuda.matmul.allow_tf32 = enabled
-    torch.backends.cudnn.allow_tf32 = enabled
 
 
 def _carry_counts_for_quantized(profile: Profile, baseline: Profile) -> Profile:

@@ -10,7 +10,7 @@ A *task* is a generator function named ``"package.module:function"``::
 ``state`` is a dict that lives as long as the worker process (a loaded baseline model stays there
 between requests). The worker imports the task and drives it; every event crosses a ``Pipe`` as
 plain picklable data. The model is superqt's generator workers and Orange3's ``run(data, state)``
-tasks (ARCHITECTURE.md, "Measurement runs in a worker process"), without Qt: the GUI's controller
+tasks (docs/ARCHITECTURE.md, "A knob change, end to end"), without Qt: the GUI's controller
 calls ``Runner.poll()`` from a ``QTimer``; the CLI calls ``Runner.wait()``.
 
 Protocol, as the caller sees it (``RunEvent.kind``):

@@ -96,7 +96,7 @@ class CatalogTableModel(QAbstractTableModel):
         if number is not None and not number > 0:
             return False
         inst = self._rows[index.row()]
-        self._rows[index.row()] = replace(inst, **{attr: number})
+        self._rows[index.row()] = replace(inst, **{attr: number})  # type: ignore[arg-type]  # attr: a numeric column
         self.edited.add(inst.key)
         self.dataChanged.emit(index, index)
         return True

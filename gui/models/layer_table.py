@@ -10,9 +10,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
-from gui.models.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
 from gui.plain_text import tip
+from gui.state.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
 from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex

@@ -12,7 +12,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from gui.models.layer_data import (
+from gui.models.layer_table import _RIGHT, _SERVED_ROLES, _name_tip, layer_header_data
+from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
+from gui.plain_text import tip
+from gui.state.layer_data import (
     COL_MACS,
     COL_NAME,
     COL_SHARE,
@@ -21,9 +24,6 @@ from gui.models.layer_data import (
     NUMERIC_COLUMNS,
     LayerData,
 )
-from gui.models.layer_table import _RIGHT, _SERVED_ROLES, _name_tip, layer_header_data
-from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
-from gui.plain_text import tip
 from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -150,7 +150,7 @@ class LayerTreeModel(QAbstractItemModel):
     # -- the model API --------------------------------------------------------------------------
 
     def _node(self, index: _Index) -> _Node:
-        return index.internalPointer() if index.isValid() else self._root  # type: ignore[no-any-return]
+        return index.internalPointer() if index.isValid() else self._root
 
     def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
         node = self._node(parent)

@@ -1,6 +1,6 @@
 """The cost report: a PDF (Qt's QPdfWriter + QPainter, vector charts, real text) built from the
-core's result objects, its command-line face (`tradeoff report`, `tradeoff trace`) and the app's
-File → Export report dialog.
+core's result objects, for the app's File → Export report dialog and for `tradeoff report`
+(tradeoff/commands/report.py, which imports this package only when it runs).
 
 Import-light: Qt loads only inside `gui.report.pdf` and `gui.report.export`, torch never at import.
 """

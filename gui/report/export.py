@@ -1,7 +1,7 @@
 """The app's side of reports, exports and traces: File → Export report (Ctrl+E), File → Export
 data, Tools → Record trace, Tools → Open in TensorBoard.
 
-What these read from the main window (gui/main_window.py wires the actions to them), in order
+What these read from the main window (gui/window/exporting.py wires the actions to them), in order
 of preference:
 
 - `window.report_inputs() -> gui.report.ReportInputs | None` — the current baseline profile,
@@ -11,7 +11,7 @@ of preference:
 - `window.trace_payload() -> dict` — what to trace: the keys of `profiler.tasks.variant_task`'s
   payload: {"source", "trust", "request" (profiler.tasks.request_to_dict), "inputs", "variant"
   (Variant.to_dict() of the current variant)}. The trace runs in its own spawned worker.
-- Without those methods: `window.workspace` (gui.models.workspace.Workspace: `reference`,
+- Without those methods: `window.workspace` (gui.state.workspace.Workspace: `reference`,
   `results`, `current`, `source`, `trust`, `shapes`, `knobs`) and `window.planner`
   (`options() -> PlanOptions`, `catalog`). The chosen variant is the workspace's current one
   (when it is not the plain baseline); otherwise the rule of `build_report_inputs`. Prices are
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -41,6 +41,9 @@ _LETTER_TERRITORIES = {"UnitedStates", "Canada", "Mexico", "Chile", "Colombia", 
                        "CostaRica", "Panama", "DominicanRepublic", "PuertoRico"}  # fmt: skip
 _tensorboards: list[Any] = []
 
+if TYPE_CHECKING:
+    from profiler.trace import TraceResult
+
 
 def default_page_size() -> str:
     """Letter where the locale's territory uses it, A4 elsewhere."""
@@ -51,7 +54,7 @@ def default_page_size() -> str:
 
 def _inputs_of(window: Any) -> ReportInputs | None:
     """`window.report_inputs()` when the window has it; else built from the main window's
-    `workspace` (gui.models.workspace.Workspace: reference profile, results, current variant)
+    `workspace` (gui.state.workspace.Workspace: reference profile, results, current variant)
     and `planner` (PlannerPanel: `options()` and `catalog`)."""
     getter = getattr(window, "report_inputs", None)
     if callable(getter):
@@ -140,7 +143,7 @@ def export_report_dialog(window: Any, *, path: str | None = None, page_size: str
 
 def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = False) -> list[str]:
     """File → Export data: write layers, variants and cost tables as CSV and JSON (the
-    CONTRACT.md schemas) into a folder. Returns the paths written."""
+    docs/CONTRACT.md schemas) into a folder. Returns the paths written."""
     inputs = _inputs_of(window)
     if inputs is None:
         _fail(window, "Export data", "There is nothing to export yet: open a model and let it be measured first.", quiet)
@@ -162,7 +165,7 @@ def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = 
     return [str(p) for p in written.paths]
 
 
-def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool = False, timeout_s: float = 600.0) -> Any:
+def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool = False, timeout_s: float = 600.0) -> TraceResult | None:
     """Tools → Record trace: profile the current variant with torch.profiler in a worker
     process (a progress dialog can cancel it) into a log folder. Returns the TraceResult."""
     from profiler.trace import TraceResult

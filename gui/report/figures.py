@@ -146,11 +146,11 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
             left = max(grid.left(), min((x0 + x1) / 2 - w / 2, grid.right() - w))
             # a label goes on the first row where it does not touch its neighbour; else it is left
             # out (the table below names every layer)
-            for row in (0, 1):
-                if left >= right_edge[row] + gap:
-                    _text(p, QRectF(left, yb + _pt(p, 1) + row * fm.height(), w, fm.height()), label,
+            for line in (0, 1):
+                if left >= right_edge[line] + gap:
+                    _text(p, QRectF(left, yb + _pt(p, 1) + line * fm.height(), w, fm.height()), label,
                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, fs, MUTED)
-                    right_edge[row] = left + w
+                    right_edge[line] = left + w
                     break
         _text(p, QRectF(grid.left(), grid.bottom() + _pt(p, 3) + 2.2 * fm.height(), grid.width(), fm.height()),
               f"{n} layers in execution order, grouped by top-level module", Qt.AlignmentFlag.AlignHCenter, font(7, italic=True), MUTED)

@@ -12,6 +12,7 @@ CLI builds one with `build_report_inputs` after measuring the variants in the wo
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,9 +130,11 @@ def build_report_inputs(
     results = tuple(results)
     ok = [r for r in results if r.error is None and r.profile is not None]
     sweep = build_sweep(baseline.model, baseline, list(results)) if results else None
-    plan_fn = None
+    plan_fn: Callable[..., Any] | None = None
     if options is not None and catalog is not None:
-        from planner.plan import plan as plan_fn
+        from planner.plan import plan
+
+        plan_fn = plan
 
     def plan_of(profile: Any) -> Any:
         return None if plan_fn is None else plan_fn(profile, options, catalog)

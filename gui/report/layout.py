@@ -302,7 +302,13 @@ class Doc:
             self.y += head_h
         else:
             top = self.y
-            self.add(lambda p: (p.setPen(QPen(RULE, self.pt(0.6))), p.drawLine(QPointF(self.left, top), QPointF(self.left + total_w, top))))
+            left, pen_w = self.left, self.pt(0.6)
+
+            def rule(p: QPainter) -> None:
+                p.setPen(QPen(RULE, pen_w))
+                p.drawLine(QPointF(left, top), QPointF(left + total_w, top))
+
+            self.add(rule)
         for i, cells in enumerate(rows):
             rf = fb if i in bold_rows else f
             row_h = row_height(cells, rf)

@@ -88,7 +88,7 @@ def _render_to(inputs: ReportInputs, path: str, page_size: str) -> int:
         # Drop every Qt object (fonts and colours in the page closures, the writer) now, while
         # the application exists: left to interpreter exit, PySide6 may free them after it.
         doc.pages.clear()
-        doc.writer = None
+        doc.writer = None  # type: ignore[assignment]  # released while the application exists
         del doc
         del writer  # flushes and closes the file
         gc.collect()
@@ -461,7 +461,8 @@ class _Report:
         d.figure(h, lambda p, r: draw_hbars(p, r, order, series, fmt=lambda v: fmt.usd(v), xlabel="$ per million inferences (projected)"),
                  caption="Cheapest instance per accelerator, $ per million inferences (projected).")
         d.heading(f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} (cheapest first, projected)", 2)
-        rows, colors = [], {}
+        rows: list[list[str]] = []
+        colors: dict[int, Any] = {}  # column → QColor
         for i, o in enumerate(primary.inference.options[:RANKED_SERVING]):
             bo = base_by_key.get(self._key(o)) if other is not None else None
             ok = "yes" if o.fits_memory and o.meets_slo else ("no: memory" if not o.fits_memory else "no: SLO")

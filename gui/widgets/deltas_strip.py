@@ -31,7 +31,8 @@ class _Card(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(0)
-        self.title = QLabel(title, objectName="DeltaTitle")
+        self.title = QLabel(title)
+        self.title.setObjectName("DeltaTitle")
         row = QHBoxLayout()
         row.setSpacing(6)
         self.value = plain_text.label("—", objectName="DeltaValue")
@@ -63,7 +64,8 @@ class DeltasStrip(QWidget):
             card = _Card(title, tip)
             self.cards[key] = card
             lay.addWidget(card, 1)
-        self.label = QLabel("", objectName="Muted")
+        self.label = QLabel("")
+        self.label.setObjectName("Muted")
         self.values: dict[str, Any] = {}
 
     def clear(self) -> None:

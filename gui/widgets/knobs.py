@@ -107,7 +107,9 @@ class KnobsWidget(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         outer.addLayout(form)
 
-        self.prune_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=18, pageStep=2)
+        self.prune_slider = QSlider(Qt.Orientation.Horizontal)
+        self.prune_slider.setRange(0, 18)
+        self.prune_slider.setPageStep(2)
         self.prune_label = QLabel("0 %")
         self.prune_label.setMinimumWidth(40)
         self.prune_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -143,7 +145,9 @@ class KnobsWidget(QWidget):
             self.precision.addItem(text, value)
         form.addRow("Precision", self.precision)
 
-        self.batch_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=len(BATCHES) - 1, pageStep=1)
+        self.batch_slider = QSlider(Qt.Orientation.Horizontal)
+        self.batch_slider.setRange(0, len(BATCHES) - 1)
+        self.batch_slider.setPageStep(1)
         self.batch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.batch_label = QLabel("1")
         self.batch_label.setMinimumWidth(40)
@@ -174,8 +178,8 @@ class KnobsWidget(QWidget):
         form.addRow("Device", self.device)
 
         self.runtime = QComboBox()
-        for value, text in RUNTIMES:
-            self.runtime.addItem(text, value)
+        for runtime, text in RUNTIMES:
+            self.runtime.addItem(text, runtime)
         form.addRow("Runtime", self.runtime)
 
         self.reset_button = QPushButton("Back to baseline")

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.models.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerData
 from gui.models.layer_table import LayerFilterProxy, LayerTableModel
 from gui.models.layer_tree import LayerTreeModel
 from gui.models.roles import LAYER_ROLE
 from gui.plain_text import ask_int, menu_text, tip
+from gui.state.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerData
 
 _WIDTHS = {COL_NAME: 190, COL_TYPE: 104, COL_SHARE: 64}
 _NUMERIC_WIDTH = 82
@@ -38,11 +38,11 @@ def _size_columns(header: QHeaderView) -> None:
     header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
 
 
-class _LayerMenuMixin:
-    """The context menu shared by both views."""
+class _LayerView(QWidget):
+    """What both views share: their signals and the context menu."""
 
-    layer_selected: Signal
-    prune_override_requested: Signal
+    layer_selected = Signal(str)
+    prune_override_requested = Signal(str, float)
 
     def _menu_for(self, view: QAbstractItemView, pos: QPoint, overrides: dict[str, float], enabled_reason: str | None) -> None:
         index = view.indexAt(pos)
@@ -69,11 +69,8 @@ class _LayerMenuMixin:
             self.prune_override_requested.emit(name, 0.0)
 
 
-class LayerHeatmapView(QWidget, _LayerMenuMixin):
+class LayerHeatmapView(_LayerView):
     """The heatmap: a collapsible tree of module paths, cells coloured by their column share."""
-
-    layer_selected = Signal(str)
-    prune_override_requested = Signal(str, float)
 
     def __init__(self, data: LayerData, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,11 +115,8 @@ class LayerHeatmapView(QWidget, _LayerMenuMixin):
         self._menu_for(self.view, pos, self.overrides, self.override_reason)
 
 
-class LayerTableView(QWidget, _LayerMenuMixin):
+class LayerTableView(_LayerView):
     """Every layer in one flat table: sort by any column, filter by name or type."""
-
-    layer_selected = Signal(str)
-    prune_override_requested = Signal(str, float)
 
     def __init__(self, data: LayerData, parent: QWidget | None = None) -> None:
         super().__init__(parent)

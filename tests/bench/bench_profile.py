@@ -96,7 +96,7 @@ def bench_layer_sum(source: str = "demo:resnet18", rounds: int = 3) -> None:
 
     from profiler.analyze import ProfileRequest, profile_model
     from profiler.loading import load_model, make_inputs
-    from profiler.torch_timing import layer_latencies_ms
+    from profiler.torch_backend.timing import layer_latencies_ms
 
     loaded = load_model(source)
     for i in range(rounds):

@@ -34,6 +34,33 @@ def _reexec_under_xvfb() -> int:
     return subprocess.call(cmd, env={**os.environ, "TRADEOFF_UNDER_XVFB": "1"})
 
 
+def _shoot_dialogs(app: object, w: object, out: Path, theme_name: str) -> None:
+    """Each dialog the window shows (the prompts and About): grabbed while it is open, then closed."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def grab_and_close(name: str) -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            print(f"warning: no dialog for {name}", file=sys.stderr)
+            return
+        path = out / f"{theme_name}-dialog-{name}.png"
+        box.grab().save(str(path))
+        print(path)
+        box.close()
+
+    prompts = w.prompts  # type: ignore[attr-defined]
+    about = next(a for a in w.menuBar().actions()[-1].menu().actions() if "About" in a.text())  # type: ignore[attr-defined]
+    shots = (("trust", lambda: prompts.confirm_trust("/data/models/net.pt")),
+             ("shape", lambda: prompts.ask_shape("input_ids", "the input has a dynamic dimension")),
+             ("restore", lambda: prompts.ask_restore("2026-01-01 12:00")),
+             ("error", lambda: prompts.error("Cannot open model", "/data/models/missing.onnx: no such file")),
+             ("about", about.trigger))
+    for name, show in shots:
+        QTimer.singleShot(300, lambda n=name: grab_and_close(n))
+        show()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -100,6 +127,7 @@ def main() -> int:
             path = args.out / f"{theme_name}-{view}.png"
             w.grab().save(str(path))
             print(path)
+        _shoot_dialogs(app, w, args.out, theme_name)
     w.close()
     shutil.rmtree(tmp, ignore_errors=True)
     sys.stdout.flush()

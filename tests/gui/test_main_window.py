@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from gui.controller import InProcessRunner
-from gui.models.layer_data import COL_LAT, COL_MACS
 from gui.models.roles import RAW_ROLE
 from gui.session import PROJECT_SCHEMA
+from gui.state.layer_data import COL_LAT, COL_MACS
 from profiler.variant import Variant
 from profiler.worker import RunEvent
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 
 from gui.models.catalog_table import CatalogTableModel
-from gui.models.layer_data import COL_LAT, COL_MACS, COL_NAME, COL_SHARE, LayerData
 from gui.models.layer_table import LayerFilterProxy, LayerTableModel
 from gui.models.layer_tree import LayerTreeModel
 from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableModel
 from gui.models.roles import HEAT_ROLE, RAW_ROLE, SHARE_ROLE
+from gui.state.layer_data import COL_LAT, COL_MACS, COL_NAME, COL_SHARE, LayerData
 from planner.catalog import load_catalog
 from planner.options import PlanOptions
 from planner.plan import plan
@@ -115,3 +116,15 @@ def test_thousands_of_layers_stay_responsive(qtbot: Any) -> None:
     assert build_s < 2.0, build_s
     assert update_s < 0.3, update_s
     assert changed and view.model.index(0, COL_LAT).data(RAW_ROLE) is not None
+
+
+def test_state_is_plain_data_without_qt() -> None:
+    """gui/state/ holds the app's state as plain data: importing it loads no Qt (gui/models/ has the item models)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gui.state.workspace, gui.state.layer_data, gui.fmt; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'shiboken6', 'pyqtgraph', 'torch'}))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout.strip()
+    assert out == "[]"

@@ -237,7 +237,7 @@ def test_export_reads_the_main_windows_workspace_and_planner(inputs: Any, qtbot:
     from gui.report.export import export_report_dialog
     from planner.options import PlanOptions
 
-    ws_mod = pytest.importorskip("gui.models.workspace")
+    ws_mod = pytest.importorskip("gui.state.workspace")
     ws = ws_mod.Workspace(source="demo:mlp")
     for r in inputs.results:
         ws.add(r)  # the last added (the structured prune) is current: the chosen variant

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from planner.catalog import ACCELERATOR_COLUMNS, INSTANCE_COLUMNS, Catalog, load_catalog, user_catalog_dir
-from planner.commands import hardware_document, render_hardware_table
+from planner.render import hardware_document, render_hardware_table
 from planner.resources import resource_path
 from planner.vocab import PeakPrecision
 from profiler.errors import InputError

@@ -12,17 +12,12 @@ import pytest
 from plan_fixtures import llama2_7b, mlp
 
 from planner.catalog import Catalog
-from planner.commands import (
-    add_plan_arguments,
-    catalog_from_args,
-    hardware_document,
-    plan_options_from_args,
-    render_plan_table,
-)
 from planner.options import PlanOptions
 from planner.plan import PLAN_SCHEMA, Plan, plan, plan_rows, write_plan_csv
+from planner.render import hardware_document, render_plan_table
 from planner.vocab import PeakPrecision
 from profiler.errors import InputError
+from tradeoff.options import add_plan_arguments, catalog_from_args, plan_options_from_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +128,7 @@ def test_hardware_document_schema(catalog: Catalog) -> None:
 
 def test_planner_imports_neither_torch_nor_qt() -> None:
     code = (
-        "import sys, planner.plan, planner.commands, planner.catalog, planner.roofline;"
+        "import sys, planner.plan, planner.render, planner.catalog, planner.roofline;"
         "bad = [m for m in ('torch', 'PySide6', 'pyqtgraph', 'gui') if m in sys.modules];"
         "assert not bad, bad"
     )

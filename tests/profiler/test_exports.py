@@ -1,4 +1,4 @@
-"""Exports of layers, variants and cost tables: CSV and JSON in the CONTRACT.md schemas,
+"""Exports of layers, variants and cost tables: CSV and JSON in the docs/CONTRACT.md schemas,
 written atomically, read back unchanged."""
 
 from __future__ import annotations

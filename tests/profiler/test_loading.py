@@ -1,4 +1,4 @@
-"""Loading every MODEL form of CONTRACT.md, counting references, input shapes, safe pickles.
+"""Loading every MODEL form of docs/CONTRACT.md, counting references, input shapes, safe pickles.
 
 Everything here is static analysis (`latency=False`) on tiny models unless the point is a
 published count; the models are written into `tmp_path` by the tests themselves.
@@ -28,7 +28,7 @@ from profiler.inputs import InputTemplate, parse_shape, resolve_inputs
 from profiler.loading import LoadedModel, load_model, make_inputs
 from profiler.result import InputSpec, ModelInfo, Profile
 
-HAS_ONNX_ANALYSIS = importlib.util.find_spec("profiler.onnx_analysis") is not None
+HAS_ONNX_ANALYSIS = importlib.util.find_spec("profiler.onnx_backend.analysis") is not None
 needs_onnx_analysis = pytest.mark.skipif(
     not HAS_ONNX_ANALYSIS, reason="profiler/onnx_analysis.py (read_onnx_inputs, analyze_onnx) is not in the tree yet"
 )

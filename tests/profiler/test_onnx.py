@@ -14,14 +14,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from profiler.errors import InputError, MeasureError
-from profiler.onnx_analysis import (
-    OnnxAnalysis,
-    analyze_onnx,
-    node_scope,
-    read_onnx_inputs,
-    unique_node_names,
-)
-from profiler.onnx_timing import make_session, per_node_latency_ms, random_feeds, time_onnx
+from profiler.onnx_backend.analysis import OnnxAnalysis, analyze_onnx
+from profiler.onnx_backend.graph import node_scope, unique_node_names
+from profiler.onnx_backend.timing import make_session, per_node_latency_ms, random_feeds, time_onnx
+from profiler.onnx_backend.validation import read_onnx_inputs
 from profiler.result import InputSpec, ModelInfo, Profile, RunConfig, Totals
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -412,7 +408,7 @@ def _export(model, args, path: Path) -> None:
 
 def test_torch_export_matches_the_torch_side(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from profiler.torch_analysis import analyze_module
+    from profiler.torch_backend.analysis import analyze_module
 
     class Tiny(torch.nn.Module):
         def __init__(self) -> None:
@@ -531,7 +527,8 @@ def test_random_feeds(tmp_path: Path) -> None:
 
 def test_importing_the_modules_loads_no_heavy_package() -> None:
     code = (
-        "import sys, profiler.onnx_analysis, profiler.onnx_timing\n"
+        "import sys, profiler.backend, profiler.onnx_backend.analysis, profiler.onnx_backend.timing\n"
+        "import profiler.onnx_backend.transforms, profiler.torch_backend.analysis, profiler.torch_backend.timing\n"
         "heavy = [m for m in ('onnx', 'onnxruntime', 'torch', 'numpy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

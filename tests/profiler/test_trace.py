@@ -61,8 +61,8 @@ def test_variant_trace_and_errors(tmp_path: Path) -> None:
 
 
 def _trace_parser() -> argparse.ArgumentParser:
-    from gui.cli import build_parser
-    from gui.report.commands import configure
+    from tradeoff.commands.trace import add_parser as configure
+    from tradeoff.main import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -72,7 +72,7 @@ def _trace_parser() -> argparse.ArgumentParser:
 
 
 def test_cli_trace_runs_in_the_worker(tmp_path: Path, capsys: Any) -> None:
-    from gui.report.commands import run_trace
+    from tradeoff.commands.trace import run as run_trace
 
     args = _trace_parser().parse_args(["trace", "demo:mlp", "--logdir", str(tmp_path / "logs"), "--run-name", "cli-run",
                                        "--json", str(tmp_path / "trace.json")])
@@ -85,8 +85,8 @@ def test_cli_trace_runs_in_the_worker(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_cli_trace_bad_logdir_is_exit_2(tmp_path: Path) -> None:
-    from gui.report.commands import run_trace
     from profiler.errors import InputError
+    from tradeoff.commands.trace import run as run_trace
 
     blocker = tmp_path / "f"
     blocker.write_text("x")

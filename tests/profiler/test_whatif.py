@@ -25,8 +25,8 @@ from profiler.analyze import ProfileRequest, resolve_specs  # noqa: E402
 from profiler.errors import InputError  # noqa: E402
 from profiler.fidelity import Fidelity, compare  # noqa: E402
 from profiler.loading import load_model, make_inputs  # noqa: E402
-from profiler.precision import cpu_flags  # noqa: E402
-from profiler.pruning import output_layers, prune_structured, prune_unstructured  # noqa: E402
+from profiler.torch_backend.precision import cpu_flags  # noqa: E402
+from profiler.torch_backend.pruning import output_layers, prune_structured, prune_unstructured  # noqa: E402
 from profiler.variant import Variant  # noqa: E402
 from profiler.whatif import VariantResult, WhatIfSession, load_sample_inputs  # noqa: E402
 
@@ -558,7 +558,7 @@ def test_onnx_with_runtime_torch_is_a_clean_error(onnx_mlp: tuple[Path, WhatIfSe
 def test_onnx_unstructured_prune_zeroes_weights_and_keeps_params(onnx_mlp: tuple[Path, WhatIfSession]) -> None:
     from onnx import load, numpy_helper
 
-    from profiler.onnx_transforms import prune_onnx_unstructured
+    from profiler.onnx_backend.transforms import prune_onnx_unstructured
 
     path, session = onnx_mlp
     r = ok(session.run(Variant(prune=0.5, prune_method="unstructured")))

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from gui.models.layer_data import COL_MACS
 from gui.models.roles import RAW_ROLE
 from gui.session import PROJECT_SCHEMA
+from gui.state.layer_data import COL_MACS
 from profiler.variant import Variant
 
 TIMEOUT_MS = 30_000

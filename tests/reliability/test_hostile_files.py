@@ -5,7 +5,7 @@ absurd dimensions, ONNX external data that points outside the model's folder, zi
 claim (or really hold) gigabytes, odd file names, directories and symlink loops, hostile pickles
 under `.ckpt`, `.bin` and inside `.pt2` archives, and price CSVs with bad rows.
 
-The contract (CONTRACT.md, issue 8): exit 2 (3 for a model that loads but cannot run) with one
+The contract (docs/CONTRACT.md, issue 8): exit 2 (3 for a model that loads but cannot run) with one
 line `error: FILE: …` on stderr and no traceback; never run a pickle's code without --trust;
 never read outside the model's folder; never allocate what a file merely claims. A file that is
 damaged where nothing can tell (a flipped weight) may profile normally (exit 0).
@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from gui.cli import main
+from tradeoff.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = "PWNED"
@@ -840,7 +840,7 @@ def test_unusable_price_file_is_one_error_line(kind: str, command: str, tmp_path
 
 DRIVER = r'''
 import json, os, sys, tempfile, traceback, warnings
-from gui.cli import main
+from tradeoff.main import main
 
 cases = json.load(open(sys.argv[1]))
 results = {}

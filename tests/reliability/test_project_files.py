@@ -26,8 +26,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gui.models.workspace import Workspace
 from gui.session import PROJECT_SCHEMA, ProjectError, load_project, project_from_dict, project_to_dict, save_project
+from gui.state.workspace import Workspace
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
 
@@ -197,7 +197,7 @@ KILLED_WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     import profiler.safe_io as s
     from gui.session import save_project
-    from gui.models.workspace import Workspace
+    from gui.state.workspace import Workspace
     from profiler.whatif import VariantResult
     from profiler.variant import Variant
 

@@ -207,8 +207,8 @@ def project(path: Path, source: Path | str, *, trust: bool = True, with_results:
 
 def test_hostile_names_are_plain_text_in_the_window(qtbot: Any, make_window: Any, hostile_dir: Path,
                                                     tmp_path: Path) -> None:
-    from gui.models.layer_data import HEADERS
     from gui.models.roles import LAYER_ROLE
+    from gui.state.layer_data import HEADERS
 
     path = save_onnx(hostile_dir / (hostile("m") + ".onnx"))
     w = make_window(real_prompts=True)
@@ -357,8 +357,8 @@ def test_pdf_report_draws_hostile_names_as_text(tmp_path: Path, red_png: Path, q
 
 
 def test_project_file_never_carries_trust(tmp_path: Path) -> None:
-    from gui.models.workspace import Workspace
     from gui.session import ProjectError, load_project, project_to_dict, save_project
+    from gui.state.workspace import Workspace
 
     doc = project_to_dict(Workspace(source="model.pt", trust=True), {})
     assert "trust" not in doc["model"]

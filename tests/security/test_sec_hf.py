@@ -19,11 +19,11 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from gui.cli import main  # noqa: E402
 from profiler import hf_config  # noqa: E402
 from profiler.analyze import ProfileRequest, profile_model  # noqa: E402
 from profiler.errors import InputError  # noqa: E402
 from profiler.loading import load_model  # noqa: E402
+from tradeoff.main import main  # noqa: E402
 
 TINY_LLAMA: dict[str, Any] = {
     "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128,

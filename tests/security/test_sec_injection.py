@@ -194,7 +194,7 @@ def hostile_plan(profile: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_plan_tables_are_terminal_safe(hostile_plan: Any) -> None:
-    from planner.commands import render_hardware_table, render_plan_table
+    from planner.render import render_hardware_table, render_plan_table
 
     p, catalog = hostile_plan
     text = render_plan_table(p, limit=10_000)

@@ -255,7 +255,7 @@ def test_parse_shape_refuses_absurd_dims(text: str) -> None:
 
 
 def test_cli_huge_batch_is_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "gui.cli", "profile", "demo:mlp", "--no-latency", "--batch", "4000000000"],
+    done = subprocess.run([sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--batch", "4000000000"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and "--batch" in done.stderr and "Traceback" not in done.stderr

@@ -28,13 +28,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from profiler.errors import InputError, MeasureError
-from profiler.onnx_analysis import (
+from profiler.onnx_backend.analysis import analyze_onnx
+from profiler.onnx_backend.timing import make_session
+from profiler.onnx_backend.validation import (
     MAX_EXTERNAL_DATA_BYTES,
     MAX_ONNX_FILE_BYTES,
-    analyze_onnx,
     read_onnx_inputs,
 )
-from profiler.onnx_timing import make_session
 from profiler.result import InputSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,8 @@ import json, resource, sys
 limit = 2 * 1024**3
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 import onnx
-from profiler.onnx_analysis import analyze_onnx, _symbolic_infer
+from profiler.onnx_backend.analysis import analyze_onnx
+from profiler.onnx_backend.shapes import _symbolic_infer
 from profiler.result import InputSpec
 
 def maxrss():
@@ -283,7 +284,7 @@ def _guard_request() -> Any:
 def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """2**40 floats from a 130-byte file: the guard that runs before latency sees them and refuses."""
-    import profiler.onnx_timing
+    import profiler.onnx_backend.timing
     from profiler.analyze import profile_model
     from profiler.guard import NotEnoughMemory
     from profiler.loading import load_model
@@ -293,7 +294,7 @@ def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(tmp_pa
     def never(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("onnxruntime was started")
 
-    monkeypatch.setattr(profiler.onnx_timing, "make_session", never)
+    monkeypatch.setattr(profiler.onnx_backend.timing, "make_session", never)
     with pytest.raises(MeasureError) as err:
         profile_model(load_model(str(path)), _guard_request())
     assert isinstance(err.value, NotEnoughMemory) and err.value.exit_code == 3
@@ -303,7 +304,7 @@ def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(tmp_pa
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-c", "import sys; from gui.cli import main; sys.exit(main())", *args],
+    return subprocess.run([sys.executable, "-c", "import sys; from tradeoff.main import main; sys.exit(main())", *args],
                           capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
 
 
@@ -372,9 +373,9 @@ def test_oversized_external_data_is_refused_unread(tmp_path: Path, monkeypatch: 
     path = _external(tmp_path / "m")
     data = path.parent / "model.data"
     if _sparse(data, MAX_EXTERNAL_DATA_BYTES + 1) is None:  # 1 TiB + 1 byte, no blocks
-        import profiler.onnx_analysis
+        import profiler.onnx_backend.validation
 
-        monkeypatch.setattr(profiler.onnx_analysis, "MAX_EXTERNAL_DATA_BYTES", 1024)
+        monkeypatch.setattr(profiler.onnx_backend.validation, "MAX_EXTERNAL_DATA_BYTES", 1024)
         _sparse(data, 4096 * 4)
     spec = (InputSpec("x", (2, 64), "float32"),)
     for fn in (read_onnx_inputs, lambda p: analyze_onnx(p, spec), lambda p: make_session(p, threads=1)):
@@ -456,7 +457,7 @@ def _listing(folder: Path) -> dict[str, tuple[int, int, bytes]]:
 
 @pytest.mark.parametrize("calibrated", [False, True])
 def test_quantize_never_writes_beside_the_model(calibrated: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from profiler.onnx_transforms import quantize_onnx
+    from profiler.onnx_backend.transforms import quantize_onnx
 
     folder = tmp_path / "user"
     src = _quantizable(folder)
@@ -499,7 +500,7 @@ def test_quantize_never_writes_beside_the_model(calibrated: bool, tmp_path: Path
 
 
 def test_quantize_refuses_external_data_outside_the_folder(tmp_path: Path) -> None:
-    from profiler.onnx_transforms import quantize_onnx
+    from profiler.onnx_backend.transforms import quantize_onnx
 
     src = _external(tmp_path / "m", location="model.data")
     outside = tmp_path / "secret.bin"

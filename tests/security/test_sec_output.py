@@ -148,7 +148,7 @@ def test_cli_json_to_a_fifo(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     got: list[bytes] = []
     reader = _read_fifo(fifo, got)
-    done = subprocess.run([sys.executable, "-m", "gui.cli", "profile", "demo:mlp", "--no-latency", "--json", str(fifo)],
+    done = subprocess.run([sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--json", str(fifo)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     reader.join(10)
     assert done.returncode == 0, done.stderr

@@ -32,7 +32,7 @@ def tradeoff(*argv: str, timeout_s: float = 120, cwd: Path | None = None,
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
-    return subprocess.run([sys.executable, "-m", "gui.cli", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tradeoff", *argv], capture_output=True, text=True,
                           timeout=timeout_s, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
 
 

@@ -1,5 +1,5 @@
-"""`tradeoff report` and its options, through the handlers of gui.report.commands with a parser
-built here by `configure` (the lead wires the same into gui/cli.py)."""
+"""`tradeoff report` and its options, through the command's handler (tradeoff.commands.report)
+with the real `tradeoff` parser."""
 
 from __future__ import annotations
 
@@ -14,24 +14,19 @@ pypdf = pytest.importorskip("pypdf")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from gui.cli import build_parser
-    from gui.report.commands import configure
+    from tradeoff.main import build_parser
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "report" not in sub.choices:
-        configure(sub)
-    return parser
+    return build_parser()
 
 
 def _run(argv: list[str]) -> int:
-    """What gui.cli.main does with a handler: StudioError -> its exit code."""
-    from gui.report.commands import run_report, run_trace
+    """What tradeoff.main.main does with a handler: StudioError -> its exit code."""
     from profiler.errors import StudioError
+    from tradeoff.commands import report, trace
 
     args = _parser().parse_args(argv)
     try:
-        return {"report": run_report, "trace": run_trace}[args.command](args)
+        return {"report": report.run, "trace": trace.run}[args.command](args)
     except StudioError as exc:
         print(f"error: {exc}", file=__import__("sys").stderr)
         return exc.exit_code

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .result import LayerRow
+from ..result import LayerRow
 
 ROOT_NAME = "(root)"
 
@@ -96,7 +96,7 @@ def analyze_module(
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .torch_flops import extra_formulas, zero_cost
+    from .flops import extra_formulas, zero_cost
 
     kwargs = kwargs or {}
     names: dict[int, str] = {}

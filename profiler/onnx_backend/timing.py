@@ -34,9 +34,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError, MeasureError
-from .measure import Timing, measure
-from .result import InputSpec
+from ..errors import InputError, MeasureError
+from ..measure import Timing, measure
+from ..result import InputSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,7 +112,8 @@ def make_session(
     """
     import onnxruntime as ort
 
-    from .onnx_analysis import load_checked_model, unique_node_names
+    from .graph import unique_node_names
+    from .validation import load_checked_model
 
     if device not in ("cpu", "cuda"):
         raise InputError("--device", f"unknown device {device!r}: use cpu or cuda")
@@ -326,7 +327,8 @@ def per_node_latency_ms(
     another have no key, and nodes it added keep their own names (see the module docstring).
     Raises MeasureError when the model cannot run on `inputs`.
     """
-    from .onnx_analysis import load_checked_model, unique_node_names
+    from .graph import unique_node_names
+    from .validation import load_checked_model
 
     runs = max(1, int(runs))
     warmup = max(1, int(warmup))  # the first run also allocates the arena: never timed

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .measure import Timing, measure
-from .torch_analysis import ROOT_NAME
+from ..measure import Timing, measure
+from .analysis import ROOT_NAME
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gui.theme import fmt_bytes, fmt_count, fmt_ms, fmt_share
+from gui.fmt import fmt_bytes, fmt_count, fmt_ms, fmt_share
 from profiler.result import LayerRow, Profile
 
 COL_NAME, COL_TYPE, COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE = range(8)

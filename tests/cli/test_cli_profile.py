@@ -1,6 +1,6 @@
 """`tradeoff profile` on the command line: the table, the JSON and CSV, and the main options.
 
-Most tests call `gui.cli.main(argv)` in this process (capsys holds stdout/stderr); one runs the
+Most tests call `tradeoff.main.main(argv)` in this process (capsys holds stdout/stderr); one runs the
 installed console script end to end.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from gui.cli import main
 from profiler import __version__
+from tradeoff.main import main
 
 MLP_PARAMS = 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10
 MLP_MACS = 784 * 512 + 512 * 256 + 256 * 10
@@ -41,7 +41,7 @@ def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, A
 
 def tradeoff_command() -> list[str]:
     script = Path(sys.executable).with_name("tradeoff")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tradeoff"]
 
 
 def test_profile_prints_a_table_with_totals(capsys: pytest.CaptureFixture[str]) -> None:

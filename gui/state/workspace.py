@@ -1,6 +1,6 @@
 """The app's state as plain data: the open model, the knobs, and every variant explored.
 
-Widgets are thin bindings over this object (ARCHITECTURE.md, "The GUI"); the project file is
+Widgets are thin bindings over this object (docs/ARCHITECTURE.md, "Rules"); the project file is
 its JSON form (gui/session.py).
 """
 

@@ -1,7 +1,7 @@
 """Every kind of bad input ends in exit 2 (or 3 when a loaded model fails to run) and one line
 `error: FILE: what is wrong` on stderr, without a traceback unless `--debug`.
 
-Each case runs twice: in this process through `gui.cli.main` (capsys), and in one real child
+Each case runs twice: in this process through `tradeoff.main.main` (capsys), and in one real child
 process that runs all cases with file-descriptor-level capture, so warnings and C-level output
 that a user's terminal would show count too.
 """
@@ -24,8 +24,8 @@ import pytest
 import torch
 from torch import nn
 
-from gui.cli import main
 from profiler.errors import InputError, MeasureError, StudioError
+from tradeoff.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = "PWNED"
@@ -349,7 +349,7 @@ def test_argparse_option_errors_are_one_line(argv: list[str], capsys: pytest.Cap
 
 DRIVER = r'''
 import json, os, sys, tempfile, traceback, warnings
-from gui.cli import main
+from tradeoff.main import main
 
 cases = json.load(open(sys.argv[1]))
 results = {}
@@ -422,7 +422,7 @@ def test_debug_in_a_real_process_shows_the_traceback(real_process: tuple[Path, d
 
 def test_console_script_missing_file(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("tradeoff")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "gui.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "tradeoff"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [*cmd, "profile", "nowhere/model.onnx"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False

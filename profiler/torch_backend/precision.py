@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def cpu_flags() -> set[str]:
@@ -154,3 +154,11 @@ def convert_inputs(args: tuple[Any, ...], kwargs: dict[str, Any], precision: str
 def int8_weight_bytes(params: int, weight_bytes_fp32: int, quantized_params: int) -> int:
     """Weight bytes after int8 quantization of `quantized_params` of the fp32 weights."""
     return weight_bytes_fp32 - 3 * quantized_params
+
+
+def set_tf32(enabled: bool) -> None:
+    """Allow (or forbid) TF32 tensor-core matmuls and convolutions on CUDA, process-wide."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled

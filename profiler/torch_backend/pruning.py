@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 _ATTENTION_NAME = re.compile(r"(attn|attention|q_proj|k_proj|v_proj|o_proj|qkv|query|key|value|out_proj|in_proj)", re.I)
 

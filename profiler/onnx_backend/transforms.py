@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, MeasureError
+from ..errors import InputError, MeasureError
 
 # Ops whose weight initializers unstructured pruning may zero (the contractions).
 _PRUNABLE_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
@@ -87,7 +87,7 @@ def private_copy(src: Path, folder: Path) -> Path:
 
     import onnx
 
-    from .onnx_analysis import _external_entries, load_checked_model
+    from .validation import _external_entries, load_checked_model
 
     model = load_checked_model(str(src), inline_functions=False)
     base = os.path.realpath(os.path.dirname(os.path.abspath(src)))

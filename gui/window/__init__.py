@@ -1,0 +1,1 @@
+"""The main window and its parts (see gui/window/main_window.py)."""

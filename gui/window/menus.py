@@ -1,0 +1,135 @@
+"""The menu bar: File (open, demos, recent, projects, exports), Run, View, Help.
+
+`Menus` builds the actions and keeps the ones the window changes later (enabled while a
+measurement runs, the recent list, the theme check box); what each action does lives in the
+window's parts (gui/window/opening.py, exporting.py, results.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+
+from gui import plain_text
+from gui.session import is_project_path
+from gui.window.opening import RECENT
+
+if TYPE_CHECKING:
+    from gui.window.main_window import MainWindow
+
+VIEW_NAMES = ("Heatmap", "Layers", "Batch", "Roofline", "Variants", "Planner")
+
+
+class Menus:
+    """The window's menus and the actions it keeps a hand on."""
+
+    def __init__(self, w: MainWindow) -> None:
+        self._w = w
+        bar = w.menuBar()
+        file = bar.addMenu("&File")
+        self.open_action = QAction("&Open model…", w)
+        self.open_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Open))
+        self.open_action.triggered.connect(w.opening.on_open_action)
+        file.addAction(self.open_action)
+        demos = file.addMenu("Open &demo model")
+        from profiler.demos import DEMO_NAMES, demo_spec
+
+        for name in DEMO_NAMES:
+            act = demos.addAction(f"{name} — {demo_spec(name).description}")
+            act.triggered.connect(lambda _=False, n=name: w.open_model(f"demo:{n}"))
+        self.recent_menu = QMenu("Open &recent", w)
+        file.addMenu(self.recent_menu)
+        self.fill_recent()
+        file.addSeparator()
+        act = QAction("Open &project…", w, shortcut=QKeySequence("Ctrl+Shift+O"))
+        act.triggered.connect(w.opening.on_open_project_action)
+        file.addAction(act)
+        self.save_action = QAction("&Save project", w)
+        self.save_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
+        self.save_action.triggered.connect(w.opening.on_save_action)
+        file.addAction(self.save_action)
+        act = QAction("Save project &as…", w, shortcut=QKeySequence("Ctrl+Shift+S"))
+        act.triggered.connect(w.opening.on_save_as_action)
+        file.addAction(act)
+        file.addSeparator()
+        self.export_action = QAction("&Export report…", w, shortcut=QKeySequence("Ctrl+E"))
+        if importlib.util.find_spec("gui.report") is not None and importlib.util.find_spec("gui.report.export") is not None:
+            self.export_action.triggered.connect(w.exporting.export_report)
+        else:
+            self.export_action.setEnabled(False)
+            self.export_action.setToolTip("The PDF report is not part of this build yet")
+        file.addAction(self.export_action)
+        act = QAction("Export &data (CSV, JSON)…", w)
+        act.triggered.connect(w.exporting.export_data)
+        file.addAction(act)
+        file.addSeparator()
+        act = QAction("&Record trace…", w, shortcut=QKeySequence("Ctrl+T"))
+        act.setToolTip("Record a torch.profiler trace of the current variant for TensorBoard and Perfetto")
+        act.triggered.connect(w.exporting.record_trace)
+        file.addAction(act)
+        self.tensorboard_action = QAction("Open in &TensorBoard…", w)
+        self.tensorboard_action.triggered.connect(w.exporting.open_tensorboard)
+        file.addAction(self.tensorboard_action)
+        file.setToolTipsVisible(True)
+        file.addSeparator()
+        act = QAction("&Quit", w)
+        act.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        act.triggered.connect(w.close)
+        file.addAction(act)
+
+        run = bar.addMenu("&Run")
+        act = QAction("&Re-measure", w, shortcut=QKeySequence("F5"))
+        act.triggered.connect(w.results_view.remeasure)
+        run.addAction(act)
+        self.cancel_action = QAction("&Cancel measurement", w, shortcut=QKeySequence("Esc"))
+        self.cancel_action.triggered.connect(w.controller.cancel)
+        self.cancel_action.setEnabled(False)
+        run.addAction(self.cancel_action)
+        act = QAction("Back to &baseline", w, shortcut=QKeySequence("Ctrl+B"))
+        act.triggered.connect(w.knobs.reset_button.click)
+        run.addAction(act)
+
+        view = bar.addMenu("&View")
+        self.dark_action = QAction("&Dark theme", w, checkable=True, shortcut=QKeySequence("Ctrl+Shift+D"))
+        self.dark_action.setChecked(w.settings.theme == "dark")
+        self.dark_action.toggled.connect(lambda dark: w.set_theme("dark" if dark else "light"))
+        view.addAction(self.dark_action)
+        for i, name in enumerate(VIEW_NAMES):
+            act = QAction(name, w, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _=False, k=i: w.tabs.setCurrentIndex(k))
+            view.addAction(act)
+
+        help_menu = bar.addMenu("&Help")
+        act = help_menu.addAction("&About Tradeoff Studio")
+        act.triggered.connect(lambda: show_about(w))
+
+    def fill_recent(self) -> None:
+        """The recent files, newest first; a project opens as a project, anything else as a model."""
+        w = self._w
+        self.recent_menu.clear()
+        recent = w.settings.recent_files()
+        for path in recent:
+            act = self.recent_menu.addAction(plain_text.menu_text(path))
+            if is_project_path(path):
+                act.triggered.connect(lambda _=False, p=path: w.open_project(p))
+            else:  # a list entry is not the user's choice of a file that runs code: a .py asks again
+                act.triggered.connect(lambda _=False, p=path: w.open_model(p, origin=RECENT))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _clear_recent(self) -> None:
+        self._w.settings.clear_recent()
+        self.fill_recent()
+
+
+def show_about(parent: QWidget) -> None:
+    from profiler import __version__
+
+    QMessageBox.about(parent, "About Tradeoff Studio",
+                      f"<b>Tradeoff Studio</b> {__version__}<br>Profiler and what-if cost planner for neural networks."
+                      "<br><br>Measured figures come from this machine; GPU times and prices are projected.")

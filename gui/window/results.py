@@ -1,0 +1,287 @@
+"""Showing results: the run events from the controller, the layer views, the deltas strip, the
+charts, the layer details, and the knobs that ask for a new variant."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer
+
+from gui import plain_text, theme
+from gui.state.layer_data import COL_LAT, COL_PARAMS, COL_PROJ, COL_SHARE
+from gui.widgets.knobs import applicability
+from profiler.result import LayerRow, Profile
+from profiler.variant import Variant
+from profiler.whatif import VariantResult
+
+if TYPE_CHECKING:
+    from gui.window.main_window import MainWindow
+
+LAYER_FLUSH_MS = 100  # per-layer latency bursts repaint at most 10 times a second
+
+
+class ResultsView:
+    """Puts the workspace's current result on screen, and asks for the variant the knobs show."""
+
+    def __init__(self, w: MainWindow) -> None:
+        self._w = w
+        self.restoring = False  # knob changes made by the window itself (opening a project) ask for nothing
+        self._pending_show: VariantResult | None = None
+        self.layer_flush = QTimer(w, singleShot=True, interval=LAYER_FLUSH_MS)
+        self.layer_flush.timeout.connect(self.flush_layers)
+
+    def connect(self) -> None:
+        w = self._w
+        c = w.controller
+        c.run_started.connect(self.on_run_started)
+        c.progress_changed.connect(self.on_run_progress)
+        c.static_ready.connect(self.on_static_ready)
+        c.layer_measured.connect(self.on_layer_measured)
+        c.run_finished.connect(self.on_run_finished)
+        c.run_failed.connect(self.on_run_failed)
+        c.run_cancelled.connect(self.on_run_cancelled)
+        c.busy_changed.connect(self.on_busy_changed)
+        w.cancel_button.clicked.connect(c.cancel)
+        w.knobs.variant_changed.connect(self.on_knobs_changed)
+        for view in (w.heatmap, w.table):
+            view.layer_selected.connect(self.on_layer_selected)
+            view.prune_override_requested.connect(self.on_prune_override)
+        w.pareto_chart.variant_clicked.connect(self.restore_variant)
+        w.planner.plan_changed.connect(self.on_plan_changed)
+        w.planner.target_changed.connect(self.on_target_changed)
+
+    # == run events ================================================================================
+
+    def on_run_started(self, _run_id: int, variant: Variant) -> None:
+        self._w.statusBar().showMessage(f"Measuring {variant.label()}…")
+
+    def on_busy_changed(self, busy: bool) -> None:
+        w = self._w
+        w.progress.setVisible(busy)
+        w.cancel_button.setVisible(busy)
+        w.menus.cancel_action.setEnabled(busy)
+        if busy:
+            w.progress.setValue(0)
+
+    def on_run_progress(self, fraction: float, message: str) -> None:
+        w = self._w
+        w.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        if message:
+            w.progress.setToolTip(plain_text.tip(message))
+            w.statusBar().showMessage(f"{message}…")
+
+    def on_static_ready(self, profile: Profile) -> None:
+        w = self._w
+        opening = w.opening
+        if not opening.has_static:
+            opening.has_static = True
+            self.apply_model_profile(profile)
+            opening.remember(profile.model.source)
+            w.statusBar().showMessage(
+                f"Counted {len(profile.layers)} layers in {time.perf_counter() - opening.opened_at:.1f} s; measuring…")
+        self.show_profile_rows(profile)
+        w.static_shown.emit(profile)
+
+    def apply_model_profile(self, profile: Profile | None) -> None:
+        """What depends on the model, not the variant: the knobs that apply, the header."""
+        if profile is None:
+            return
+        w = self._w
+        w.knobs.set_model(profile, cuda=w.telemetry.has_gpu)
+        why = applicability(profile, w.telemetry.has_gpu)
+        for view in (w.heatmap, w.table):
+            view.override_reason = why.get("layer_prune")
+        w.model_label.setText(f"{profile.model.name}")
+        ins = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in profile.inputs)
+        w.env_label.setText(f"{profile.model.source} · {profile.model.format} · inputs {ins}")
+        w.env_label.setToolTip(plain_text.tip(w.env_label.text()))
+
+    def show_profile_rows(self, profile: Profile) -> None:
+        """Put `profile`'s rows in both layer views: a reset only when the layers differ."""
+        w = self._w
+        same = w.layer_data.set_profile(profile)
+        self.update_projection(profile, refresh=False)
+        if same:
+            w.heatmap.model.refresh_columns(COL_PARAMS, COL_SHARE)
+            w.table.model.refresh_columns(COL_PARAMS, COL_SHARE)
+        else:
+            w.heatmap.reset()
+            w.table.reset()
+
+    def on_layer_measured(self, name: str, latency_ms: float) -> None:
+        if self._w.layer_data.set_latency(name, latency_ms) is not None and not self.layer_flush.isActive():
+            self.layer_flush.start()
+
+    def flush_layers(self) -> None:
+        """Repaint the latency and share columns once for a burst of layer events."""
+        w = self._w
+        w.layer_data.recompute()
+        w.heatmap.model.refresh_columns(COL_LAT, COL_SHARE)
+        w.table.model.refresh_columns(COL_LAT, COL_SHARE)
+
+    def on_run_finished(self, result: VariantResult) -> None:
+        w = self._w
+        w.opening.previous_open = None  # the new model opened: nothing to go back to
+        w.workspace.add(result)
+        w.workspace.knobs = w.knobs.variant
+        self.show_result(result)
+        w.statusBar().showMessage(f"Measured {result.variant.label()}", 8000)
+        w.opening.schedule_autosave()
+
+    def show_result(self, result: VariantResult) -> None:
+        profile = result.profile
+        if profile is None:
+            return
+        self.layer_flush.stop()
+        self.show_profile_rows(profile)
+        # The rest on the next turn of the event loop: the rows repaint in between, so no
+        # single turn holds the loop for the whole update (the heartbeat benchmark's stalls).
+        self._pending_show = result
+        QTimer.singleShot(0, lambda: self._finish_show(result))
+
+    def _finish_show(self, result: VariantResult) -> None:
+        if self._pending_show is not result or result.profile is None:
+            return  # a newer result is on its way
+        w = self._w
+        self._pending_show = None
+        w.planner.set_profile(result.profile)  # emits plan_changed → deltas
+        self.update_deltas()
+        self.update_charts()
+        if w.details.layer:
+            self.on_layer_selected(w.details.layer)
+        w.result_shown.emit(result)
+
+    def on_run_failed(self, message: str, kind: str, exit_code: int) -> None:
+        w = self._w
+        ws = w.workspace
+        if w.controller.failure_details.get("needs_trust") and not ws.trust:
+            w.opening.on_needs_trust(ws.source or "", message)
+            return
+        if not ws.results:  # the model itself did not open
+            w.opening.model_failed_to_open(message)
+            return
+        what = "The measurement process crashed" if kind == "crash" else "This variant could not be measured"
+        w.statusBar().showMessage(f"{what}: {message} — the previous results are kept", 15000)
+        self.restore_current_rows()
+        if kind in ("crash", "memory", "timeout"):
+            w.prompts.error(what, f"{message}\n\nThe previous results are kept; the next change starts a fresh worker.")
+
+    def on_run_cancelled(self) -> None:
+        self._w.statusBar().showMessage("Measurement cancelled — showing the last measured variant", 5000)
+        self.restore_current_rows()
+
+    def restore_current_rows(self) -> None:
+        current = self._w.workspace.current
+        if current is not None and current.profile is not None:
+            self.show_profile_rows(current.profile)
+
+    # == knobs =====================================================================================
+
+    def on_knobs_changed(self, variant: Variant) -> None:
+        w = self._w
+        if self.restoring or w.workspace.source is None:
+            return
+        w.workspace.knobs = variant
+        w.opening.request(variant)
+        w.opening.schedule_autosave()
+
+    def restore_variant(self, variant: Variant) -> None:
+        """Show an explored variant again (from the Pareto chart): instant, from its stored result."""
+        w = self._w
+        result = w.workspace.results.get(variant.key())
+        w.knobs.set_variant(variant)
+        w.workspace.knobs = variant
+        if result is not None:
+            w.controller.cancel()
+            w.workspace.current_key = variant.key()
+            self.show_result(result)
+            w.statusBar().showMessage(f"Restored {variant.label()}", 5000)
+        else:
+            w.opening.request(variant, immediate=True)
+
+    def on_prune_override(self, name: str, ratio: float) -> None:
+        w = self._w
+        w.knobs.set_layer_override(name, ratio if ratio > 0 else None)
+        for view in (w.heatmap, w.table):
+            view.overrides = dict(w.knobs.variant.layer_prune)
+
+    def remeasure(self) -> None:
+        w = self._w
+        if w.workspace.source:
+            if w.opening.declined is w.workspace:  # an explicit re-measure asks again
+                w.opening.declined = None
+            w.opening.request(w.knobs.variant, immediate=True)
+
+    # == derived views =============================================================================
+
+    def update_projection(self, profile: Profile | None, refresh: bool = True) -> None:
+        w = self._w
+        projection = w.planner.projection(profile)
+        w.layer_data.set_projection(w.planner.target_name if projection else "",
+                                    w.planner.projected_layers(projection))
+        if projection is not None:
+            peak, bw = w.planner.roof(projection)
+            w.roofline_chart.set_projection(f"{projection.accelerator} ({projection.precision}, batch {projection.batch})",
+                                            peak, bw, list(projection.layers))
+        else:
+            w.roofline_chart.set_projection("", None, None, [])
+        if refresh:
+            w.heatmap.model.refresh_columns(COL_PROJ, COL_SHARE)
+            w.table.model.refresh_columns(COL_PROJ, COL_SHARE)
+
+    def on_target_changed(self, _name: str) -> None:
+        w = self._w
+        self.update_projection(w.layer_data.profile)
+        if w.details.layer:
+            self.on_layer_selected(w.details.layer)
+        w.opening.schedule_autosave()
+
+    def on_plan_changed(self, _plan: object) -> None:
+        self.update_deltas()
+        self._w.opening.schedule_autosave()
+
+    def update_deltas(self) -> None:
+        w = self._w
+        current = w.workspace.current
+        if current is None or current.profile is None:
+            return
+        ratios = w.workspace.deltas_of(current)
+        usd = w.planner.cheapest_usd_per_million(current.profile)
+        ref = w.workspace.reference
+        ref_usd = usd if ref is None or ref is current.profile else w.planner.cheapest_usd_per_million(ref)
+        usd_ratio = usd / ref_usd if usd is not None and ref_usd else None
+        w.deltas.show_result(current.profile, ratios, usd, usd_ratio)
+
+    def update_charts(self) -> None:
+        w = self._w
+        ws = w.workspace
+        current = ws.current
+        if current is not None:
+            points = [(r.profile.config.batch, r.profile.totals.latency_ms.median) for r in ws.same_except_batch(current.variant)
+                      if r.profile is not None and r.profile.totals.latency_ms is not None]
+            w.batch_chart.set_points(points)
+        entries: list[dict[str, Any]] = []
+        for key, r in ws.results.items():
+            p = r.profile
+            if p is None or p.totals.latency_ms is None:
+                continue
+            entries.append({"key": key, "variant": r.variant, "label": r.variant.label(),
+                            "latency_ms": p.totals.latency_ms.median,
+                            "fidelity": r.fidelity.cosine if r.fidelity is not None else None,
+                            "weight_bytes": p.totals.weight_bytes, "weights": theme.fmt_bytes(p.totals.weight_bytes)})
+        w.pareto_chart.set_results(entries, ws.current_key)
+
+    def on_layer_selected(self, name: str) -> None:
+        w = self._w
+        details = w.layer_data.details(name)
+        if details is None:
+            w.details.show_hint()
+            return
+        history: list[tuple[str, LayerRow | None]] = []
+        for r in w.workspace.results.values():
+            if r.profile is None:
+                continue
+            row = next((x for x in r.profile.layers if x.name == name), None)
+            history.append((r.variant.label(), row))
+        w.details.show_layer(details, w.planner.target_name, history)

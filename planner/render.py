@@ -1,0 +1,126 @@
+"""The planner's text tables: the ranked plan table and the hardware listing (used by
+`tradeoff plan` and `tradeoff hardware`). Nothing here parses options or prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from planner.catalog import Catalog
+from planner.plan import Plan
+from planner.vocab import PeakPrecision
+from profiler.textsafe import terminal_safe
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    mag = abs(value)
+    if mag >= 1e6 or mag < 1e-3:
+        return f"{value:.{digits - 1}e}"
+    if mag >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    # Cells carry names from catalog files and models: control characters are shown escaped.
+    headers = [terminal_safe(h) for h in headers]
+    rows = [[terminal_safe(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def render_plan_table(plan: Plan, limit: int = 15) -> str:
+    """A readable ranked table: serving cheapest first, then training cheapest first."""
+    a = plan.assumptions
+    ts = terminal_safe
+    out = [f"Plan for {ts(plan.model.name)}  (all times and prices projected; catalog as of {ts(a.get('catalog_as_of'))})"]
+    inf = plan.inference
+    lm = inf.decoder_lm
+    out.append("")
+    head = f"Serving at {a.get('precision')}"
+    if a.get("slo_ms"):
+        head += f", SLO {_fmt(a['slo_ms'])} ms"
+    if a.get("serve_qps"):
+        head += f", {_fmt(a['serve_qps'])} req/s"
+    head += f", utilisation {a.get('utilization')}"
+    if lm:
+        head += f" — decoder LM ({inf.detection}); prompt {inf.prompt_tokens}, output {inf.output_tokens} tokens"
+    out.append(ts(head))
+    headers = ["#", "provider", "instance", "region", "accelerator", "prec", "batch", "latency ms",
+               "per GPU/s", "$/M inf", "$/M spot", "inst", "$/month", "ok"]  # fmt: skip
+    if lm:
+        headers[8:8] = ["tok/s", "$/M tok"]
+    rows = []
+    for n, o in enumerate(inf.options[:limit], 1):
+        ok = "yes" if (o.fits_memory and o.meets_slo) else ("no mem" if not o.fits_memory else "slow")
+        r = [str(n), o.provider, o.instance, o.region, o.accelerator, o.precision, str(o.batch),
+             _fmt(o.latency_ms), _fmt(o.throughput_per_s), _fmt(o.usd_per_million), _fmt(o.usd_per_million_spot),
+             "—" if o.instances_needed is None else str(o.instances_needed), _fmt(o.usd_per_month), ok]  # fmt: skip
+        if lm:
+            r[8:8] = [_fmt(o.output_tokens_per_s), _fmt(o.usd_per_million_tokens)]
+        rows.append(r)
+    right = {0, 6, 7, 8, 9, 10, 11, 12} | ({13, 14} if lm else set())
+    out.extend(_table(headers, rows, right))
+    if len(inf.options) > limit:
+        out.append(f"… {len(inf.options) - limit} more options (see --json / --csv)")
+    tr = plan.training
+    if tr is not None:
+        out.append("")
+        size = f"{_fmt(tr.tokens)} tokens" if tr.tokens is not None else f"{_fmt(tr.samples)} samples"
+        out.append(ts(
+            f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {_fmt(tr.flops)} FLOPs (3 × forward)"
+            + (f", 6·N·D = {_fmt(tr.flops_6nd)}" if tr.flops_6nd is not None else "")
+            + ("" if tr.causal_attention_halved else "; causal attention not halved")
+        ))
+        headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "MFU", "days", "GPU-hours",
+                   "$ on-demand", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
+        rows = []
+        for n, t in enumerate(tr.options[:limit], 1):
+            rows.append([str(n), t.provider, t.instance, t.region, t.accelerator, str(t.gpus), f"{t.mfu:.2f}",
+                         _fmt(t.hours / 24), _fmt(t.gpu_hours), _fmt(t.usd_on_demand), _fmt(t.usd_spot),
+                         _fmt(t.energy_kwh), _fmt(None if t.co2_kg is None else t.co2_kg / 1000),
+                         _fmt(t.memory_per_gpu_gb), "yes" if t.fits_memory else "no"])  # fmt: skip
+        out.extend(_table(headers, rows, {0, 5, 6, 7, 8, 9, 10, 11, 12, 13}))
+        if len(tr.options) > limit:
+            out.append(f"… {len(tr.options) - limit} more options (see --json / --csv)")
+    for w in plan.warnings:
+        out.append(f"warning: {ts(w)}")
+    return "\n".join(out) + "\n"
+
+
+def hardware_document(catalog: Catalog) -> dict[str, Any]:
+    """The `tradeoff.hardware/1` document of the catalog in use."""
+    return catalog.to_dict()
+
+
+def render_hardware_table(catalog: Catalog) -> str:
+    """Accelerators (specs) and instances (prices), with where each row came from."""
+    out = ["Accelerators (dense peaks, TFLOPS; memory GB; bandwidth GB/s)"]
+    headers = ["name", "class", "memory", "GB/s", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "TDP W", "as of"]
+    rows = []
+    for acc in catalog.accelerators:
+        rows.append([acc.name, str(acc.accelerator_class), _fmt(acc.memory_gb), _fmt(acc.bandwidth_gb_s),
+                     *(_fmt(acc.peak_tflops(p)) for p in PeakPrecision), _fmt(acc.tdp_w), acc.as_of])  # fmt: skip
+    out.extend(_table(headers, rows, set(range(2, 11))))
+    out.append("")
+    out.append("Instances (USD per instance-hour)")
+    headers = ["provider", "instance", "region", "accelerator", "count", "GPU GB", "$/h", "$/h spot", "quality", "as of"]
+    rows = [[i.provider, i.instance, i.region, i.accelerator, str(i.count), _fmt(i.gpu_memory_gb),
+             _fmt(i.usd_per_hour), _fmt(i.usd_per_hour_spot), i.quality, i.as_of] for i in catalog.instances]  # fmt: skip
+    out.extend(_table(headers, rows, {4, 5, 6, 7}))
+    out.append("")
+    out.append("Sources: every row's `source` is in `tradeoff hardware --json -`; files: "
+               + ", ".join(terminal_safe(f) for f in catalog.files))
+    for w in catalog.warnings:
+        out.append(f"warning: {terminal_safe(w)}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,125 @@
+"""Running a model in the measurement worker for a command: the model's code never runs in
+this process, and a crash, hang or exit of the model is exit 3 (a StudioError)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from profiler.errors import InputError, StudioError
+from profiler.textsafe import terminal_safe
+from tradeoff.options import check_inputs_option, check_model_option, request_from_args, request_from_args_base
+
+
+def failure_error(payload: dict[str, Any], model: str) -> StudioError:
+    """The one-line error for a run's `failed` event: its own file and exit code when the core
+    raised a StudioError, else (a crash, a time limit) exit 3 about the model."""
+    from profiler.errors import MeasureError
+
+    message = str(payload.get("message") or "failed")
+    code = int(payload.get("exit_code") or 3)
+    file = str(payload.get("file") or model)
+    prefix = f"{file}: "
+    problem = message[len(prefix):] if message.startswith(prefix) else message
+    error = (InputError if code == 2 else MeasureError)(file, problem, details=payload.get("details") or {})
+    return error
+
+
+class _Progress:
+    """One self-overwriting stderr line while a model runs (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.label = ""
+
+    def on_event(self, event: Any) -> None:
+        if self.enabled and event.kind == "progress":
+            frac = float(event.payload.get("fraction", 0.0))
+            line = f"{self.label}: {100 * frac:3.0f}% {str(event.payload.get('message', ''))[:40]:40s}"
+            sys.stderr.write("\r" + terminal_safe(line))
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+
+
+def run_task(args: argparse.Namespace, task: str, payload: dict[str, Any], *, label: str = "") -> Any:
+    """Run one worker task to its end; its result, or the StudioError its failure means."""
+    from profiler.worker import Runner
+
+    progress = _Progress(enabled=sys.stderr.isatty() and args.json != "-")
+    progress.label = label or args.model
+    with Runner() as runner:
+        run_id = runner.submit(task, payload, time_limit_s=args.time_limit)
+        end = runner.wait(run_id, on_event=progress.on_event)
+    progress.done()
+    if end.kind == "finished":
+        return end.payload["result"]
+    if end.kind == "cancelled":
+        raise KeyboardInterrupt
+    raise failure_error(end.payload, args.model)
+
+
+def load_profile_for(args: argparse.Namespace) -> Any:
+    """Load MODEL and profile it per the shared options, in the measurement worker."""
+    from profiler.result import Profile
+    from profiler.tasks import request_to_dict
+
+    request = request_from_args(args)
+    check_model_option(args)
+    check_inputs_option(args)
+    payload = {"source": args.model, "trust": args.trust, "request": request_to_dict(request)}
+    result = run_task(args, "profiler.tasks:profile_task", payload)
+    return Profile.from_dict(result)
+
+
+def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0,
+                  exit_codes: list[int] | None = None) -> list[Any]:
+    """Measure each variant in the measurement worker (spawned once; the model loads once).
+
+    A failed variant comes back as a VariantResult with `error` (and its exit code appended to
+    `exit_codes`); a crash of the worker is reported the same way and the next variant runs in a
+    fresh worker. A model that cannot be opened at all raises its StudioError.
+    """
+    from profiler.inputs import parse_shape_options
+    from profiler.tasks import request_to_dict
+    from profiler.whatif import VariantResult
+    from profiler.worker import Runner
+
+    base = request_from_args_base(args, parse_shape_options(args.input_shape))
+    payload_base = {
+        "source": args.model, "trust": args.trust, "request": request_to_dict(base),
+        "inputs": args.inputs,
+    }
+    progress = _Progress(enabled=sys.stderr.isatty())
+    results: list[Any] = []
+    with Runner() as runner:
+        for i, variant in enumerate(variants):
+            progress.label = f"[{i + 1}/{len(variants)}] {variant.label()}"
+            run_id = runner.submit("profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()},
+                                   time_limit_s=time_limit_s)
+            end = runner.wait(run_id, on_event=progress.on_event)
+            if end.kind == "finished":
+                results.append(VariantResult.from_dict(end.payload["result"]))
+                continue
+            message = end.payload.get("message", end.kind)
+            if (end.payload.get("details") or {}).get("stage") == "load":
+                progress.done()  # the model (or its sample inputs) cannot be opened: no variant can run
+                raise failure_error(end.payload, args.model)
+            if exit_codes is not None:
+                exit_codes.append(int(end.payload.get("exit_code") or 3))
+            results.append(VariantResult(variant, None, None, None, {}, error=message))
+    progress.done()
+    return results
+
+
+def no_variant_error(model: str, results: list[Any], exit_codes: list[int]) -> StudioError:
+    """When no variant could be measured: exit 2 if every variant was refused as unusable input
+    (e.g. tf32 on a CPU), 3 if any crashed, timed out or raised."""
+    from profiler.errors import MeasureError
+
+    first = results[0].error if results else "no variants"
+    kind = InputError if exit_codes and all(c == 2 for c in exit_codes) else MeasureError
+    return kind(model, f"no variant could be measured ({first})")
