@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from profiler import hf_config  # noqa: E402
+from profiler import hf_checks, hf_config  # noqa: E402
 from profiler.analyze import ProfileRequest, profile_model  # noqa: E402
 from profiler.errors import InputError  # noqa: E402
 from profiler.loading import load_model  # noqa: E402
@@ -295,7 +295,7 @@ def test_malformed_json_is_one_line(tmp_path: Path, text: str, expected: str) ->
 def test_estimate_is_near_a_published_count() -> None:
     llama_7b = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "vocab_size": 32000,
                 "num_attention_heads": 32, "max_position_embeddings": 4096}  # fmt: skip
-    params, modules, layers = hf_config.estimate_size(llama_7b)
+    params, modules, layers = hf_checks.estimate_size(llama_7b)
     assert 6.7e9 <= params <= 1.2 * 6.74e9 and layers == 32 and modules < 1000
 
 
