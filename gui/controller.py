@@ -18,11 +18,21 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from profiler.analyze import ProfileRequest
+from profiler.events import (
+    Cancelled,
+    Failed,
+    FailureKind,
+    Finished,
+    LayerMeasured,
+    Progress,
+    RunEvent,
+    Started,
+    StaticResult,
+)
 from profiler.result import Profile
 from profiler.tasks import request_to_dict
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
-from profiler.worker import RunEvent
 
 VARIANT_TASK = "profiler.tasks:variant_task"
 POLL_BUSY_MS = 30
@@ -62,9 +72,9 @@ class RunController(QObject):
     baseline_ready = Signal(object)  # Profile: the baseline at this variant's shapes
     layer_measured = Signal(str, float)  # layer name, latency in ms
     run_finished = Signal(object)  # VariantResult
-    run_failed = Signal(str, str, int)  # one-line message, kind (error|crash|timeout|memory), exit code
-    #: `failure_details` holds the failed run's machine-readable facts when `run_failed` fires
-    #: (the core's StudioError.details: {"needs_trust": True}, {"missing_dim": {...}}; {} if none).
+    #: profiler.events.Failed: react to its `failure` (a FailureKind: needs_trust, missing_dim, …)
+    #: and `fields` ({"missing_dim": {"input", …}}, {"worker_died": True}); `message` is for people.
+    run_failed = Signal(object)
     run_cancelled = Signal()
     busy_changed = Signal(bool)
 
@@ -84,7 +94,6 @@ class RunController(QObject):
         self._run_variant: Variant | None = None
         self._busy = False
         self._niced_pid: int | None = None
-        self.failure_details: dict[str, Any] = {}
         self._debounce = QTimer(self, singleShot=True, interval=debounce_ms)
         self._debounce.timeout.connect(self._submit_pending)
         self._poll = QTimer(self, interval=POLL_BUSY_MS)
@@ -176,42 +185,40 @@ class RunController(QObject):
     def _dispatch(self, event: RunEvent) -> None:
         if event.run_id != self._run_id:
             return  # a superseded run's terminal event: its successor speaks for it
-        kind, data = event.kind, event.payload
-        if kind in ("finished", "failed"):
-            details = data.get("details") if kind == "failed" else None
-            self.failure_details = dict(details) if isinstance(details, dict) else {}
-        if kind == "started":
-            self._lower_worker_priority(data.get("pid"))
+        if isinstance(event, Started):
+            self._lower_worker_priority(event.pid)
             self.run_started.emit(event.run_id, self._run_variant)
-        elif kind == "progress":
-            self.progress_changed.emit(float(data.get("fraction", 0.0)), str(data.get("message", "")))
-        elif kind in ("static", "baseline"):
-            profile = Profile.from_dict(data["profile"])
-            (self.static_ready if kind == "static" else self.baseline_ready).emit(profile)
-        elif kind == "layer":
-            if data.get("latency_ms") is not None:
-                self.layer_measured.emit(str(data["layer"]), float(data["latency_ms"]))
-        elif kind == "finished":
+        elif isinstance(event, Progress):
+            self.progress_changed.emit(float(event.fraction), event.message)
+        elif isinstance(event, StaticResult):
+            profile = Profile.from_dict(event.profile)
+            (self.baseline_ready if event.baseline else self.static_ready).emit(profile)
+        elif isinstance(event, LayerMeasured):
+            if event.latency_ms is not None:
+                self.layer_measured.emit(event.layer, float(event.latency_ms))
+        elif isinstance(event, Finished):
             self._end_run()
-            result = data.get("result")
+            result = event.result
             try:
                 vr = VariantResult.from_dict(result) if isinstance(result, dict) else None
             except Exception as exc:  # a malformed result is a bug in the core: report it, carry on
-                self.run_failed.emit(f"the measurement returned an unreadable result ({exc})", "error", 3)
+                self._fail(event, f"the measurement returned an unreadable result ({exc})")
                 return
             if vr is None:
-                self.run_failed.emit("the measurement returned no result", "error", 3)
+                self._fail(event, "the measurement returned no result")
             elif vr.error:
-                self.run_failed.emit(vr.error, "error", 3)
+                self._fail(event, vr.error)
             else:
                 self.run_finished.emit(vr)
-        elif kind == "failed":
+        elif isinstance(event, Failed):
             self._end_run()
-            self.run_failed.emit(str(data.get("message", "the measurement failed")), str(data.get("kind", "error")),
-                                 int(data.get("exit_code", 3)))
-        elif kind == "cancelled":
+            self.run_failed.emit(event)
+        elif isinstance(event, Cancelled):
             self._end_run()
             self.run_cancelled.emit()
+
+    def _fail(self, event: RunEvent, message: str) -> None:
+        self.run_failed.emit(Failed(FailureKind.MODEL_FAILED, message, run_id=event.run_id))
 
     def _lower_worker_priority(self, pid: object) -> None:
         """Nice the worker by +5 once: on a machine whose cores the timing saturates, the OS
@@ -257,7 +264,7 @@ class InProcessRunner:
 
     def __init__(self, *, events_per_poll: int = 8) -> None:
         self._next_id = 0
-        self._gen: Generator[tuple[str, dict[str, Any]], None, None] | None = None
+        self._gen: Generator[RunEvent, None, None] | None = None
         self._run_id = 0
         self._cache_key: str | None = None
         self._cache: dict[str, Any] = {}
@@ -279,15 +286,15 @@ class InProcessRunner:
         run_id = self._next_id
         self.submitted.append((task, dict(payload or {})))
         if cache_key is not None and cache_key in self._cache:
-            self._backlog += [RunEvent(run_id, "started", {"cached": True}),
-                              RunEvent(run_id, "finished", {"result": self._cache[cache_key], "cached": True})]
+            self._backlog += [Started(task=task, cached=True, run_id=run_id),
+                              Finished(self._cache[cache_key], cached=True, run_id=run_id)]
             return run_id
         from profiler.worker import _load_task
 
         self._stop = False
         self._run_id, self._cache_key = run_id, cache_key
         self._gen = _load_task(task)(dict(payload or {}), self._state, lambda: self._stop)
-        self._backlog.append(RunEvent(run_id, "started", {"task": task}))
+        self._backlog.append(Started(task=task, run_id=run_id))
         return run_id
 
     def cancel(self) -> None:
@@ -295,31 +302,33 @@ class InProcessRunner:
             self._stop = True
             self._gen.close()
             self._gen = None
-            self._backlog.append(RunEvent(self._run_id, "cancelled", {"reason": "cancelled"}))
+            self._backlog.append(Cancelled("cancelled", run_id=self._run_id))
 
     def poll(self, timeout_s: float = 0.0) -> list[RunEvent]:
-        from profiler.worker import failure_payload
+        from dataclasses import replace
+
+        from profiler.worker import failed_event
 
         end = time.monotonic() + 0.02
         for _ in range(self.events_per_poll):
             if self._gen is None or time.monotonic() > end:
                 break
             try:
-                kind, data = next(self._gen)
+                event = replace(next(self._gen), run_id=self._run_id)
             except StopIteration:
                 self._gen = None
-                self._backlog.append(RunEvent(self._run_id, "cancelled" if self._stop else "failed",
-                                              {"message": "task ended without a result", "exit_code": 3, "kind": "error"}))
+                self._backlog.append(Cancelled("stopped", run_id=self._run_id) if self._stop else
+                                     Failed(FailureKind.MODEL_FAILED, "task ended without a result", run_id=self._run_id))
                 break
             except Exception as exc:  # the worker's contract: every exception becomes a failed event
                 self._gen = None
-                self._backlog.append(RunEvent(self._run_id, "failed", failure_payload(exc)))
+                self._backlog.append(failed_event(exc, self._run_id))
                 break
-            if kind == "finished":
+            if event.terminal:
                 self._gen = None
-                if self._cache_key is not None:
-                    self._cache[self._cache_key] = data.get("result")
-            self._backlog.append(RunEvent(self._run_id, kind, dict(data)))
+                if isinstance(event, Finished) and self._cache_key is not None:
+                    self._cache[self._cache_key] = event.result
+            self._backlog.append(event)
         events, self._backlog = self._backlog, []
         return events
 

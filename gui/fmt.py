@@ -1,50 +1,42 @@
-"""Number formats with units, one place for every view: "1.82 G", "44.6 MiB", "41.7 ms". Qt-free
-(gui/state uses them); gui/theme.py re-exports them next to the colours."""
+"""The app's names for the number formats of `profiler.units` (the one place shared with the
+terminal and the PDF): "1.82 G", "44.6 MiB", "41.7 ms". Qt-free (gui/state uses them);
+gui/theme.py re-exports them next to the colours."""
 
 from __future__ import annotations
 
-from profiler.table import human_bytes, human_count
+from profiler import units
 
 
 def fmt_count(n: float | None, unit: str = "") -> str:
-    return human_count(n, unit)
+    """Params, MACs, FLOPs: '11.7 M' (`profiler.units.count`)."""
+    return units.count(n, unit)
 
 
 def fmt_bytes(n: float | None) -> str:
-    return human_bytes(n)
+    """'44.6 MiB' (`profiler.units.size_bytes`)."""
+    return units.size_bytes(n)
 
 
 def fmt_ms(ms: float | None) -> str:
-    """Milliseconds with 3 significant figures and a sensible unit (µs below 1 ms, s above 10 s)."""
-    if ms is None:
-        return "—"
-    if ms < 1.0:
-        return f"{ms * 1000:.3g} µs"
-    if ms >= 10_000:
-        return f"{ms / 1000:.3g} s"
-    return f"{ms:.3g} ms"
+    """A time in milliseconds in the unit that reads best: '47.4 µs', '1.93 ms', '2.60 s'."""
+    return units.duration_ms(ms)
 
 
 def fmt_usd(usd: float | None) -> str:
-    if usd is None:
-        return "—"
-    if abs(usd) >= 1000:
-        return f"${usd:,.0f}"
-    if abs(usd) >= 1:
-        return f"${usd:,.2f}"
-    return f"${usd:.3g}"
+    """'$1,234', '$12.30', '$0.119', '$0.0000381' (`profiler.units.usd`)."""
+    return units.usd(usd)
 
 
 def fmt_ratio(r: float | None) -> str:
-    """A variant ÷ baseline ratio as a signed change: 0.27 → '−73 %', 2.0 → '+100 %'."""
-    if r is None:
-        return "—"
-    change = (r - 1.0) * 100
-    if abs(change) < 0.05:
-        return "±0 %"
-    sign = "+" if change > 0 else "−"
-    return f"{sign}{abs(change):.3g} %"
+    """A variant ÷ baseline ratio as a signed change: 0.27 → '−73.0%', 2.0 → '+100%'."""
+    return units.change(r)
 
 
-def fmt_share(s: float | None) -> str:
-    return "—" if s is None else f"{100 * s:.1f} %"
+def fmt_share(s: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage: '12.3%'."""
+    return units.percent(s, digits)
+
+
+def fmt_fidelity(cosine: float | None) -> str:
+    """Output cosine vs baseline: '0.9987' (`profiler.units.fidelity`)."""
+    return units.fidelity(cosine)

@@ -37,12 +37,13 @@ from gui.models.catalog_table import OVERRIDES_FILE, CatalogTableModel
 from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableModel
 from gui.models.roles import RAW_ROLE
 from gui.state.layer_data import ProjectedLayer
-from gui.theme import fmt_ms
+from gui.theme import fmt_ms, fmt_usd
 from planner.catalog import Catalog, load_catalog, user_catalog_dir
 from planner.options import DEFAULT_UTILIZATION, PlanOptions
 from planner.plan import Plan, plan
 from planner.roofline import Projection, make_target, project
 from planner.vocab import PeakPrecision, as_peak_precision
+from profiler import units
 from profiler.errors import StudioError
 from profiler.result import Profile
 
@@ -333,12 +334,12 @@ class PlannerPanel(QWidget):
         parts = []
         if best is not None and best.usd_per_million is not None:
             parts.append(f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
-                         f"{fmt_ms(best.latency_ms)} per batch, ${best.usd_per_million * (1 - self.discount_fraction):.3g} "
+                         f"{fmt_ms(best.latency_ms)} per batch, {fmt_usd(best.usd_per_million * (1 - self.discount_fraction))} "
                          "per million inferences")
         if p.training is not None and p.training.options:
             t = p.training.options[0]
-            parts.append(f"training: {t.hours:,.3g} h on {t.gpus} × {t.accelerator}, "
-                         f"${t.usd_on_demand * (1 - self.discount_fraction):,.0f}")
+            parts.append(f"training: {units.hours(t.hours)} on {t.gpus} × {t.accelerator}, "
+                         f"{fmt_usd(t.usd_on_demand * (1 - self.discount_fraction))}")
         parts.append("All times and prices are projected (roofline + catalog), not measured.")
         return " · ".join(parts)
 

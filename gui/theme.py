@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 # the number formats live in gui/fmt.py (Qt-free, shared with gui/state); re-exported here
 from gui.fmt import fmt_bytes as fmt_bytes
 from gui.fmt import fmt_count as fmt_count
+from gui.fmt import fmt_fidelity as fmt_fidelity
 from gui.fmt import fmt_ms as fmt_ms
 from gui.fmt import fmt_ratio as fmt_ratio
 from gui.fmt import fmt_share as fmt_share

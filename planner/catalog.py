@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from planner.resources import resource_path
 from planner.vocab import AcceleratorClass, AcceleratorKind, CarbonScope, PeakPrecision
+from profiler.codec import decode_document
 from profiler.errors import InputError
 
 HARDWARE_SCHEMA = "tradeoff.hardware/1"
@@ -279,15 +280,9 @@ class Catalog:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Catalog:
-        if d.get("schema") != HARDWARE_SCHEMA:
-            raise ValueError(f"expected schema {HARDWARE_SCHEMA!r}, found {d.get('schema')!r}")
-        return cls(
-            accelerators=tuple(Accelerator.from_dict(a) for a in d["accelerators"]),
-            instances=tuple(Instance.from_dict(i) for i in d["instances"]),
-            carbon=tuple(GridIntensity.from_dict(c) for c in d.get("carbon", ())),
-            files=tuple(str(f) for f in d.get("files", ())),
-            warnings=tuple(str(w) for w in d.get("warnings", ())),
-        )
+        """SchemaError (an InputError and a ValueError) names the path of the first bad value.
+        The rows keep their own readers (their JSON differs from their fields); `as_of` is derived."""
+        return decode_document(cls, d, HARDWARE_SCHEMA)
 
     def check(self) -> None:
         """Assert the invariants a loaded catalog keeps."""

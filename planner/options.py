@@ -7,10 +7,10 @@ uses is copied into the plan's `assumptions`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from planner.vocab import PeakPrecision
+from profiler.codec import Record
 from profiler.errors import InputError
 
 #: Average accelerator utilisation of a serving fleet (traffic is not flat; headroom for
@@ -31,13 +31,16 @@ DEFAULT_OUTPUT_TOKENS = 256
 
 
 @dataclass(frozen=True)
-class PlanOptions:
+class PlanOptions(Record):
     """Options of `tradeoff plan` (docs/CONTRACT.md), plus extensions.
 
     `train_tokens` and `train_samples` are dataset sizes before `epochs`; `precision` is the
     serving precision (None: the profile's own); `gpus` filters by accelerator name or the
     provider's GPU model name (`A100-80GB` matches both the SXM4 and PCIe 80 GB parts).
+    JSON through the record codec (`to_dict`/`from_dict`; SchemaError names the path).
     """
+
+    __document__ = "plan options"
 
     train_tokens: float | None = None
     train_samples: float | None = None
@@ -103,27 +106,6 @@ class PlanOptions:
             raise InputError("--pue", "must be a number ≥ 1")
         if self.train_tokens is not None and self.train_samples is not None:
             raise InputError("--train-tokens", "give either --train-tokens or --train-samples, not both")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            d[f.name] = list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, PeakPrecision) else v)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PlanOptions:
-        kw: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in d:
-                continue
-            v = d[f.name]
-            if f.name in ("gpus", "providers"):
-                v = tuple(v)
-            elif f.name in ("precision", "train_precision") and v is not None:
-                v = PeakPrecision(v)
-            kw[f.name] = v
-        return cls(**kw)
 
 
 def _fraction(option: str, value: float | None) -> None:

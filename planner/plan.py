@@ -31,8 +31,16 @@ from planner.training import (
     plan_training,
     training_compute,
 )
-from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, AcceleratorKind, PeakPrecision, as_peak_precision
+from planner.vocab import (
+    ELEMENT_BYTES,
+    PROJECTED,
+    PROJECTED_CALIBRATED,
+    AcceleratorKind,
+    PeakPrecision,
+    as_peak_precision,
+)
 from planner.workload import Workload
+from profiler.codec import Record, decode_document, encode_document
 from profiler.errors import InputError
 from profiler.result import ModelInfo, Profile
 
@@ -40,7 +48,9 @@ PLAN_SCHEMA = "tradeoff.plan/1"
 
 
 @dataclass(frozen=True)
-class InferencePlan:
+class InferencePlan(Record):
+    __document__ = PLAN_SCHEMA
+
     options: tuple[InferenceOption, ...]
     decoder_lm: bool
     detection: str
@@ -48,63 +58,27 @@ class InferencePlan:
     prompt_tokens: int | None
     output_tokens: int | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "options": [o.to_dict() for o in self.options], "decoder_lm": self.decoder_lm,
-            "detection": self.detection, "lm": None if self.lm is None else self.lm.to_dict(),
-            "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
-        }  # fmt: skip
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InferencePlan:
-        lm = d.get("lm")
-        return cls(
-            options=tuple(InferenceOption.from_dict(o) for o in d["options"]),
-            decoder_lm=bool(d.get("decoder_lm", False)), detection=str(d.get("detection", "")),
-            lm=None if lm is None else LMShape.from_dict(lm), prompt_tokens=d.get("prompt_tokens"),
-            output_tokens=d.get("output_tokens"),
-        )  # fmt: skip
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     """Training and serving cost projected over the catalog. Every time and price derived from
-    the hardware is projected, never measured."""
+    the hardware is projected, never measured. Fields in the order of the JSON document."""
 
     model: ModelInfo
+    profile_config: dict[str, Any] = field(default_factory=dict)
     assumptions: dict[str, Any]
     training: TrainingPlan | None
     inference: InferencePlan
-    warnings: tuple[str, ...] = ()
     calibration: Calibration | None = None
-    profile_config: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": PLAN_SCHEMA,
-            "model": self.model.to_dict(),
-            "profile_config": dict(self.profile_config),
-            "assumptions": dict(self.assumptions),
-            "training": None if self.training is None else self.training.to_dict(),
-            "inference": self.inference.to_dict(),
-            "calibration": None if self.calibration is None else self.calibration.to_dict(),
-            "warnings": list(self.warnings),
-        }
+        return encode_document(self, PLAN_SCHEMA)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
-        if d.get("schema") != PLAN_SCHEMA:
-            raise ValueError(f"expected schema {PLAN_SCHEMA!r}, found {d.get('schema')!r}")
-        tr, cal = d.get("training"), d.get("calibration")
-        return cls(
-            model=ModelInfo.from_dict(d["model"]),
-            assumptions=dict(d["assumptions"]),
-            training=None if tr is None else TrainingPlan.from_dict(tr),
-            inference=InferencePlan.from_dict(d["inference"]),
-            warnings=tuple(str(w) for w in d.get("warnings", ())),
-            calibration=None if cal is None else Calibration.from_dict(cal),
-            profile_config=dict(d.get("profile_config", {})),
-        )
+        """SchemaError (an InputError and a ValueError) names the path of the first value that does not fit."""
+        return decode_document(cls, d, PLAN_SCHEMA)
 
     def check(self) -> None:
         """Assert the plan's invariants (ordering, labels, arithmetic of every row)."""
@@ -286,7 +260,7 @@ def _assumptions(
         "profiled_precision": str(wl.profiled_precision),
         "params": wl.params,
         "forward_flops": wl.total_flops,
-        "element_bytes": {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1},
+        "element_bytes": {str(p): int(ELEMENT_BYTES[p]) for p in PeakPrecision},
         "tensor_parallel": "ideal (compute and bytes divide; communication not modelled)",
         "queueing": "not modelled (latency is one batch's projected time)",
         "include_suspect_prices": options.include_suspect_prices,

@@ -9,22 +9,15 @@ from typing import Any
 from planner.catalog import Catalog
 from planner.plan import Plan
 from planner.vocab import PeakPrecision
+from profiler import units
 from profiler.textsafe import terminal_safe
 
 # ----------------------------------------------------------------------------- tables
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"
-    mag = abs(value)
-    if mag >= 1e6 or mag < 1e-3:
-        return f"{value:.{digits - 1}e}"
-    if mag >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    """A plain number (3 significant digits, separators, no scientific notation): `profiler.units`."""
+    return units.number(value, digits)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
@@ -49,14 +42,14 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     out.append("")
     head = f"Serving at {a.get('precision')}"
     if a.get("slo_ms"):
-        head += f", SLO {_fmt(a['slo_ms'])} ms"
+        head += f", SLO {units.duration_ms(a['slo_ms'])}"
     if a.get("serve_qps"):
         head += f", {_fmt(a['serve_qps'])} req/s"
     head += f", utilisation {a.get('utilization')}"
     if lm:
         head += f" — decoder LM ({inf.detection}); prompt {inf.prompt_tokens}, output {inf.output_tokens} tokens"
     out.append(ts(head))
-    headers = ["#", "provider", "instance", "region", "accelerator", "prec", "batch", "latency ms",
+    headers = ["#", "provider", "instance", "region", "accelerator", "prec", "batch", "latency",
                "per GPU/s", "$/M inf", "$/M spot", "inst", "$/month", "ok"]  # fmt: skip
     if lm:
         headers[8:8] = ["tok/s", "$/M tok"]
@@ -64,10 +57,11 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     for n, o in enumerate(inf.options[:limit], 1):
         ok = "yes" if (o.fits_memory and o.meets_slo) else ("no mem" if not o.fits_memory else "slow")
         r = [str(n), o.provider, o.instance, o.region, o.accelerator, o.precision, str(o.batch),
-             _fmt(o.latency_ms), _fmt(o.throughput_per_s), _fmt(o.usd_per_million), _fmt(o.usd_per_million_spot),
-             "—" if o.instances_needed is None else str(o.instances_needed), _fmt(o.usd_per_month), ok]  # fmt: skip
+             units.duration_ms(o.latency_ms), units.count(o.throughput_per_s), units.usd(o.usd_per_million),
+             units.usd(o.usd_per_million_spot),
+             "—" if o.instances_needed is None else str(o.instances_needed), units.usd(o.usd_per_month), ok]  # fmt: skip
         if lm:
-            r[8:8] = [_fmt(o.output_tokens_per_s), _fmt(o.usd_per_million_tokens)]
+            r[8:8] = [units.count(o.output_tokens_per_s), units.usd(o.usd_per_million_tokens)]
         rows.append(r)
     right = {0, 6, 7, 8, 9, 10, 11, 12} | ({13, 14} if lm else set())
     out.extend(_table(headers, rows, right))
@@ -76,10 +70,10 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     tr = plan.training
     if tr is not None:
         out.append("")
-        size = f"{_fmt(tr.tokens)} tokens" if tr.tokens is not None else f"{_fmt(tr.samples)} samples"
+        size = f"{units.count(tr.tokens)} tokens" if tr.tokens is not None else f"{units.count(tr.samples)} samples"
         out.append(ts(
-            f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {_fmt(tr.flops)} FLOPs (3 × forward)"
-            + (f", 6·N·D = {_fmt(tr.flops_6nd)}" if tr.flops_6nd is not None else "")
+            f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} (3 × forward)"
+            + (f", 6·N·D = {units.count(tr.flops_6nd, 'FLOP')}" if tr.flops_6nd is not None else "")
             + ("" if tr.causal_attention_halved else "; causal attention not halved")
         ))
         headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "MFU", "days", "GPU-hours",
@@ -87,7 +81,7 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
         rows = []
         for n, t in enumerate(tr.options[:limit], 1):
             rows.append([str(n), t.provider, t.instance, t.region, t.accelerator, str(t.gpus), f"{t.mfu:.2f}",
-                         _fmt(t.hours / 24), _fmt(t.gpu_hours), _fmt(t.usd_on_demand), _fmt(t.usd_spot),
+                         _fmt(t.hours / 24), _fmt(t.gpu_hours), units.usd(t.usd_on_demand), units.usd(t.usd_spot),
                          _fmt(t.energy_kwh), _fmt(None if t.co2_kg is None else t.co2_kg / 1000),
                          _fmt(t.memory_per_gpu_gb), "yes" if t.fits_memory else "no"])  # fmt: skip
         out.extend(_table(headers, rows, {0, 5, 6, 7, 8, 9, 10, 11, 12, 13}))
@@ -116,7 +110,7 @@ def render_hardware_table(catalog: Catalog) -> str:
     out.append("Instances (USD per instance-hour)")
     headers = ["provider", "instance", "region", "accelerator", "count", "GPU GB", "$/h", "$/h spot", "quality", "as of"]
     rows = [[i.provider, i.instance, i.region, i.accelerator, str(i.count), _fmt(i.gpu_memory_gb),
-             _fmt(i.usd_per_hour), _fmt(i.usd_per_hour_spot), i.quality, i.as_of] for i in catalog.instances]  # fmt: skip
+             units.usd(i.usd_per_hour), units.usd(i.usd_per_hour_spot), i.quality, i.as_of] for i in catalog.instances]  # fmt: skip
     out.extend(_table(headers, rows, {4, 5, 6, 7}))
     out.append("")
     out.append("Sources: every row's `source` is in `tradeoff hardware --json -`; files: "

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from planner.catalog import Accelerator
+from planner.records import FlatRecord
 from planner.vocab import (
     ELEMENT_BYTES,
     FALLBACK,
@@ -49,19 +50,12 @@ MEMORY_USABLE_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
-class Efficiency:
+class Efficiency(FlatRecord):
     """Fractions of peak compute and bandwidth reached, and the fixed cost of one kernel."""
 
     compute: float
     memory: float
     kernel_overhead_us: float
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Efficiency:
-        return cls(float(d["compute"]), float(d["memory"]), float(d["kernel_overhead_us"]))
 
 
 DEFAULT_EFFICIENCY: dict[AcceleratorClass, Efficiency] = {

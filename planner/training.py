@@ -27,8 +27,7 @@ gCO2e/kWh ÷ 1000 (region, else country, else world; see `Catalog.grid_intensity
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from planner.catalog import Accelerator, Catalog, Instance
 from planner.options import PlanOptions
@@ -87,7 +86,7 @@ class TrainingOption(FlatRecord):
 
 
 @dataclass(frozen=True)
-class TrainingPlan:
+class TrainingPlan(FlatRecord):
     flops: float
     flops_6nd: float | None
     tokens: float | None
@@ -98,16 +97,6 @@ class TrainingPlan:
     micro_batch: int
     causal_attention_halved: bool
     options: tuple[TrainingOption, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["options"] = [o.to_dict() for o in self.options]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainingPlan:
-        names = {f.name for f in fields(cls)} - {"options"}
-        return cls(**{k: d[k] for k in names}, options=tuple(TrainingOption.from_dict(o) for o in d["options"]))
 
     def check(self) -> None:
         assert self.flops >= 0, "negative training flops"

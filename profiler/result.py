@@ -8,74 +8,95 @@ transform.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .codec import Record, SchemaError, decode_document, encode_document
+from .vocab import Device, ModelFormat, Precision, PruneMethod, Runtime, parse
 
 PROFILE_SCHEMA = "tradeoff.profile/1"
 
+__all__ = [
+    "PROFILE_SCHEMA",
+    "Environment",
+    "InputSpec",
+    "LatencyStats",
+    "LayerRow",
+    "ModelInfo",
+    "Profile",
+    "RunConfig",
+    "SchemaError",
+    "Totals",
+]
 
-class SchemaError(ValueError):
-    """A JSON document that does not match the schema it names."""
+
+def _set(record: object, **values: Any) -> None:
+    """Field assignment in the explicit `__init__` of a frozen record."""
+    for name, value in values.items():
+        object.__setattr__(record, name, value)
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class _Record(Record):
+    __document__ = PROFILE_SCHEMA
+
+
+@dataclass(frozen=True, init=False)
+class ModelInfo(_Record):
     name: str
     source: str
-    format: str
+    format: ModelFormat
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
-        return cls(name=str(d["name"]), source=str(d["source"]), format=str(d["format"]))
+    def __init__(self, name: str, source: str, format: ModelFormat | str) -> None:  # noqa: A002
+        _set(self, name=name, source=source, format=parse(ModelFormat, format, "format"))
 
 
 @dataclass(frozen=True)
-class InputSpec:
+class InputSpec(_Record):
     """One model input: its name, concrete shape and dtype name (`float32`, `int64`, …)."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
-        return cls(name=str(d["name"]), shape=tuple(int(x) for x in d["shape"]), dtype=str(d["dtype"]))
-
     @property
     def numel(self) -> int:
         return math.prod(self.shape)
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """The knobs one profile was taken with."""
+@dataclass(frozen=True, init=False)
+class RunConfig(_Record):
+    """The knobs one profile was taken with (strings are parsed into the vocabularies)."""
 
-    device: str = "cpu"
-    runtime: str = "torch"
-    precision: str = "fp32"
+    device: Device = Device.CPU
+    runtime: Runtime = Runtime.TORCH
+    precision: Precision = Precision.FP32
     batch: int = 1
     prune: float = 0.0
-    prune_method: str | None = None
+    prune_method: PruneMethod | None = None
     threads: int | None = None
     seq_len: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def __init__(
+        self,
+        device: Device | str = Device.CPU,
+        runtime: Runtime | str = Runtime.TORCH,
+        precision: Precision | str = Precision.FP32,
+        batch: int = 1,
+        prune: float = 0.0,
+        prune_method: PruneMethod | str | None = None,
+        threads: int | None = None,
+        seq_len: int | None = None,
+    ) -> None:
+        _set(
+            self, device=parse(Device, device, "device"), runtime=parse(Runtime, runtime, "runtime"),
+            precision=parse(Precision, precision, "precision"), batch=batch, prune=prune,
+            prune_method=None if prune_method is None else parse(PruneMethod, prune_method, "prune_method"),
+            threads=threads, seq_len=seq_len,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Environment:
+class Environment(_Record):
     """Where the measurement ran. `gpu` is None when there is no NVIDIA GPU."""
 
     cpu: str
@@ -89,17 +110,9 @@ class Environment:
     gpu_memory_bytes: int | None = None
     gpu_driver: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Environment:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 @dataclass(frozen=True)
-class LatencyStats:
+class LatencyStats(_Record):
     """Statistics of raw wall-clock samples, in milliseconds."""
 
     median: float
@@ -107,16 +120,9 @@ class LatencyStats:
     p90: float
     samples: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LatencyStats:
-        return cls(median=float(d["median"]), p10=float(d["p10"]), p90=float(d["p90"]), samples=int(d["samples"]))
-
 
 @dataclass(frozen=True)
-class LayerRow:
+class LayerRow(_Record):
     """One layer: a leaf module (torch), a module's own code outside its children, or an ONNX node.
 
     `name` is the dotted module path (torch) or the node name (ONNX); `scope` is the group the
@@ -137,35 +143,9 @@ class LayerRow:
     output_shapes: tuple[tuple[int, ...], ...] = ()
     unsupported_ops: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["input_shapes"] = [list(s) for s in self.input_shapes]
-        d["output_shapes"] = [list(s) for s in self.output_shapes]
-        d["unsupported_ops"] = list(self.unsupported_ops)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LayerRow:
-        lat = d.get("latency_ms")
-        return cls(
-            name=str(d["name"]),
-            type=str(d["type"]),
-            params=int(d["params"]),
-            macs=int(d["macs"]),
-            flops=int(d["flops"]),
-            weight_bytes=int(d["weight_bytes"]),
-            activation_bytes=int(d["activation_bytes"]),
-            latency_ms=None if lat is None else float(lat),
-            counted=bool(d["counted"]),
-            scope=str(d.get("scope", "")),
-            input_shapes=tuple(tuple(int(x) for x in s) for s in d.get("input_shapes", ())),
-            output_shapes=tuple(tuple(int(x) for x in s) for s in d.get("output_shapes", ())),
-            unsupported_ops=tuple(str(x) for x in d.get("unsupported_ops", ())),
-        )
-
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Record):
     """Whole-model figures. `params` counts shared weights once; the rest sum the layers.
 
     `latency_ms` and `peak_memory_bytes` are measured, and None when nothing was measured.
@@ -184,31 +164,6 @@ class Totals:
     peak_memory_bytes: int | None = None
     activation_peak_bytes: int | None = None
     rss_growth_bytes: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["latency_ms"] = None if self.latency_ms is None else self.latency_ms.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Totals:
-        lat = d.get("latency_ms")
-
-        def opt_int(key: str) -> int | None:
-            v = d.get(key)
-            return None if v is None else int(v)
-
-        return cls(
-            params=int(d["params"]),
-            macs=int(d["macs"]),
-            flops=int(d["flops"]),
-            weight_bytes=int(d["weight_bytes"]),
-            activation_bytes=int(d["activation_bytes"]),
-            latency_ms=None if lat is None else LatencyStats.from_dict(lat),
-            peak_memory_bytes=opt_int("peak_memory_bytes"),
-            activation_peak_bytes=opt_int("activation_peak_bytes"),
-            rss_growth_bytes=opt_int("rss_growth_bytes"),
-        )
 
 
 @dataclass(frozen=True)
@@ -229,40 +184,12 @@ class Profile:
     layer_latency_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": PROFILE_SCHEMA,
-            "model": self.model.to_dict(),
-            "inputs": [i.to_dict() for i in self.inputs],
-            "config": self.config.to_dict(),
-            "environment": None if self.environment is None else self.environment.to_dict(),
-            "totals": self.totals.to_dict(),
-            "layers": [row.to_dict() for row in self.layers],
-            "unsupported_ops": dict(self.unsupported_ops),
-            "warnings": list(self.warnings),
-            "latency_source": self.latency_source,
-            "layer_latency_method": self.layer_latency_method,
-        }
+        return encode_document(self, PROFILE_SCHEMA)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Profile:
-        if d.get("schema") != PROFILE_SCHEMA:
-            raise SchemaError(f"expected schema {PROFILE_SCHEMA!r}, found {d.get('schema')!r}")
-        try:
-            env = d.get("environment")
-            return cls(
-                model=ModelInfo.from_dict(d["model"]),
-                inputs=tuple(InputSpec.from_dict(i) for i in d["inputs"]),
-                config=RunConfig.from_dict(d["config"]),
-                environment=None if env is None else Environment.from_dict(env),
-                totals=Totals.from_dict(d["totals"]),
-                layers=tuple(LayerRow.from_dict(r) for r in d["layers"]),
-                unsupported_ops={str(k): int(v) for k, v in d.get("unsupported_ops", {}).items()},
-                warnings=tuple(str(w) for w in d.get("warnings", ())),
-                latency_source=str(d.get("latency_source", "none")),
-                layer_latency_method=d.get("layer_latency_method"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SchemaError(f"malformed {PROFILE_SCHEMA} document: {exc}") from exc
+        """Raises SchemaError (a ValueError) naming the path of the first value that does not fit."""
+        return decode_document(cls, d, PROFILE_SCHEMA)
 
     def with_latency(self, **changes: Any) -> Profile:
         return replace(self, **changes)

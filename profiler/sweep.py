@@ -14,6 +14,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from . import units
+from .codec import decode, decode_document
 from .errors import InputError
 from .result import ModelInfo, Profile, RunConfig, Totals
 from .textsafe import csv_safe_row, terminal_safe
@@ -110,14 +112,7 @@ class Sweep:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SweepDocument:
         """Sweeps read back as a document view (the variants' full profiles are not stored)."""
-        if d.get("schema") != SWEEP_SCHEMA:
-            raise InputError("sweep", f"expected schema {SWEEP_SCHEMA!r}, found {d.get('schema')!r}")
-        return SweepDocument(
-            model=ModelInfo.from_dict(d["model"]),
-            baseline_config=RunConfig.from_dict(d["baseline"]["config"]),
-            baseline_totals=Totals.from_dict(d["baseline"]["totals"]),
-            variants=tuple(d["variants"]),
-        )
+        return SweepDocument.from_dict(d)
 
     def check(self) -> None:
         ok = [e for e in self.entries if e.result.error is None]
@@ -141,6 +136,44 @@ class SweepDocument:
             "baseline": {"config": self.baseline_config.to_dict(), "totals": self.baseline_totals.to_dict()},
             "variants": list(self.variants),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepDocument:
+        """SchemaError (an InputError) names the path of the first value that does not fit."""
+        body = decode_document(_SweepFile, d, SWEEP_SCHEMA)
+        return cls(model=body.model, baseline_config=body.baseline.config, baseline_totals=body.baseline.totals,
+                   variants=body.variants)
+
+
+@dataclass(frozen=True)
+class _SweepBaseline:
+    config: RunConfig
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class _SweepRow:
+    """What every row of `variants` must hold (checked on reading; the row is kept as a dict)."""
+
+    config: dict[str, Any]
+    totals: Totals | None
+    delta: dict[str, Any] | None
+    fidelity: dict[str, Any] | None
+    pareto: bool
+    notes: tuple[str, ...]
+    error: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class _SweepFile:
+    model: ModelInfo
+    baseline: _SweepBaseline
+    variants: tuple[dict[str, Any], ...]
+
+    def __post_init__(self) -> None:
+        for i, row in enumerate(self.variants):
+            decode(_SweepRow, row, document=SWEEP_SCHEMA, path=f"$.variants[{i}]")
 
 
 def _objectives(r: VariantResult) -> tuple[float, float, float] | None:
@@ -209,10 +242,8 @@ def _blank(x: Any) -> Any:
 def render_sweep(sweep: Sweep) -> str:
     """A terminal table: one row per variant with deltas and fidelity; * marks the Pareto front.
     Text from the model (names, labels, errors, notes) is passed through `terminal_safe`."""
-    from .table import human_bytes
-
     b = sweep.baseline.totals
-    header = ["", "variant", "ms", "x latency", "x params", "x MACs", "weights", "cosine", "top-1", "note"]
+    header = ["", "variant", "latency", "× latency", "× params", "× MACs", "weights", "cosine", "top-1", "note"]
     rows = []
     for e in sweep.entries:
         r = e.result
@@ -226,24 +257,25 @@ def render_sweep(sweep: Sweep) -> str:
         rows.append([
             "*" if e.pareto else "",
             terminal_safe(r.variant.label()),
-            f"{t.latency_ms.median:.2f}" if t.latency_ms else "—",
+            units.duration_ms(t.latency_ms.median if t.latency_ms else None),
             _x(r.delta.get("latency")), _x(r.delta.get("params")), _x(r.delta.get("macs")),
-            human_bytes(t.weight_bytes),
-            f"{f.cosine:.4f}" if f else "—",
-            f"{f.top1_agreement:.2f}" if f and f.top1_agreement is not None else "—",
+            units.size_bytes(t.weight_bytes),
+            units.fidelity(f.cosine if f else None),
+            units.percent(f.top1_agreement) if f and f.top1_agreement is not None else units.DASH,
             (terminal_safe(r.notes[0])[:70] if r.notes else ""),
         ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     lines = [
-        f"Sweep of {terminal_safe(sweep.model.name)}: baseline {b.latency_ms.median:.2f} ms, {b.params:,} params, {b.macs:,} MACs"
+        f"Sweep of {terminal_safe(sweep.model.name)}: baseline {units.duration_ms(b.latency_ms.median)} (measured), "
+        f"{b.params:,} params, {b.macs:,} MACs (counted)"
         if b.latency_ms else f"Sweep of {terminal_safe(sweep.model.name)}",
         "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
         "  ".join("-" * w for w in widths),
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    lines.append("* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); x = variant ÷ baseline at the same batch")
+    lines.append("* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); × = variant ÷ baseline at the same batch")
     return "\n".join(lines)
 
 
 def _x(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3f}"
+    return units.times(v)

@@ -9,28 +9,19 @@ from __future__ import annotations
 import csv
 import io
 
+from . import units
 from .result import LayerRow, Profile
 from .textsafe import csv_safe_row, terminal_safe
 
 
 def human_count(n: float | None, unit: str = "") -> str:
-    """1234567 -> '1.23 M' (decimal prefixes)."""
-    if n is None:
-        return "—"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= factor:
-            return f"{n / factor:.3g} {prefix}{unit}"
-    return f"{n:.4g} {unit}".strip()
+    """1234567 -> '1.23 M' (decimal prefixes; `profiler.units.count`)."""
+    return units.count(n, unit)
 
 
 def human_bytes(n: float | None) -> str:
-    """Bytes with binary prefixes: 46758048 -> '44.6 MiB'."""
-    if n is None:
-        return "—"
-    for factor, prefix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(n) >= factor:
-            return f"{n / factor:.3g} {prefix}"
-    return f"{int(n)} B"
+    """Bytes with binary prefixes: 46758048 -> '44.6 MiB' (`profiler.units.size_bytes`)."""
+    return units.size_bytes(n)
 
 
 def _format_table(header: list[str], rows: list[list[str]], align_right: set[int]) -> str:
@@ -51,9 +42,9 @@ def _layer_cells(r: LayerRow, total_latency: float, total_macs: int) -> list[str
         human_count(r.params),
         human_count(r.macs),
         human_bytes(r.activation_bytes),
-        "—" if r.latency_ms is None else f"{r.latency_ms:.3f}",
-        f"{100 * lat_share:.1f}%" if r.latency_ms is not None else "—",
-        f"{100 * mac_share:.1f}%",
+        units.duration_ms(r.latency_ms),
+        units.percent(lat_share) if r.latency_ms is not None else units.DASH,
+        units.percent(mac_share),
     ]
 
 
@@ -70,7 +61,7 @@ def render_profile(profile: Profile, top: int = 10) -> str:
     ]
     if env is not None:
         lines.append(ts(f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}"))
-    header = ["layer", "type", "params", "MACs", "output", "ms", "% time", "% MACs"]
+    header = ["layer", "type", "params", "MACs", "output", "latency", "% time", "% MACs"]
     total_lat = sum(r.latency_ms or 0.0 for r in profile.layers)
     right = {2, 3, 4, 5, 6, 7}
     if any(r.latency_ms is not None for r in profile.layers):
@@ -91,10 +82,11 @@ def render_profile(profile: Profile, top: int = 10) -> str:
     ]
     if lat is not None:
         lines.append(
-            f"  latency         {lat.median:.3f} ms median (p10 {lat.p10:.3f}, p90 {lat.p90:.3f}, {lat.samples} samples), measured"
+            f"  latency         {units.duration_ms(lat.median)} median (p10 {units.duration_ms(lat.p10)}, "
+            f"p90 {units.duration_ms(lat.p90)}, {lat.samples} samples), measured"
         )
         if total_lat:
-            lines.append(f"  layer sum       {total_lat:.3f} ms ({100 * total_lat / lat.median:.0f}% of end to end)")
+            lines.append(f"  layer sum       {units.duration_ms(total_lat)} ({units.percent(total_lat / lat.median, 0)} of end to end)")
         lines.append(f"  peak memory     {human_bytes(t.peak_memory_bytes)}")
     else:
         lines.append("  latency         not measured" + (" (meta device: the planner projects it)" if any("meta" in w for w in profile.warnings) else ""))

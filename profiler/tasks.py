@@ -1,6 +1,7 @@
 """Tasks the measurement worker runs (named `profiler.tasks:NAME` in requests).
 
-Each task is `task(payload, state, should_stop)` yielding `(kind, data)` events of plain data.
+Each task is `task(payload, state, should_stop)` yielding the typed run events of
+`profiler.events` (the worker stamps their run id).
 `state` lives as long as the worker process: the baseline model loads once per source and
 stays loaded, with its profiles and outputs, across every variant asked of it.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from .analyze import Cancelled, ProfileRequest
 from .errors import StudioError
+from .events import Finished, LayerMeasured, Progress, RunEvent, StaticResult
 
 
 def request_to_dict(request: ProfileRequest) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
 
 def variant_task(
     payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Iterator[RunEvent]:
     """Measure one variant (the identity variant is the baseline) and stream its events."""
     import warnings
 
@@ -80,27 +82,27 @@ def variant_task(
     except StudioError as exc:  # no variant of this model can run: say so, structurally
         exc.details.setdefault("stage", "load")
         raise
-    yield "progress", {"fraction": 0.02, "message": "model loaded"}
+    yield Progress(0.02, "model loaded")
     needed = None if session.loaded.on_meta else backend_for(session.loaded).variant_memory_bytes(session, variant)
     if needed is not None:
         check_memory(needed, device=variant.device, what=session.loaded.info.source)
     try:
         for event in session.variant_events(variant, should_stop):
             if event.kind == "finished":
-                yield "finished", {"result": event.result.to_dict()}
+                yield Finished(event.result.to_dict())
             elif event.kind in ("static", "baseline") and event.profile is not None:
-                yield event.kind, {"profile": event.profile.to_dict(), "fraction": event.fraction, "of": event.stage}
+                yield StaticResult(event.profile.to_dict(), event.fraction, event.stage, baseline=event.kind == "baseline")
             elif event.kind == "layer":
-                yield "layer", {"layer": event.layer, "latency_ms": event.latency_ms, "of": event.stage}
+                yield LayerMeasured(event.layer, event.latency_ms, event.stage)
             else:
-                yield "progress", {"fraction": event.fraction, "message": event.message, "of": event.stage}
+                yield Progress(event.fraction, event.message, event.stage)
     except Cancelled:
         return
 
 
 def profile_task(
     payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Iterator[RunEvent]:
     """`tradeoff profile` (and `plan MODEL`) in the worker: load, count, measure; the result is
     the `tradeoff.profile/1` document. Nothing of the model runs in the calling process."""
     import warnings
@@ -109,14 +111,14 @@ def profile_task(
     from .loading import load_model
 
     warnings.simplefilter("ignore")  # library warnings would garble the terminal's stderr
-    yield "progress", {"fraction": 0.0, "message": "opening the model"}
+    yield Progress(0.0, "opening the model")
     loaded = load_model(payload["source"], trust=bool(payload.get("trust")))
-    yield "progress", {"fraction": 0.02, "message": "model loaded"}
+    yield Progress(0.02, "model loaded")
     try:
         for event in profile_events(loaded, request_from_dict(payload.get("request", {})), should_stop=should_stop):
             if event.kind == "finished" and event.profile is not None:
-                yield "finished", {"result": event.profile.to_dict()}
+                yield Finished(event.profile.to_dict())
                 return
-            yield "progress", {"fraction": event.fraction, "message": event.message}
+            yield Progress(event.fraction, event.message)
     except Cancelled:
         return

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, MeasureError, first_line
+from .events import Finished, Progress, RunEvent
 from .safe_io import write_bytes_atomic
 from .textsafe import terminal_safe
 
@@ -248,7 +249,7 @@ def render_trace_result(result: TraceResult) -> str:
 
 
 
-def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[tuple[str, dict[str, Any]]]:
+def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[RunEvent]:
     """Worker task: payload {"source", "trust", "request", "inputs", "variant", "logdir", "run_name"}
     (the keys of `profiler.tasks.variant_task`, plus the log folder). Reuses the worker's
     loaded model when the same source was measured before."""
@@ -260,8 +261,14 @@ def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Call
     warnings.simplefilter("ignore")
     session = _session(payload, state)
     variant = Variant.from_dict(payload.get("variant") or {})
-    yield from trace_events(payload["source"], payload["logdir"], variant=variant, trust=bool(payload.get("trust")),
-                            run_name=payload.get("run_name"), session=session, should_stop=should_stop)
+    for kind, data in trace_events(payload["source"], payload["logdir"], variant=variant, trust=bool(payload.get("trust")),
+                                   run_name=payload.get("run_name"), session=session, should_stop=should_stop):
+        # trace_events speaks (kind, data) for trace_model and the CLI; the worker hears typed events
+        if kind == "finished":
+            yield Finished(data.get("result"))
+            return
+        if kind == "progress":
+            yield Progress(float(data.get("fraction", 0.0)), str(data.get("message", "")))
 
 
 # --------------------------------------------------------------------------- TensorBoard

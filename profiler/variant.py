@@ -6,62 +6,82 @@ A plain, hashable, JSON-serialisable value. The identity variant (all defaults) 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
+from .codec import Record
 from .errors import InputError
-from .vocab import Precision, PruneMethod
+from .vocab import Device, Precision, PruneMethod, Runtime, choices
 
 PRECISIONS = tuple(p.value for p in Precision)
+VARIANT_DOCUMENT = "variant"
 
 
-@dataclass(frozen=True)
-class Variant:
-    """Knobs applied to the baseline. `None` means "as the baseline has it"."""
+@dataclass(frozen=True, init=False)
+class Variant(Record):
+    """Knobs applied to the baseline. `None` means "as the baseline has it".
+
+    JSON through the record codec: `from_dict` raises SchemaError naming the path at fault."""
+
+    __document__ = VARIANT_DOCUMENT
 
     prune: float = 0.0
-    prune_method: str | None = None  # structured | unstructured; None when prune == 0
+    prune_method: PruneMethod | None = None  # None when nothing is pruned
     layer_prune: tuple[tuple[str, float], ...] = ()  # per-layer overrides (module path, ratio)
-    precision: str = "fp32"
+    precision: Precision = Precision.FP32
     batch: int | None = None
     seq_len: int | None = None
     image_size: int | None = None
-    runtime: str | None = None  # torch | onnxruntime; None: the model's own
-    device: str = "cpu"
+    runtime: Runtime | None = None  # None: the model's own
+    device: Device = Device.CPU
     round_to: int | None = None  # round pruned channel counts to a multiple (hardware-friendly)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        prune: float = 0.0,
+        prune_method: PruneMethod | str | None = None,
+        layer_prune: tuple[tuple[str, float], ...] = (),
+        precision: Precision | str = Precision.FP32,
+        batch: int | None = None,
+        seq_len: int | None = None,
+        image_size: int | None = None,
+        runtime: Runtime | str | None = None,
+        device: Device | str = Device.CPU,
+        round_to: int | None = None,
+    ) -> None:
+        # The edges (CLI, app knobs, JSON) may pass plain strings: parsed here, once, into the
+        # vocabularies (InputError naming the option when unknown).
+        values = {
+            "prune": prune, "prune_method": _parse(prune_method, PruneMethod, "--prune-method"),
+            "layer_prune": layer_prune, "precision": _parse(precision, Precision, "--precision"),
+            "batch": batch, "seq_len": seq_len, "image_size": image_size,
+            "runtime": _parse(runtime, Runtime, "--runtime"), "device": _parse(device, Device, "--device"),
+            "round_to": round_to,
+        }  # fmt: skip
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
         # Canonical form, so equal knobs give equal (and equally hashed) variants however they
         # were written: the method is named exactly when something is pruned.
-        if self.prune_method is not None and self.prune_method not in {m.value for m in PruneMethod}:
-            raise InputError("--prune-method", f"{self.prune_method!r} is not structured or unstructured")
         pruned = self.prune > 0 or any(r > 0 for _, r in self.layer_prune)
-        object.__setattr__(self, "prune_method", (self.prune_method or "structured") if pruned else None)
+        object.__setattr__(self, "prune_method", (self.prune_method or PruneMethod.STRUCTURED) if pruned else None)
         if not 0.0 <= self.prune < 1.0:
             raise InputError("--prune", f"{self.prune} is outside 0 <= R < 1")
         for name, ratio in self.layer_prune:
             if not 0.0 <= ratio < 1.0:
                 raise InputError("--prune", f"layer {name!r}: ratio {ratio} is outside 0 <= R < 1")
-        if self.prune_method is not None and self.prune_method not in {m.value for m in PruneMethod}:
-            raise InputError("--prune-method", f"{self.prune_method!r} is not structured or unstructured")
-        if self.precision not in PRECISIONS:
-            raise InputError("--precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         for label, value in (("--batch", self.batch), ("--seq-len", self.seq_len), ("image size", self.image_size)):
             if value is not None and value <= 0:
                 raise InputError(label, f"{value} must be positive")
-        if self.device not in ("cpu", "cuda"):
-            raise InputError("--device", f"{self.device!r} is not cpu or cuda")
-        if self.runtime not in (None, "torch", "onnxruntime"):
-            raise InputError("--runtime", f"{self.runtime!r} is not torch or onnxruntime")
 
     @property
     def pruned(self) -> bool:
         return self.prune > 0 or any(r > 0 for _, r in self.layer_prune)
 
     @property
-    def method(self) -> str:
+    def method(self) -> PruneMethod:
         """The pruning method in force (structured unless said otherwise)."""
-        return self.prune_method or "structured"
+        return self.prune_method or PruneMethod.STRUCTURED
 
     def shape_key(self) -> tuple[int | None, int | None, int | None]:
         """Variants with the same key run on the same inputs, so fidelity compares like with like."""
@@ -69,21 +89,13 @@ class Variant:
 
     def baseline(self) -> Variant:
         """The baseline at this variant's shapes and device: what deltas and fidelity compare with."""
-        return Variant(batch=self.batch, seq_len=self.seq_len, image_size=self.image_size, device=self.device,
-                       runtime=self.runtime if self.runtime == "torch" else None)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layer_prune"] = [list(x) for x in self.layer_prune]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Variant:
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
-        kw["layer_prune"] = tuple((str(n), float(r)) for n, r in d.get("layer_prune", ()))
-        kw["prune"] = float(d.get("prune", 0.0))
-        return cls(**kw)
+        return Variant(
+            batch=self.batch,
+            seq_len=self.seq_len,
+            image_size=self.image_size,
+            device=self.device,
+            runtime=self.runtime if self.runtime == Runtime.TORCH else None,
+        )
 
     def key(self) -> str:
         """A stable text key (cache key in the worker runner)."""
@@ -93,7 +105,10 @@ class Variant:
         """Short human label: `prune 0.5 structured · int8 · batch 8`."""
         parts = []
         if self.pruned:
-            parts.append(f"prune {self.prune:g} {self.method}" + (f" (+{len(self.layer_prune)} layer overrides)" if self.layer_prune else ""))
+            parts.append(
+                f"prune {self.prune:g} {self.method}"
+                + (f" (+{len(self.layer_prune)} layer overrides)" if self.layer_prune else "")
+            )
         parts.append(self.precision)
         if self.batch:
             parts.append(f"batch {self.batch}")
@@ -103,9 +118,21 @@ class Variant:
             parts.append(f"image {self.image_size}")
         if self.runtime:
             parts.append(self.runtime)
-        if self.device != "cpu":
+        if self.device != Device.CPU:
             parts.append(self.device)
         return " · ".join(parts)
 
     def with_(self, **changes: Any) -> Variant:
         return replace(self, **changes)
+
+
+def _parse(value: Any, kind: type[StrEnum], option: str) -> Any:
+    if value is None or isinstance(value, kind):
+        return value
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return kind(value)
+    except ValueError:
+        allowed = f"one of {choices(kind)}" if len(kind) > 2 else " or ".join(m.value for m in kind)
+        raise InputError(option, f"{value!r} is not {allowed}") from None

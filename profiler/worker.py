@@ -1,39 +1,43 @@
 """Run measurement tasks in a spawned worker process, one at a time, superseding and cancelling.
 
-A *task* is a generator function named ``"package.module:function"``::
+A *task* is a generator function named ``"package.module:function"`` that yields the typed run
+events of ``profiler.events`` (run id left at 0)::
 
-    def task(payload: dict, state: dict, should_stop: Callable[[], bool]) -> Iterator[tuple[str, dict]]:
-        yield "progress", {"fraction": 0.1, "message": "counting"}
+    def task(payload: dict, state: dict, should_stop: Callable[[], bool]) -> Iterator[RunEvent]:
+        yield Progress(0.1, "counting")
         ...
-        yield "finished", {"result": {...}}
+        yield Finished({...})
 
 ``state`` is a dict that lives as long as the worker process (a loaded baseline model stays there
-between requests). The worker imports the task and drives it; every event crosses a ``Pipe`` as
-plain picklable data. The model is superqt's generator workers and Orange3's ``run(data, state)``
-tasks (docs/ARCHITECTURE.md, "A knob change, end to end"), without Qt: the GUI's controller
-calls ``Runner.poll()`` from a ``QTimer``; the CLI calls ``Runner.wait()``.
+between requests). The worker imports the task, drives it, stamps each event with the run id and
+sends it over a ``Pipe`` as is (frozen dataclasses of plain data). The model is superqt's
+generator workers and Orange3's ``run(data, state)`` tasks (docs/ARCHITECTURE.md, "A knob change,
+end to end"), without Qt: the GUI's controller calls ``Runner.poll()`` from a ``QTimer``; the CLI
+calls ``Runner.wait()``.
 
-Protocol, as the caller sees it (``RunEvent.kind``):
+Protocol, as the caller sees it (the event types of ``profiler.events``):
 
-* ``started`` — the worker took the run (``{"task", "pid"}``; ``{"cached": True}`` for a cache hit);
-* ``progress`` (``{"fraction", "message"}``, throttled to ~20/s at the source), ``static``,
-  ``layer``, ``result`` and any other kind the task yields — passed through unchanged;
-* exactly one terminal event per run: ``finished`` (``{"result", "cached"}``), ``failed``
-  (``{"message", "exit_code", "kind"}``, kind ``error`` | ``crash`` | ``timeout`` | ``memory``)
-  or ``cancelled`` (``{"reason": "superseded" | "cancelled", "killed": bool}``).
+* ``Started`` — the worker took the run (``task``, ``pid``; ``cached=True`` for a cache hit);
+* ``Progress`` (throttled to ~20/s at the source), ``StaticResult``, ``LayerMeasured`` — passed
+  through unchanged;
+* exactly one terminal event per run: ``Finished`` (``result``, ``cached``), ``Failed``
+  (``failure``: a ``FailureKind``; ``message``, ``file``, ``stage``, ``fields``; ``exit_code``
+  follows from the kind) or ``Cancelled`` (``reason`` superseded | cancelled | stopped | closed,
+  ``killed``).
 
-A run that was superseded or cancelled only ever reports ``cancelled`` (its other events are
+A run that was superseded or cancelled only ever reports ``Cancelled`` (its other events are
 stale and dropped, and a result it still finished with goes to the cache). A task exception never
-reaches the caller: it becomes a ``failed`` event. A worker that dies (segfault, ``os._exit``,
-``kill -9``, the OOM killer) fails the current run with kind ``crash``, and the next ``submit``
-starts a fresh worker. A time limit (counted from the worker's ``started``) and a cancel both ask
-the task to stop first and kill the worker only when it has not stopped within ``grace_s``, so a
-cooperative task keeps the worker (and its ``state``) alive. ``cache_key`` answers a repeated
-request from the results of earlier finished runs (``started`` + ``finished`` with
-``cached: True``) without touching the worker; treat cached results as read-only.
+reaches the caller: it becomes a ``Failed`` event. A worker that dies (segfault, ``os._exit``,
+``kill -9``, the OOM killer) fails the current run with kind ``model_failed`` and
+``fields["worker_died"]``, and the next ``submit`` starts a fresh worker. A time limit (counted
+from the worker's ``Started``) and a cancel both ask the task to stop first and kill the worker
+only when it has not stopped within ``grace_s``, so a cooperative task keeps the worker (and its
+``state``) alive. ``cache_key`` answers a repeated request from the results of earlier finished
+runs (``Started`` + ``Finished`` with ``cached=True``) without touching the worker; treat cached
+results as read-only.
 
-This module stays import-light (standard library only at module level): spawn re-imports it in
-every worker, and the GUI imports it at start-up.
+This module stays import-light (standard library and ``profiler.events`` only at module level):
+spawn re-imports it in every worker, and the GUI imports it at start-up.
 """
 
 from __future__ import annotations
@@ -46,31 +50,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from multiprocessing.connection import wait as _mp_wait
 from typing import Any
 
-__all__ = ["RunEvent", "Runner", "TaskFn", "TERMINAL_KINDS"]
+from .events import Cancelled, Failed, FailureKind, Finished, Progress, Started, failure_kind
+from .events import RunEvent as Event
 
-TaskFn = Callable[[dict[str, Any], dict[str, Any], Callable[[], bool]], Iterator[tuple[str, dict[str, Any]]]]
+__all__ = ["Event", "Runner", "TaskFn", "failed_event"]
 
-TERMINAL_KINDS = frozenset({"finished", "failed", "cancelled"})
+TaskFn = Callable[[dict[str, Any], dict[str, Any], Callable[[], bool]], Iterator[Event]]
+
 PROGRESS_INTERVAL_S = 0.05  # progress events are throttled to ~20/s in the worker
 _CACHE_SIZE = 64
 _KEEP_TERMINALS = 256
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    """One event of one run, as plain picklable data."""
-
-    run_id: int
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def terminal(self) -> bool:
-        return self.kind in TERMINAL_KINDS
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,20 +78,23 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def failure_payload(exc: BaseException) -> dict[str, Any]:
-    """The ``failed`` payload for an exception: one line, an exit code, and a kind."""
+def failed_event(exc: BaseException, run_id: int = 0) -> Failed:
+    """The ``Failed`` event for an exception: its kind, one line, its file and machine-readable facts."""
     from .errors import StudioError
 
-    kind = getattr(exc, "failure_kind", None)
-    if kind is None:
-        name = type(exc).__name__
-        kind = "memory" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "error"
+    legacy = getattr(exc, "failure_kind", None)
+    if legacy is None and (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"):
+        legacy = "memory"
     if isinstance(exc, StudioError):
-        return {"message": _first_line(str(exc)), "exit_code": int(exc.exit_code), "kind": kind, "file": exc.file,
-                "details": dict(getattr(exc, "details", {}) or {})}
+        details = dict(getattr(exc, "details", {}) or {})
+        kind = failure_kind(legacy, int(exc.exit_code), details)
+        stage = details.pop("stage", None)
+        details.pop("needs_trust", None)
+        return Failed(kind, _first_line(str(exc)), exc.file, None if stage is None else str(stage), details,
+                      run_id=run_id)
     text = _first_line(str(exc))
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return {"message": message, "exit_code": 3, "kind": kind}
+    return Failed(failure_kind(legacy, 3, {}), message, run_id=run_id)
 
 
 class EventNotPicklable(Exception):
@@ -200,7 +196,7 @@ def _load_task(name: str) -> Callable[..., Any]:
 
 
 def _run_one(
-    send: Callable[[int, str, dict[str, Any]], None],
+    send: Callable[[Event], None],
     run_id: int,
     task: str,
     payload: dict[str, Any],
@@ -208,7 +204,7 @@ def _run_one(
     stop: threading.Event,
 ) -> None:
     """Drive one task to exactly one terminal event."""
-    send(run_id, "started", {"task": task, "pid": os.getpid()})
+    send(Started(task=task, pid=os.getpid(), run_id=run_id))
     should_stop = stop.is_set
     gen: Any = None
     last_progress = 0.0
@@ -217,55 +213,43 @@ def _run_one(
         gen = fn(payload, state, should_stop)
         if not hasattr(gen, "__next__"):  # a plain function: its return value is the result
             if stop.is_set():
-                send(run_id, "cancelled", {"reason": "stopped"})
+                send(Cancelled("stopped", run_id=run_id))
             else:
-                send(run_id, "finished", {"result": gen, "cached": False})
+                send(Finished(gen, run_id=run_id))
             return
         while True:
             try:
                 item = next(gen)
             except StopIteration as end:
                 if stop.is_set():
-                    send(run_id, "cancelled", {"reason": "stopped"})
+                    send(Cancelled("stopped", run_id=run_id))
                 elif end.value is not None:
-                    send(run_id, "finished", {"result": end.value, "cached": False})
+                    send(Finished(end.value, run_id=run_id))
                 else:
-                    send(
-                        run_id,
-                        "failed",
-                        {"message": f"task {task} ended without a result", "exit_code": 3, "kind": "error"},
-                    )
+                    send(Failed(FailureKind.MODEL_FAILED, f"task {task} ended without a result", run_id=run_id))
                 return
-            kind, data = item
-            data = dict(data or {})
-            if kind == "finished":
-                data.setdefault("result", None)
-                data["cached"] = False
+            if not isinstance(item, Event):
+                raise TypeError(f"task {task} yielded {type(item).__name__}, not a run event (profiler.events)")
+            event = replace(item, run_id=run_id)
+            if isinstance(event, Finished | Failed):
                 _close(gen)
-                send(run_id, "finished", data)
+                send(replace(event, cached=False) if isinstance(event, Finished) else event)
                 return
-            if kind == "failed":
+            if isinstance(event, Cancelled) or stop.is_set():  # every yield is also a check point
                 _close(gen)
-                data.setdefault("message", f"task {task} failed")
-                data.setdefault("exit_code", 3)
-                data.setdefault("kind", "error")
-                send(run_id, "failed", data)
+                send(Cancelled("stopped", run_id=run_id))
                 return
-            if kind == "cancelled" or stop.is_set():  # every yield is also a check point
-                _close(gen)
-                send(run_id, "cancelled", {"reason": "stopped"})
-                return
-            if kind == "progress":
+            if isinstance(event, Progress):
                 now = time.monotonic()
-                if now - last_progress < PROGRESS_INTERVAL_S and float(data.get("fraction", 0.0)) < 1.0:
+                if now - last_progress < PROGRESS_INTERVAL_S and event.fraction < 1.0:
                     continue
                 last_progress = now
-            send(run_id, kind, data)
+            send(event)
     except BaseException as exc:  # noqa: BLE001 - every failure (SystemExit too) becomes an event
         if stop.is_set() or type(exc).__name__ == "Cancelled":
-            send(run_id, "cancelled", {"reason": "stopped"})
+            send(Cancelled("stopped", run_id=run_id))
         else:
-            send(run_id, "failed", failure_payload(exc))
+            send(failed_event(exc, run_id))
     finally:
         _close(gen)
 
@@ -295,16 +279,16 @@ def _worker_main(conn: Any, parent_pid: int | None = None, scratch: str | None =
     listener.start()
     state: dict[str, Any] = {}
 
-    def send(run_id: int, kind: str, data: dict[str, Any]) -> None:
-        # conn.send pickles before it writes: an unpicklable payload raises here (and becomes the
-        # run's "failed" event in _run_one) without leaving half a message in the pipe.
+    def send(event: Event) -> None:
+        # conn.send pickles before it writes: an unpicklable event raises here (and becomes the
+        # run's Failed event in _run_one) without leaving half a message in the pipe.
         try:
-            conn.send((run_id, kind, data))
+            conn.send(event)
         except (BrokenPipeError, EOFError, ConnectionError):
             control.close()  # the parent went away
         except Exception as exc:
             raise EventNotPicklable(
-                f"the task's {kind} event is not plain picklable data ({type(exc).__name__}: {_first_line(str(exc))})"
+                f"the task's {event.kind} event is not plain picklable data ({type(exc).__name__}: {_first_line(str(exc))})"
             ) from None
 
     try:
@@ -314,7 +298,7 @@ def _worker_main(conn: Any, parent_pid: int | None = None, scratch: str | None =
                 break
             run_id, task, payload, stop = item
             if stop is None:
-                send(run_id, "cancelled", {"reason": "superseded"})
+                send(Cancelled("superseded", run_id=run_id))
                 continue
             try:
                 _run_one(send, run_id, task, payload, state, stop)
@@ -345,7 +329,7 @@ class _Run:
 class _Stopping:
     run: _Run
     kill_at: float
-    outcome: RunEvent  # reported when the worker acknowledges, or when it is killed
+    outcome: Failed | Cancelled  # reported when the worker acknowledges, or when it is killed
 
 
 def _death_message(exitcode: int | None) -> str:
@@ -384,9 +368,9 @@ class Runner:
         self._next_id = 0
         self._current: _Run | None = None
         self._stopping: dict[int, _Stopping] = {}
-        self._backlog: list[RunEvent] = []
+        self._backlog: list[Event] = []
         self._cache: collections.OrderedDict[str, Any] = collections.OrderedDict()
-        self._terminals: collections.OrderedDict[int, RunEvent] = collections.OrderedDict()
+        self._terminals: collections.OrderedDict[int, Event] = collections.OrderedDict()
         self._stale_upto = 0  # non-terminal events of runs up to this id are stale: dropped
         self._closed = False
         self._scratch: str | None = None  # the worker's temporary folder, removed when it ends
@@ -479,7 +463,7 @@ class Runner:
         if message is not None:
             self._current = None
             self._stale_upto = max(self._stale_upto, run.run_id)
-            outcome = RunEvent(run.run_id, "failed", {"message": message, "exit_code": 3, "kind": "memory"})
+            outcome = Failed(FailureKind.OUT_OF_MEMORY, message, run_id=run.run_id)
             self._stopping[run.run_id] = _Stopping(run, now, outcome)  # killed at once, below
             self._enforce_deadlines()
 
@@ -510,8 +494,8 @@ class Runner:
         self._stale_upto = run.run_id - 1
         if cache_key is not None and cache_key in self._cache:
             self._cache.move_to_end(cache_key)
-            self._emit(RunEvent(run.run_id, "started", {"task": task, "cached": True}))
-            self._finish(RunEvent(run.run_id, "finished", {"result": self._cache[cache_key], "cached": True}))
+            self._emit(Started(task=task, cached=True, run_id=run.run_id))
+            self._finish(Finished(self._cache[cache_key], cached=True, run_id=run.run_id))
             return run.run_id
         self._current = run
         self._ensure_worker()
@@ -519,9 +503,9 @@ class Runner:
             sent = self._send(("run", run.run_id, run.task, run.payload))
         except Exception as exc:  # the payload cannot be pickled: the run fails, the caller carries on
             self._current = None
-            message = f"the request for {task} is not plain picklable data ({failure_payload(exc)['message']})"
-            self._emit(RunEvent(run.run_id, "started", {"task": task}))
-            self._finish(RunEvent(run.run_id, "failed", {"message": message, "exit_code": 2, "kind": "error"}))
+            message = f"the request for {task} is not plain picklable data ({failed_event(exc).message})"
+            self._emit(Started(task=task, run_id=run.run_id))
+            self._finish(Failed(FailureKind.UNUSABLE_INPUT, message, run_id=run.run_id))
             return run.run_id
         if not sent:
             self._poll_worker()  # reports the death (the new run fails as a crash)
@@ -537,7 +521,7 @@ class Runner:
             return
         self._current = None
         self._stale_upto = max(self._stale_upto, run.run_id)
-        outcome = RunEvent(run.run_id, "cancelled", {"reason": reason, "killed": False})
+        outcome = Cancelled(reason, run_id=run.run_id)
         self._stopping[run.run_id] = _Stopping(run, time.monotonic() + self.grace_s, outcome)
         self._send(("cancel", run.run_id))
 
@@ -552,7 +536,7 @@ class Runner:
 
     # -- events ------------------------------------------------------------------------------
 
-    def poll(self, timeout_s: float = 0.0) -> list[RunEvent]:
+    def poll(self, timeout_s: float = 0.0) -> list[Event]:
         """Events that arrived (waiting up to ``timeout_s`` for the first); enforces deadlines."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
@@ -580,15 +564,15 @@ class Runner:
         self,
         run_id: int,
         timeout_s: float | None = None,
-        on_event: Callable[[RunEvent], None] | None = None,
-    ) -> RunEvent:
+        on_event: Callable[[Event], None] | None = None,
+    ) -> Event:
         """Block until run ``run_id`` ends; return its terminal event. Raises TimeoutError."""
         if run_id in self._terminals and not any(e.run_id == run_id for e in self._backlog):
             return self._terminals[run_id]
         if run_id <= 0 or run_id > self._next_id:
             raise ValueError(f"no run {run_id} was submitted")
         end = None if timeout_s is None else time.monotonic() + timeout_s
-        others: list[RunEvent] = []
+        others: list[Event] = []
         try:
             while True:
                 left = 0.25 if end is None else min(0.25, end - time.monotonic())
@@ -618,18 +602,18 @@ class Runner:
             out.append(run.started_at + run.time_limit_s)
         return out
 
-    def _emit(self, event: RunEvent) -> None:
+    def _emit(self, event: Event) -> None:
         self._backlog.append(event)
 
-    def _finish(self, event: RunEvent) -> None:
+    def _finish(self, event: Event) -> None:
         self._terminals[event.run_id] = event
         while len(self._terminals) > _KEEP_TERMINALS:
             self._terminals.popitem(last=False)
         self._emit(event)
 
-    def _remember(self, run: _Run, payload: dict[str, Any]) -> None:
+    def _remember(self, run: _Run, finished: Finished) -> None:
         if run.cache_key is not None:
-            self._cache[run.cache_key] = payload.get("result")
+            self._cache[run.cache_key] = finished.result
             self._cache.move_to_end(run.cache_key)
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
@@ -647,48 +631,49 @@ class Runner:
             try:
                 if not conn.poll():
                     break
-                run_id, kind, data = conn.recv()
+                event = conn.recv()
             except (EOFError, OSError):
                 dead = True
                 break
-            self._on_message(run_id, kind, data)
+            self._on_message(event)
         if not dead and self._proc is not None and self._proc.exitcode is not None:
             # it exited: what it wrote before dying is all in the pipe now; read it first
             while True:
                 try:
                     if not conn.poll():
                         break
-                    run_id, kind, data = conn.recv()
+                    event = conn.recv()
                 except (EOFError, OSError):
                     break
-                self._on_message(run_id, kind, data)
+                self._on_message(event)
             dead = True
         if dead:
             self._on_death()
 
-    def _on_message(self, run_id: int, kind: str, data: dict[str, Any]) -> None:
+    def _on_message(self, event: Event) -> None:
+        run_id = event.run_id
         run = self._current
         if run is not None and run.run_id == run_id:
-            if kind == "started":
+            if isinstance(event, Started):
                 run.started_at = time.monotonic()
-            if kind in TERMINAL_KINDS:
+            if event.terminal:
                 self._current = None
-                if kind == "finished":
-                    self._remember(run, data)
-                self._finish(RunEvent(run_id, kind, data))
+                if isinstance(event, Finished):
+                    self._remember(run, event)
+                self._finish(event)
             else:
-                self._emit(RunEvent(run_id, kind, data))
+                self._emit(event)
             return
         stopping = self._stopping.get(run_id)
-        if stopping is not None and kind in TERMINAL_KINDS:
+        if stopping is not None and event.terminal:
             del self._stopping[run_id]
-            outcome = stopping.outcome
-            if kind == "finished":
-                self._remember(stopping.run, data)
-                if outcome.kind == "failed":  # a time limit passed, but the result made it: keep it
-                    outcome = RunEvent(run_id, kind, data)
-            elif kind == "failed" and outcome.kind == "failed":
-                outcome = RunEvent(run_id, kind, data)
+            outcome: Event = stopping.outcome
+            if isinstance(event, Finished):
+                self._remember(stopping.run, event)
+                if isinstance(outcome, Failed):  # a time limit passed, but the result made it: keep it
+                    outcome = event
+            elif isinstance(event, Failed) and isinstance(outcome, Failed):
+                outcome = event
             self._finish(outcome)
         # anything else is stale: a superseded run's progress, or a run already reported
 
@@ -709,13 +694,8 @@ class Runner:
         run = self._current
         if run is not None:
             self._current = None
-            self._finish(
-                RunEvent(
-                    run.run_id,
-                    "failed",
-                    {"message": _death_message(code), "exit_code": 3, "kind": "crash", "exitcode": code},
-                )
-            )
+            self._finish(Failed(FailureKind.MODEL_FAILED, _death_message(code),
+                                fields={"worker_died": True, "exitcode": code}, run_id=run.run_id))
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
@@ -725,15 +705,15 @@ class Runner:
                 self._current = None
                 self._stale_upto = max(self._stale_upto, run.run_id)
                 message = f"the run passed its time limit of {run.time_limit_s:g} s"
-                outcome = RunEvent(run.run_id, "failed", {"message": message, "exit_code": 3, "kind": "timeout"})
-                self._stopping[run.run_id] = _Stopping(run, now + self.grace_s, outcome)
+                timed_out = Failed(FailureKind.TIMED_OUT, message, run_id=run.run_id)
+                self._stopping[run.run_id] = _Stopping(run, now + self.grace_s, timed_out)
                 self._send(("cancel", run.run_id))
         if self._stopping and any(now >= s.kill_at for s in self._stopping.values()):
             self._kill_worker()
             for _, stopping in sorted(self._stopping.items()):
                 outcome = stopping.outcome
-                if outcome.kind == "cancelled":
-                    outcome = RunEvent(outcome.run_id, "cancelled", {**outcome.payload, "killed": True})
+                if isinstance(outcome, Cancelled):
+                    outcome = replace(outcome, killed=True)
                 self._finish(outcome)
             self._stopping.clear()
             current = self._current
@@ -762,7 +742,7 @@ class Runner:
             self._finish(stopping.outcome)
         self._stopping.clear()
         if self._current is not None:
-            self._finish(RunEvent(self._current.run_id, "cancelled", {"reason": "closed", "killed": False}))
+            self._finish(Cancelled("closed", run_id=self._current.run_id))
             self._current = None
 
     def __enter__(self) -> Runner:

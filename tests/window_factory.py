@@ -3,6 +3,7 @@ given factory), isolated settings and autosave, and canned prompts (or the app's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,3 +32,22 @@ def make_windows(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, se
     yield make
     for w in windows:
         w.controller.close()
+
+
+def scripted_runner(failures: list[Any]) -> Any:
+    """An in-process runner class whose next submits fail with the given `Failed` events (in
+    order; their run ids are filled in), then runs for real."""
+    from gui.controller import InProcessRunner
+    from profiler.events import Started
+
+    class Scripted(InProcessRunner):  # type: ignore[misc]
+        def submit(self, task: str, payload: Any = None, **kw: Any) -> int:
+            if failures:
+                self._next_id += 1
+                self.submitted.append((task, dict(payload or {})))
+                failed = dataclasses.replace(failures.pop(0), run_id=self._next_id)
+                self._backlog += [Started(run_id=self._next_id, task=task), failed]
+                return int(self._next_id)
+            return int(super().submit(task, payload, **kw))
+
+    return Scripted

@@ -16,6 +16,7 @@ from planner.catalog import Catalog, load_catalog
 from planner.options import DEFAULT_MAX_BATCH, DEFAULT_OUTPUT_TOKENS, DEFAULT_PUE, DEFAULT_UTILIZATION, PlanOptions
 from planner.vocab import PeakPrecision
 from profiler.errors import InputError
+from profiler.vocab import Device, Precision, PruneMethod, Runtime, choices
 
 # --- argparse types ---------------------------------------------------------------------------
 
@@ -60,12 +61,12 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
     p.add_argument("--input-shape", action="append", metavar="SHAPE", help="1x3x224x224 or NAME=SHAPE; repeatable")
     p.add_argument("--batch", metavar="N", help="leading dimension of every input" + (" (comma list)" if lists else ""))
     p.add_argument("--seq-len", metavar="N", help="sequence length of token inputs" + (" (comma list)" if lists else ""))
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--runtime", choices=["torch", "onnxruntime"], default=None)
+    p.add_argument("--device", choices=[str(d) for d in Device], default=str(Device.CPU))
+    p.add_argument("--runtime", choices=[str(r) for r in Runtime], default=None)
     p.add_argument("--threads", type=positive_int, metavar="N", help="intra-op threads for the measurement")
-    p.add_argument("--precision", default="fp32", metavar="P", help="fp32, fp16, bf16, int8 (tf32 on CUDA)")
+    p.add_argument("--precision", default=str(Precision.FP32), metavar="P", help=f"{choices(Precision)} (tf32 on CUDA)")
     p.add_argument("--prune", default="0", metavar="R", help="global pruning ratio, 0 <= R < 1")
-    p.add_argument("--prune-method", choices=["structured", "unstructured"], default=None)
+    p.add_argument("--prune-method", choices=[str(m) for m in PruneMethod], default=None)
     p.add_argument("--no-latency", action="store_true", help="static analysis only")
     p.add_argument("--trust", action="store_true",
                    help="allow opening a file that runs code when loaded (pickle, .pt2, TorchScript, "
@@ -109,9 +110,9 @@ def request_from_args(args: argparse.Namespace) -> Any:
 
     shapes = parse_shape_options(args.input_shape)
     precision = str(args.precision).lower()
-    if precision not in ("fp32", "fp16", "bf16", "int8", "tf32"):
-        raise InputError("--precision", f"{args.precision!r} is not one of fp32, fp16, bf16, int8, tf32")
-    if precision != "fp32":
+    if precision not in set(Precision):
+        raise InputError("--precision", f"{args.precision!r} is not one of {choices(Precision)}")
+    if precision != Precision.FP32:
         raise InputError("--precision", f"{precision} variants are measured by `tradeoff sweep`; profile measures fp32")
     prune = parse_ratio(args.prune)
     if prune:
@@ -186,7 +187,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--utilization", metavar="U", help=f"average accelerator utilisation when serving (default {DEFAULT_UTILIZATION})")
     g.add_argument("--catalog", metavar="FILE.csv", action="append", help="extra or overriding catalog rows (repeatable)")
     x = parser.add_argument_group("plan (extensions)")
-    x.add_argument("--serve-precision", metavar="P", help="serving precision (default: the profile's): fp32, tf32, fp16, bf16, fp8, int8")
+    x.add_argument("--serve-precision", metavar="P", help=f"serving precision (default: the profile's): {choices(PeakPrecision)}")
     x.add_argument("--train-precision", metavar="P", help="training precision (default bf16; fp16 where there is no bf16)")
     x.add_argument("--train-gpus", metavar="N", help="GPUs to train on (default: one instance, or the memory minimum)")
     x.add_argument("--micro-batch", metavar="N", help="training micro-batch per GPU (default: the profiled batch)")

@@ -8,22 +8,21 @@ import sys
 from typing import Any
 
 from profiler.errors import InputError, StudioError
+from profiler.events import Cancelled, Failed, Finished, Progress, RunEvent
 from profiler.textsafe import terminal_safe
 from tradeoff.options import check_inputs_option, check_model_option, request_from_args, request_from_args_base
 
 
-def failure_error(payload: dict[str, Any], model: str) -> StudioError:
-    """The one-line error for a run's `failed` event: its own file and exit code when the core
-    raised a StudioError, else (a crash, a time limit) exit 3 about the model."""
+def failure_error(failure: Failed, model: str) -> StudioError:
+    """The one-line error for a run's `Failed` event: its own file when the core raised a
+    StudioError, else (a crash, a time limit) the model; exit 2 or 3 as its kind says."""
     from profiler.errors import MeasureError
 
-    message = str(payload.get("message") or "failed")
-    code = int(payload.get("exit_code") or 3)
-    file = str(payload.get("file") or model)
+    message = failure.message or "failed"
+    file = failure.file or model
     prefix = f"{file}: "
     problem = message[len(prefix):] if message.startswith(prefix) else message
-    error = (InputError if code == 2 else MeasureError)(file, problem, details=payload.get("details") or {})
-    return error
+    return (InputError if failure.exit_code == 2 else MeasureError)(file, problem, details=failure.details)
 
 
 class _Progress:
@@ -33,10 +32,10 @@ class _Progress:
         self.enabled = enabled
         self.label = ""
 
-    def on_event(self, event: Any) -> None:
-        if self.enabled and event.kind == "progress":
-            frac = float(event.payload.get("fraction", 0.0))
-            line = f"{self.label}: {100 * frac:3.0f}% {str(event.payload.get('message', ''))[:40]:40s}"
+    def on_event(self, event: RunEvent) -> None:
+        if self.enabled and isinstance(event, Progress):
+            frac = float(event.fraction)
+            line = f"{self.label}: {100 * frac:3.0f}% {event.message[:40]:40s}"
             sys.stderr.write("\r" + terminal_safe(line))
             sys.stderr.flush()
 
@@ -55,11 +54,11 @@ def run_task(args: argparse.Namespace, task: str, payload: dict[str, Any], *, la
         run_id = runner.submit(task, payload, time_limit_s=args.time_limit)
         end = runner.wait(run_id, on_event=progress.on_event)
     progress.done()
-    if end.kind == "finished":
-        return end.payload["result"]
-    if end.kind == "cancelled":
-        raise KeyboardInterrupt
-    raise failure_error(end.payload, args.model)
+    if isinstance(end, Finished):
+        return end.result
+    if isinstance(end, Failed):
+        raise failure_error(end, args.model)
+    raise KeyboardInterrupt  # Cancelled: the runner was closed under the run
 
 
 def load_profile_for(args: argparse.Namespace) -> Any:
@@ -101,15 +100,16 @@ def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s
             run_id = runner.submit("profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()},
                                    time_limit_s=time_limit_s)
             end = runner.wait(run_id, on_event=progress.on_event)
-            if end.kind == "finished":
-                results.append(VariantResult.from_dict(end.payload["result"]))
+            if isinstance(end, Finished):
+                results.append(VariantResult.from_dict(end.result))
                 continue
-            message = end.payload.get("message", end.kind)
-            if (end.payload.get("details") or {}).get("stage") == "load":
+            failed = end if isinstance(end, Failed) else None
+            if failed is not None and failed.stage == "load":
                 progress.done()  # the model (or its sample inputs) cannot be opened: no variant can run
-                raise failure_error(end.payload, args.model)
+                raise failure_error(failed, args.model)
             if exit_codes is not None:
-                exit_codes.append(int(end.payload.get("exit_code") or 3))
+                exit_codes.append(failed.exit_code if failed is not None else 3)
+            message = failed.message if failed is not None else Cancelled.kind
             results.append(VariantResult(variant, None, None, None, {}, error=message))
     progress.done()
     return results

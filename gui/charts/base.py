@@ -5,14 +5,30 @@ from __future__ import annotations
 # isort: off
 import gui.charts  # noqa: F401  (pins pyqtgraph to PySide6 before pyqtgraph is imported)
 import pyqtgraph as pg
+
 # isort: on
 from PySide6.QtGui import QColor
 
 from gui.theme import Theme, current
+from profiler import units
+
+
+class PlainAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+    """An axis whose numbers read like the rest of the app (`profiler.units.axis_tick`): plain
+    decimals in the axis' own unit, never '5e-05' nor a '(x0.001)' prefix on the label."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if self.logMode:
+            return list(super().tickStrings(values, scale, spacing))
+        return [units.axis_tick(v * scale, spacing * scale) for v in values]
 
 
 def make_plot(title: str, x_label: str, y_label: str, *, log_x: bool = False, log_y: bool = False) -> pg.PlotWidget:
-    w = pg.PlotWidget()
+    w = pg.PlotWidget(axisItems={"bottom": PlainAxis("bottom"), "left": PlainAxis("left")})
     item = w.getPlotItem()
     item.setTitle(title)
     item.setLabel("bottom", x_label)

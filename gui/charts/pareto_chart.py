@@ -1,12 +1,15 @@
 """Every variant explored: latency against fidelity, marker size by weight bytes.
 
-Clicking a point restores that variant (`variant_clicked`). Points on the Pareto front
-(no other variant both faster and more faithful) are outlined.
+Clicking a point restores that variant (`variant_clicked`). Points on the Pareto front are
+outlined; the front is the core's (`profiler.sweep.pareto_flags`: latency per sample, output
+cosine and weight bytes, the same flags the PDF stars), read from each entry's `pareto`, never
+recomputed here. A front over three objectives is not a line in this 2-D view, so none is drawn.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pyqtgraph as pg
@@ -15,16 +18,34 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.charts.base import brush, make_plot, pen, style_plot
 from gui.plain_text import tip
-from gui.theme import current
+from gui.theme import current, fmt_bytes, fmt_fidelity, fmt_ms
+from profiler.sweep import pareto_flags
+from profiler.whatif import VariantResult
 
 
-def pareto_front(points: list[tuple[float, float]]) -> set[int]:
-    """Indices of points not dominated (lower latency and higher fidelity are better)."""
-    front = set()
-    for i, (lat, fid) in enumerate(points):
-        if not any((l2 <= lat and f2 >= fid) and (l2 < lat or f2 > fid) for j, (l2, f2) in enumerate(points) if j != i):
-            front.add(i)
-    return front
+def chart_entries(results: Mapping[str, VariantResult]) -> list[dict[str, Any]]:
+    """`set_results` entries for every result explored (by `Variant.key()`), each with the
+    core's Pareto flag (`profiler.sweep.pareto_flags`, computed over all of them, as the sweep
+    and the PDF do). Results without a measured latency are left out of the chart."""
+    flags = dict(zip(results, pareto_flags(list(results.values())), strict=True))
+    entries: list[dict[str, Any]] = []
+    for key, r in results.items():
+        p = r.profile
+        if p is None or p.totals.latency_ms is None:
+            continue
+        entries.append(
+            {
+                "key": key,
+                "variant": r.variant,
+                "label": r.variant.label(),
+                "latency_ms": p.totals.latency_ms.median,
+                "fidelity": r.fidelity.cosine if r.fidelity is not None else None,
+                "weight_bytes": p.totals.weight_bytes,
+                "weights": fmt_bytes(p.totals.weight_bytes),
+                "pareto": flags[key],
+            }
+        )
+    return entries
 
 
 class ParetoChart(QWidget):
@@ -37,38 +58,51 @@ class ParetoChart(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
         self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip)
-        self.front_line = self.plot.plot([], [], pen=pen(current().muted, 1))
         self.plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_scatter_clicked)
         self.entries: list[dict[str, Any]] = []
 
     @staticmethod
     def _tip(x: float, y: float, data: Any) -> str:
-        label = data.get("label", "") if isinstance(data, dict) else ""
-        weights = data.get("weights", "") if isinstance(data, dict) else ""
+        d = data if isinstance(data, dict) else {}
+        front = "\nPareto-optimal (latency per sample, fidelity, weights)" if d.get("pareto") else ""
         # a variant's label names layers (per-layer pruning): never markup
-        return tip(f"{label}\nlatency {x:.3g} ms · fidelity {y:.5f}\nweights {weights}")
+        return tip(
+            f"{d.get('label', '')}\nlatency {fmt_ms(x)} (measured) · fidelity {fmt_fidelity(y)}\n"
+            f"weights {d.get('weights', '')}{front}"
+        )
+
+    def show_results(self, results: Mapping[str, VariantResult], current_key: str | None) -> None:
+        """Plot every result explored with the core's Pareto flags (see `chart_entries`)."""
+        self.set_results(chart_entries(results), current_key)
 
     def set_results(self, entries: list[dict[str, Any]], current_key: str | None) -> None:
-        """entries: {"key", "variant", "label", "latency_ms", "fidelity", "weight_bytes", "weights"}."""
+        """entries: {"key", "variant", "label", "latency_ms", "fidelity", "weight_bytes", "weights",
+        "pareto"}; `pareto` is the core's flag (`profiler.sweep.pareto_flags` over every result
+        explored, `chart_entries` adds it); an entry without it is drawn as not on the front."""
         t = current()
-        usable = [e for e in entries if e.get("latency_ms") and e.get("fidelity") is not None and math.isfinite(e["fidelity"])]
+        usable = [
+            e for e in entries if e.get("latency_ms") and e.get("fidelity") is not None and math.isfinite(e["fidelity"])
+        ]
         self.entries = usable
         if not usable:
             self.scatter.setData([])
-            self.front_line.setData([], [])
             return
         largest = max(e["weight_bytes"] for e in usable) or 1
-        front = pareto_front([(e["latency_ms"], e["fidelity"]) for e in usable])
         spots = []
-        for i, e in enumerate(usable):
+        for e in usable:
             size = 8 + 22 * math.sqrt(e["weight_bytes"] / largest)
             color = t.heat if e["key"] == current_key else t.accent
-            spots.append({"pos": (e["latency_ms"], e["fidelity"]), "size": size, "data": e,
-                          "brush": brush(color, 170), "pen": pen(t.text, 1.5) if i in front else pen(color, 0.5)})
+            spots.append(
+                {
+                    "pos": (e["latency_ms"], e["fidelity"]),
+                    "size": size,
+                    "data": e,
+                    "brush": brush(color, 170),
+                    "pen": pen(t.text, 1.5) if e.get("pareto") else pen(color, 0.5),
+                }
+            )
         self.scatter.setData(spots)
-        fr = sorted((usable[i]["latency_ms"], usable[i]["fidelity"]) for i in front)
-        self.front_line.setData([p[0] for p in fr], [p[1] for p in fr])
 
     def _on_scatter_clicked(self, _item: Any, points: Any, *_: Any) -> None:
         if len(points):
@@ -78,4 +112,3 @@ class ParetoChart(QWidget):
 
     def restyle(self) -> None:
         style_plot(self.plot, current())
-        self.front_line.setPen(pen(current().muted, 1))

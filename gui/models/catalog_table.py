@@ -18,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from gui.models.roles import RAW_ROLE
 from gui.plain_text import tip
 from planner.catalog import Instance
+from profiler import units
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -69,7 +70,7 @@ class CatalogTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if value is None:
                 return "—"
-            return f"{value:.4g}" if isinstance(value, float) else str(value)
+            return units.number(value, 4) if isinstance(value, float) else str(value)
         if role == Qt.ItemDataRole.EditRole:
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):

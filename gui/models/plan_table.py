@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from gui.models.roles import RAW_ROLE
 from gui.plain_text import tip
 from gui.theme import current, fmt_ms, fmt_usd
+from profiler import units
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -121,11 +122,11 @@ def _fmt(kind: str, value: Any) -> str:
     if kind == "bool":
         return "yes" if value else "no"
     if kind == "int":
-        return f"{int(value):,}"
+        return units.number(int(value))
     if kind == "num":
-        return f"{value:,.3g}" if value < 1000 else f"{value:,.0f}"
+        return units.number(value)
     if kind == "kwh":
-        return f"{value:,.3g} kWh"
+        return f"{units.number(value)} kWh"
     if kind == "kg":
-        return f"{value:,.3g} kg"
+        return f"{units.number(value)} kg"
     return str(value)

@@ -168,6 +168,7 @@ def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = 
 def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool = False, timeout_s: float = 600.0) -> TraceResult | None:
     """Tools → Record trace: profile the current variant with torch.profiler in a worker
     process (a progress dialog can cancel it) into a log folder. Returns the TraceResult."""
+    from profiler.events import Cancelled, Failed, Finished, Progress
     from profiler.trace import TraceResult
     from profiler.worker import Runner
 
@@ -197,9 +198,9 @@ def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool =
             for ev in runner.poll():
                 if ev.run_id != run_id:
                     continue
-                if ev.kind == "progress":
-                    progress.setValue(int(100 * float(ev.payload.get("fraction", 0.0))))
-                    progress.setLabelText(str(ev.payload.get("message", "")))
+                if isinstance(ev, Progress):
+                    progress.setValue(int(100 * ev.fraction))
+                    progress.setLabelText(ev.message)  # the dialog's label is plain text (plain_text.progress_dialog)
                 if ev.terminal:
                     end.append(ev)
                     loop.quit()
@@ -213,13 +214,13 @@ def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool =
         progress.close()
         runner.close()
     ev = end[0] if end else None
-    if ev is None or ev.kind != "finished":
-        if ev is not None and ev.kind == "cancelled":
+    if not isinstance(ev, Finished):
+        if isinstance(ev, Cancelled):
             return None
-        message = "the trace was not recorded" if ev is None else str(ev.payload.get("message", ev.kind))
+        message = ev.message if isinstance(ev, Failed) else "the trace was not recorded"
         _fail(window, "Record trace", f"The trace was not recorded.\n\n{message}", quiet)
         return None
-    result = TraceResult.from_dict(ev.payload["result"])
+    result = TraceResult.from_dict(ev.result)
     _status(window, f"Trace recorded: {result.run_dir} (Chrome trace for Perfetto: {result.chrome_trace})")
     return result
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 
+from profiler import units
+
 from .layout import ACCENT, ACCENT2, HEAD, INK, MUTED, RULE, font
 
 HEAT_LOW = QColor("#f7fbff")
@@ -60,7 +62,11 @@ def tick_label(v: float) -> str:
     """Axis numbers: 0.05, 0.25, 500, 1,000, 1.5k is avoided in favour of 1,500."""
     if float(v).is_integer():
         return f"{int(v):,}"
-    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    if abs(v) >= 1e4:
+        return f"{v:,.0f}"
+    # plain decimals, never '1e-05'; trailing zeros dropped on an axis (0.25, not 0.250)
+    text = units.sig(v, 3)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
@@ -379,5 +385,5 @@ def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[str, floa
         p.setPen(QPen(MUTED, _pt(p, 0.5)))
         p.drawLine(QPointF(cell.left() + cell.width() * 0.12, base_y), QPointF(cell.right() - cell.width() * 0.12, base_y))
         if b and c is not None:
-            _text(p, QRectF(cell.left(), base_y + _pt(p, 1), cell.width(), fm.height()), f"{c / b:.3g}× baseline",
+            _text(p, QRectF(cell.left(), base_y + _pt(p, 1), cell.width(), fm.height()), f"{units.times(c / b)} baseline",
                   Qt.AlignmentFlag.AlignHCenter, fs, INK)

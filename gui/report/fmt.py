@@ -1,61 +1,43 @@
-"""Number formatting for the report: units always, aligned digits, no scientific notation a
-manager has to decode (except for truly extreme values). Qt-free."""
+"""Number formatting for the report: the report's names for `profiler.units` (the one place the
+terminal, the app and the PDF share), so a number reads the same in all three. Qt-free."""
 
 from __future__ import annotations
 
-import math
-
+from profiler import units
 from profiler.table import human_bytes, human_count
 
-__all__ = ["human_bytes", "human_count", "usd", "ms", "pct", "ratio", "num", "value", "saved_pct", "hours"]
+__all__ = [
+    "human_bytes",
+    "human_count",
+    "usd",
+    "ms",
+    "pct",
+    "ratio",
+    "num",
+    "value",
+    "saved_pct",
+    "hours",
+    "fidelity",
+    "DASH",
+]
 
-DASH = "—"
-
-
-def _sig(value: float, digits: int = 3) -> str:
-    """`value` to `digits` significant digits, plain decimal notation."""
-    if value == 0:
-        return "0"
-    exp = math.floor(math.log10(abs(value)))
-    decimals = max(0, digits - 1 - exp)
-    return f"{value:,.{decimals}f}"
+DASH = units.DASH
 
 
 def usd(value: float | None, *, per: str = "") -> str:
-    """$1,234 · $12.30 · $0.123 · $0.000180 · $1.2e-08 (tiny values keep 3 significant digits)."""
-    if value is None:
-        return DASH
-    sign = "−" if value < 0 else ""
-    v = abs(value)
-    if v >= 1000:
-        text = f"{v:,.0f}"
-    elif v >= 1:
-        text = f"{v:,.2f}"
-    elif v == 0:
-        text = "0"
-    elif v >= 1e-6:
-        text = _sig(v, 3)
-    else:
-        text = f"{v:.2e}"
-    return f"{sign}${text}" + (f" {per}" if per else "")
+    """$1,234 · $12.30 · $0.123 · $0.0000381 · < $0.000001; `per` follows after a space
+    ('per month' → '$1,028 per month')."""
+    return units.usd(value, per=f" {per}" if per else "")
 
 
 def ms(value: float | None, digits: int = 3) -> str:
-    """Milliseconds with 3 significant digits: `41.7 ms`, `0.0474 ms`."""
-    if value is None:
-        return DASH
-    return f"{_sig(value, digits)} ms" if value < 1e6 else f"{value:.3g} ms"
+    """A time given in milliseconds, in the unit that reads best: `41.7 ms`, `47.4 µs`, `2.60 s`."""
+    return units.duration_ms(value, digits)
 
 
 def num(value: float | None, digits: int = 3) -> str:
-    """3 significant digits; whole numbers as integers with thousands separators (50, 1,000,000)."""
-    if value is None:
-        return DASH
-    if value != 0 and (abs(value) >= 1e9 or abs(value) < 1e-6):
-        return f"{value:.{digits - 1}e}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return _sig(value, digits)
+    """3 significant digits in plain decimals; whole numbers exactly with separators (50, 1,000,000)."""
+    return units.number(value, digits)
 
 
 def value(v: object) -> str:
@@ -67,7 +49,9 @@ def value(v: object) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return num(v) if v.is_integer() or abs(v) >= 1e6 or abs(v) < 1e-4 else f"{v:.4g}"
+        # assumptions are inputs: up to 4 significant digits, read as typed (0.6, not 0.6000)
+        text = units.number(v, 4)
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(v, dict):
         return ", ".join(f"{k} {value(x)}" for k, x in v.items())
     if isinstance(v, (list, tuple)):
@@ -77,19 +61,11 @@ def value(v: object) -> str:
 
 def hours(value: float | None) -> str:
     """Hours, switching to days past 72 h and to seconds under a minute."""
-    if value is None:
-        return DASH
-    if value >= 72:
-        return f"{_sig(value / 24)} days"
-    if value >= 1 / 60:
-        return f"{_sig(value)} h"
-    return f"{_sig(value * 3600)} s"
+    return units.hours(value)
 
 
 def pct(fraction: float | None, digits: int = 1) -> str:
-    if fraction is None:
-        return DASH
-    return f"{100 * fraction:.{digits}f}%"
+    return units.percent(fraction, digits)
 
 
 def saved_pct(fraction: float | None) -> str:
@@ -102,7 +78,10 @@ def saved_pct(fraction: float | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    """A variant ÷ baseline ratio: `0.44×`."""
-    if value is None:
-        return DASH
-    return f"{value:.3g}×"
+    """A variant ÷ baseline ratio: `0.440×`."""
+    return units.times(value)
+
+
+def fidelity(cosine: float | None) -> str:
+    """Output cosine vs baseline: `0.9987`."""
+    return units.fidelity(cosine)

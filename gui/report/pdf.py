@@ -190,7 +190,7 @@ class _Report:
             ["FLOPs per forward (2 × MACs)", fmt.human_count(bt.flops, "FLOP"), fmt.human_count(None if ct is None else ct.flops, "FLOP"), "", "counted"],
             ["Peak memory", fmt.human_bytes(bt.peak_memory_bytes), fmt.human_bytes(None if ct is None else ct.peak_memory_bytes),
              change(bt.peak_memory_bytes, None if ct is None else ct.peak_memory_bytes), "measured" if bt.peak_memory_bytes is not None else "not measured"],
-            ["Fidelity: output cosine vs baseline", "1 (reference)", "—" if f is None else f"{f.cosine:.4f}", "", "measured"],
+            ["Fidelity: output cosine vs baseline", "1 (reference)", fmt.fidelity(None if f is None else f.cosine), "", "measured"],
             ["Fidelity: top-1 agreement", "1 (reference)", "—" if f is None or f.top1_agreement is None else fmt.pct(f.top1_agreement), "", "measured"],
             ["Fidelity: max abs error", "0 (reference)", "—" if f is None else fmt.num(f.max_abs_error), "", "measured"],
         ]  # fmt: skip
@@ -270,7 +270,7 @@ class _Report:
             if lat_b and lat_c is not None:
                 parts.append(f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch})")
             if f is not None:
-                parts.append(f"and agrees with it at output cosine {f.cosine:.4f} (measured)")
+                parts.append(f"and agrees with it at output cosine {fmt.fidelity(f.cosine)} (measured)")
             out.append(", ".join(parts) + ".")
         sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
         if sb is not None:
@@ -333,18 +333,18 @@ class _Report:
             table_rows.append([
                 str(i), r.name + ("" if r.counted else " *"), r.type, fmt.human_count(r.params), fmt.human_count(r.macs),
                 fmt.human_bytes(r.weight_bytes), fmt.human_bytes(r.activation_bytes),
-                "—" if r.latency_ms is None else f"{r.latency_ms:.4f}",
+                fmt.ms(r.latency_ms),
                 "—" if r.latency_ms is None or not lat_total else fmt.pct(r.latency_ms / lat_total),
                 fmt.pct(r.macs / macs_total) if macs_total else "—",
             ])  # fmt: skip
         d.table([Column("#", 0.35, "r"), Column("Layer", 2.6), Column("Type", 1.3), Column("Params", 0.8, "r"), Column("MACs", 0.85, "r"),
-                 Column("Weights", 0.85, "r"), Column("Output", 0.85, "r"), Column("Latency ms (measured)", 1.0, "r"), Column("% time", 0.7, "r"),
+                 Column("Weights", 0.85, "r"), Column("Output", 0.85, "r"), Column("Latency (measured)", 1.0, "r"), Column("% time", 0.7, "r"),
                  Column("% MACs", 0.7, "r")], table_rows, size=7.2)  # fmt: skip
         notes = []
         if any(not r.counted for r in layers):
             notes.append("* an op in this layer has no FLOP formula: its MACs are not in the totals (" + ", ".join(sorted(b.unsupported_ops)) + ").")
         if measured and b.totals.latency_ms is not None and lat_total:
-            notes.append(f"Per-layer times sum to {lat_total:.3f} ms against {b.totals.latency_ms.median:.3f} ms end to end (measured); "
+            notes.append(f"Per-layer times sum to {fmt.ms(lat_total)} against {fmt.ms(b.totals.latency_ms.median)} end to end (measured); "
                          "% time is each layer's share of the per-layer sum.")  # fmt: skip
         for n in notes:
             d.paragraph(n, size=7.5, color=_muted())
@@ -380,11 +380,11 @@ class _Report:
             f = r.fidelity
             rows.append([
                 "★" if e.pareto else "", r.variant.label() + ("  (chosen)" if id(r) == chosen_id else ""), str(r.profile.config.batch),
-                "—" if t.latency_ms is None else f"{t.latency_ms.median:.4g}", fmt.ratio(r.delta.get("latency")),
+                fmt.ms(None if t.latency_ms is None else t.latency_ms.median), fmt.ratio(r.delta.get("latency")),
                 fmt.human_count(t.params), fmt.human_count(t.macs), fmt.human_bytes(t.weight_bytes),
-                "—" if f is None else f"{f.cosine:.4f}", "—" if f is None or f.top1_agreement is None else fmt.pct(f.top1_agreement, 0),
+                fmt.fidelity(None if f is None else f.cosine), "—" if f is None or f.top1_agreement is None else fmt.pct(f.top1_agreement),
             ])  # fmt: skip
-        d.table([Column("★", 0.3, "c"), Column("Variant", 2.9), Column("Batch", 0.55, "r"), Column("Latency ms (measured)", 0.95, "r"),
+        d.table([Column("★", 0.3, "c"), Column("Variant", 2.9), Column("Batch", 0.55, "r"), Column("Latency (measured)", 0.95, "r"),
                  Column("× latency", 0.75, "r"), Column("Params", 0.75, "r"), Column("MACs", 0.75, "r"), Column("Weights", 0.85, "r"),
                  Column("Cosine (measured)", 0.95, "r"), Column("Top-1 agree", 0.75, "r")], rows, size=7.2, highlight=highlight)  # fmt: skip
         points = []

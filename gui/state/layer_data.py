@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gui.fmt import fmt_bytes, fmt_count, fmt_ms, fmt_share
+from profiler import units
 from profiler.result import LayerRow, Profile
 
 COL_NAME, COL_TYPE, COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE = range(8)
@@ -173,16 +174,16 @@ class LayerData:
         if col == COL_ACT:
             return f"{int(value):,} bytes"
         if col in (COL_LAT, COL_PROJ):
-            return f"{value:.6g} ms"
+            return units.duration_ms(value, 6)
         if col == COL_SHARE:
-            return f"{100 * value:.3f} %"
+            return units.percent(value, 3)
         return str(value)
 
     def tooltip(self, col: int, value: float | None, i: int | None) -> str:
         text = f"{HEADERS[col]}: {self.exact(col, value)}\n{self.provenance(col, i)}"
         share = self.share_of(col, value) if col != COL_SHARE else None
         if share is not None:
-            text += f"\n{100 * share:.2f} % of the column total"
+            text += f"\n{units.percent(share, 2)} of the column total"
         return text
 
     def details(self, name: str) -> dict[str, Any] | None:

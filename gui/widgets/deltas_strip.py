@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui import plain_text
-from gui.theme import current, fmt_bytes, fmt_count, fmt_ms, fmt_ratio, fmt_usd
+from gui.theme import current, fmt_bytes, fmt_count, fmt_fidelity, fmt_ms, fmt_ratio, fmt_share, fmt_usd
 
 CARDS = (
     ("latency", "Latency", "Median wall-clock latency of one batch, measured here"),
@@ -97,6 +97,6 @@ class DeltasStrip(QWidget):
             self.cards["fidelity"].set("—", "")
         else:
             top1 = ratios.get("top1")
-            extra = f"top-1 {100 * top1:.0f} %" if top1 is not None else ""
-            self.cards["fidelity"].set(f"{fid:.4f}", extra, None if fid > 0.9999 else fid > 0.99)
+            extra = f"top-1 {fmt_share(top1)}" if top1 is not None else ""
+            self.cards["fidelity"].set(fmt_fidelity(fid), extra, None if fid > 0.9999 else fid > 0.99)
         self.cards["usd"].set(fmt_usd(usd), fmt_ratio(usd_ratio), better(usd_ratio))

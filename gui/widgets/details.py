@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from gui.theme import current, fmt_bytes, fmt_count, fmt_ms
+from profiler import units
 
 
 def _shapes(shapes: Any) -> str:
@@ -52,7 +53,7 @@ class LayerDetailsWidget(QWidget):
             _tr("Latency", fmt_ms(lat), "measured" if lat is not None else "not measured"),
         ]
         if proj is not None:
-            intensity = "—" if proj.intensity_flops_per_byte is None else f"{proj.intensity_flops_per_byte:.3g} FLOP/byte"
+            intensity = "—" if proj.intensity_flops_per_byte is None else f"{units.number(proj.intensity_flops_per_byte)} FLOP/byte"
             lines += [
                 _tr("Projected", fmt_ms(proj.time_ms), f"on {e(target)}"),
                 _tr("Bound", e(proj.bound), "roofline"),

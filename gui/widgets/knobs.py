@@ -110,7 +110,7 @@ class KnobsWidget(QWidget):
         self.prune_slider = QSlider(Qt.Orientation.Horizontal)
         self.prune_slider.setRange(0, 18)
         self.prune_slider.setPageStep(2)
-        self.prune_label = QLabel("0 %")
+        self.prune_label = QLabel("0%")
         self.prune_label.setMinimumWidth(40)
         self.prune_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row = QHBoxLayout()
@@ -207,7 +207,7 @@ class KnobsWidget(QWidget):
         blockers = [QSignalBlocker(w) for w in (self.prune_slider, self.batch_slider, self.method, self.precision,
                                                  self.seq_len, self.image_size, self.device, self.runtime)]
         self.prune_slider.setValue(round(v.prune / PRUNE_STEP))
-        self.prune_label.setText(f"{100 * v.prune:.0f} %")
+        self.prune_label.setText(f"{100 * v.prune:.0f}%")
         _select(self.method, v.method)
         _select(self.precision, v.precision)
         batch = v.batch or self._base_batch
@@ -221,8 +221,8 @@ class KnobsWidget(QWidget):
         del blockers
         n = len(v.layer_prune)
         self.overrides_label.setText(
-            "none" if not n else ", ".join(f"{name} {100 * r:.0f} %" for name, r in v.layer_prune[:2]) + (f" +{n - 2}" if n > 2 else ""))
-        self.overrides_label.setToolTip(tip("\n".join(f"{name}: {100 * r:.0f} %" for name, r in v.layer_prune)))
+            "none" if not n else ", ".join(f"{name} {100 * r:.0f}%" for name, r in v.layer_prune[:2]) + (f" +{n - 2}" if n > 2 else ""))
+        self.overrides_label.setToolTip(tip("\n".join(f"{name}: {100 * r:.0f}%" for name, r in v.layer_prune)))
         self.clear_overrides.setEnabled(n > 0)
         self._apply_applicability()
 
@@ -252,7 +252,7 @@ class KnobsWidget(QWidget):
             self.variant_changed.emit(v)
 
     def _on_prune_slider_changed(self, value: int) -> None:
-        self.prune_label.setText(f"{100 * value * PRUNE_STEP:.0f} %")
+        self.prune_label.setText(f"{100 * value * PRUNE_STEP:.0f}%")
         self._changed()
 
     def _on_batch_slider_changed(self, value: int) -> None:

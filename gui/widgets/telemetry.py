@@ -44,7 +44,7 @@ class _Nvml:
             util = nv.nvmlDeviceGetUtilizationRates(self.handle).gpu
             mem = nv.nvmlDeviceGetMemoryInfo(self.handle)
             power = nv.nvmlDeviceGetPowerUsage(self.handle) / 1000.0
-            return f"{self.name}: {util} % · {fmt_bytes(mem.used)} / {fmt_bytes(mem.total)} · {power:.0f} W"
+            return f"{self.name}: {util}% · {fmt_bytes(mem.used)} / {fmt_bytes(mem.total)} · {power:.0f} W"
         except Exception:
             return f"{self.name}: unavailable"
 
@@ -86,7 +86,7 @@ class TelemetryStrip(QWidget):
 
     def sample(self) -> None:
         ps = self._psutil
-        self.cpu.setText(f"CPU {ps.cpu_percent(None):.0f} %")
+        self.cpu.setText(f"CPU {ps.cpu_percent(None):.0f}%")
         rss = self._proc.memory_info().rss
         worker = 0
         pid = self._worker_pid()

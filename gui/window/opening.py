@@ -3,7 +3,7 @@ list, saving projects, the autosave and the offer to restore it after a crash.
 
 Code from a model file runs only by the user's choice. Formats that run code when loaded
 (pickles, torch.export, TorchScript, Hugging Face custom code) are refused by the core without
-trust (a failure whose `details` say `needs_trust`): the window then asks. A `.py` factory runs
+trust (a `Failed` event of kind `needs_trust`): the window then asks. A `.py` factory runs
 when the user chose that file (File → Open, the command line, a drop); named by a project, the
 autosave or the recent-files list, the window asks first. Trust lives in this session's
 workspace only: never in a project, the autosave or the settings.
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog
 from gui.session import PROJECT_SUFFIX, ProjectError, is_project_path, load_project, save_project
 from gui.state.workspace import Workspace
 from profiler.errors import StudioError
+from profiler.events import Failed, FailureKind
 from profiler.variant import Variant
 
 if TYPE_CHECKING:
@@ -180,14 +181,15 @@ class Opening:
         self._w.settings.add_recent(source)
         self._w.menus.fill_recent()
 
-    def model_failed_to_open(self, message: str) -> None:
+    def model_failed_to_open(self, failure: Failed) -> None:
         """The worker could not open the model (no result yet): ask for a missing input size,
         else give up on this file and go back to the previous one."""
         w = self._w
         ws = w.workspace
         source = ws.source or ""
-        missing = w.controller.failure_details.get("missing_dim")
-        if isinstance(missing, dict):
+        message = failure.message
+        missing = failure.fields.get("missing_dim")
+        if failure.failure is FailureKind.MISSING_DIM and isinstance(missing, dict):
             raw = missing.get("input")
             name = str(raw) if raw is not None else None
             shape = w.prompts.ask_shape(name, message)

@@ -4,13 +4,14 @@ charts, the layer details, and the knobs that ask for a new variant."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 
-from gui import plain_text, theme
+from gui import plain_text
 from gui.state.layer_data import COL_LAT, COL_PARAMS, COL_PROJ, COL_SHARE
 from gui.widgets.knobs import applicability
+from profiler.events import Failed, FailureKind
 from profiler.result import LayerRow, Profile
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
@@ -152,19 +153,20 @@ class ResultsView:
             self.on_layer_selected(w.details.layer)
         w.result_shown.emit(result)
 
-    def on_run_failed(self, message: str, kind: str, exit_code: int) -> None:
+    def on_run_failed(self, failure: Failed) -> None:
         w = self._w
         ws = w.workspace
-        if w.controller.failure_details.get("needs_trust") and not ws.trust:
+        message = failure.message
+        if failure.failure is FailureKind.NEEDS_TRUST and not ws.trust:
             w.opening.on_needs_trust(ws.source or "", message)
             return
         if not ws.results:  # the model itself did not open
-            w.opening.model_failed_to_open(message)
+            w.opening.model_failed_to_open(failure)
             return
-        what = "The measurement process crashed" if kind == "crash" else "This variant could not be measured"
+        what = "The measurement process crashed" if failure.worker_died else "This variant could not be measured"
         w.statusBar().showMessage(f"{what}: {message} — the previous results are kept", 15000)
         self.restore_current_rows()
-        if kind in ("crash", "memory", "timeout"):
+        if failure.worker_died or failure.failure in (FailureKind.OUT_OF_MEMORY, FailureKind.TIMED_OUT):
             w.prompts.error(what, f"{message}\n\nThe previous results are kept; the next change starts a fresh worker.")
 
     def on_run_cancelled(self) -> None:
@@ -261,16 +263,7 @@ class ResultsView:
             points = [(r.profile.config.batch, r.profile.totals.latency_ms.median) for r in ws.same_except_batch(current.variant)
                       if r.profile is not None and r.profile.totals.latency_ms is not None]
             w.batch_chart.set_points(points)
-        entries: list[dict[str, Any]] = []
-        for key, r in ws.results.items():
-            p = r.profile
-            if p is None or p.totals.latency_ms is None:
-                continue
-            entries.append({"key": key, "variant": r.variant, "label": r.variant.label(),
-                            "latency_ms": p.totals.latency_ms.median,
-                            "fidelity": r.fidelity.cosine if r.fidelity is not None else None,
-                            "weight_bytes": p.totals.weight_bytes, "weights": theme.fmt_bytes(p.totals.weight_bytes)})
-        w.pareto_chart.set_results(entries, ws.current_key)
+        w.pareto_chart.show_results(ws.results, ws.current_key)  # the core's Pareto flags, as the PDF stars them
 
     def on_layer_selected(self, name: str) -> None:
         w = self._w

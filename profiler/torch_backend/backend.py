@@ -191,8 +191,7 @@ class TorchBackend:
             set_tf32(variant.precision == "tf32")  # TF32 tensor-core matmuls for this variant only
         converted, pnotes = convert_torch(model, variant.precision, variant.device, source=source)
         notes += pnotes
-        float_dtype = variant.precision if variant.precision in ("fp16", "bf16") else None
-        float_dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(float_dtype or "", None)
+        float_dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(str(variant.precision))  # inputs cast to it
         loaded = dataclasses.replace(session.loaded, module=converted, float_dtype=float_dtype, warnings=[])
         return loaded, notes, report, density
 

@@ -36,10 +36,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from profiler.analyze import ProfileRequest  # noqa: E402
+from profiler.events import Cancelled, Finished, RunEvent  # noqa: E402
 from profiler.tasks import request_to_dict  # noqa: E402
 from profiler.variant import Variant  # noqa: E402
 from profiler.whatif import VariantResult  # noqa: E402
-from profiler.worker import RunEvent, Runner  # noqa: E402
+from profiler.worker import Runner  # noqa: E402
 
 TASK = "profiler.tasks:variant_task"
 LIVE = ProfileRequest(budget_s=0.5, layer_runs=2)  # the app's live settings
@@ -113,7 +114,7 @@ def bench_knobs(rounds: int) -> None:
             for name, variant in KNOBS:
                 first, final, end = timed_run(runner, "demo:resnet18", variant, LIVE)
                 if end.kind != "finished":
-                    failures.append(f"{name}: {end.kind} {end.payload}")
+                    failures.append(f"{name}: {end}")
                     continue
                 finals[name].append(final)
                 firsts[name].append(first if first is not None else final)
@@ -151,7 +152,7 @@ def bench_cancel(tries: int) -> None:
                     runner.cancel()
                     while runner.busy:
                         for e in runner.poll(0.001):
-                            if e.run_id == run_id and e.kind == "cancelled" and e.payload.get("killed"):
+                            if e.run_id == run_id and isinstance(e, Cancelled) and e.killed:
                                 killed += 1
                     idle.append(time.perf_counter() - t0)
                     if runner.worker_pid is None:  # killed: warm a fresh worker before the next try
@@ -177,7 +178,8 @@ def bench_throughput() -> None:
                 if end.kind != "finished":
                     cells.append(f"b{b}: {end.kind}")
                     continue
-                r = VariantResult.from_dict(end.payload["result"])
+                assert isinstance(end, Finished)
+                r = VariantResult.from_dict(end.result)
                 lat = r.profile.totals.latency_ms if r.profile else None
                 if lat is None:
                     cells.append(f"b{b}: —")

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from window_factory import scripted_runner
+
 from gui.controller import InProcessRunner
 from gui.models.roles import RAW_ROLE
 from gui.session import PROJECT_SCHEMA
 from gui.state.layer_data import COL_LAT, COL_MACS
+from profiler.events import Failed, FailureKind
 from profiler.variant import Variant
-from profiler.worker import RunEvent
 
 TIMEOUT_MS = 30_000
 
@@ -42,7 +44,7 @@ def test_open_demo_change_batch_heatmap_and_deltas_change(qtbot: Any, make_windo
     assert result.variant.batch == 8
     assert _macs_in_heatmap(w) == [8 * m for m in macs_before]
     assert w.deltas.values["ratio_macs"] == 8.0
-    assert w.deltas.cards["macs"].change.text() == "+700 %"
+    assert w.deltas.cards["macs"].change.text() == "+700%"
     assert any(w.table.model.index(r, COL_LAT).data(RAW_ROLE) for r in range(w.table.model.rowCount()))
     # the batch chart has both batches, the Pareto chart both variants
     assert [b for b, _ in w.batch_chart.points] == [1, 8]
@@ -62,7 +64,7 @@ def test_layer_details_and_override(qtbot: Any, make_window: Any) -> None:
     with qtbot.waitSignal(w.result_shown, timeout=TIMEOUT_MS) as blocker:
         w._on_prune_override("fc1", 0.5)
     assert dict(blocker.args[0].variant.layer_prune) == {"fc1": 0.5}
-    assert "fc1 50 %" in w.knobs.overrides_label.text()
+    assert "fc1 50%" in w.knobs.overrides_label.text()
 
 
 def test_planner_sliders_recompute_without_measuring(qtbot: Any, make_window: Any) -> None:
@@ -134,28 +136,14 @@ def test_first_start_opens_resnet18(qtbot: Any, make_window: Any) -> None:
     assert w.windowTitle().startswith("resnet18")
 
 
-class _Scripted(InProcessRunner):
-    """Answers the first submit with a scripted failure, then runs for real."""
-
-    failures: list[dict[str, Any]] = []
-
-    def submit(self, task: str, payload: Any = None, **kw: Any) -> int:
-        if self.failures:
-            self._next_id += 1
-            self.submitted.append((task, dict(payload or {})))
-            self._backlog += [RunEvent(self._next_id, "started", {}), RunEvent(self._next_id, "failed", self.failures.pop(0))]
-            return self._next_id
-        return super().submit(task, payload, **kw)
-
-
 def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompts: Any, tmp_path: Path) -> None:
     model = tmp_path / "m.pt"
     model.write_bytes(b"x")
-    # the app reacts to the failure's structured details (profiler.worker.failure_payload), not its wording
-    _Scripted.failures = [{"message": f"{model}: holds a pickled Python object, and loading it runs code from the file: "
-                                      "pass --trust only if you trust where it came from", "exit_code": 2, "kind": "error",
-                           "details": {"needs_trust": True}}]
-    w = make_window(_Scripted)
+    # the app reacts to the failure's kind (profiler.events.Failed), not its wording
+    w = make_window(scripted_runner([Failed(
+        failure=FailureKind.NEEDS_TRUST, file=str(model), stage="load",
+        message=f"{model}: holds a pickled Python object, and loading it runs code from the file: "
+                "pass --trust only if you trust where it came from")]))
     prompts.trust = False
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
@@ -166,11 +154,12 @@ def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompt
 def test_dynamic_dimension_asks_for_a_shape(qtbot: Any, make_window: Any, prompts: Any, tmp_path: Path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(b"x")
-    _Scripted.failures = [{"message": f"{model}: input 'x' dimension 2 ('height') has no value: pass --input-shape x=…",
-                           "exit_code": 2, "kind": "error",
-                           "details": {"missing_dim": {"input": "x", "dim": 2, "symbol": "height", "declared": [1, 3, None, 32]}}},
-                          {"message": f"{model}: still wrong", "exit_code": 2, "kind": "error"}]
-    w = make_window(_Scripted)
+    w = make_window(scripted_runner([
+        Failed(failure=FailureKind.MISSING_DIM, file=str(model),
+               message=f"{model}: input 'x' dimension 2 ('height') has no value: pass --input-shape x=…",
+               fields={"missing_dim": {"input": "x", "dim": 2, "symbol": "height", "declared": [1, 3, None, 32]}}),
+        Failed(failure=FailureKind.UNUSABLE_INPUT, file=str(model), message=f"{model}: still wrong"),
+    ]))
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
     assert ("shape", "x") in prompts.asked
@@ -178,12 +167,12 @@ def test_dynamic_dimension_asks_for_a_shape(qtbot: Any, make_window: Any, prompt
 
 
 def test_worker_crash_keeps_previous_results(qtbot: Any, make_window: Any, prompts: Any) -> None:
-    w = make_window(_Scripted)
-    _Scripted.failures = []
+    failures: list[Failed] = []
+    w = make_window(scripted_runner(failures))
     _open(qtbot, w)
     macs = _macs_in_heatmap(w)
-    _Scripted.failures = [{"message": "the measurement process died (signal SIGKILL; perhaps it ran out of memory)",
-                           "exit_code": 3, "kind": "crash"}]
+    failures.append(Failed(failure=FailureKind.MODEL_FAILED, fields={"worker_died": True, "exitcode": -9},
+                           message="the measurement process died (signal SIGKILL; perhaps it ran out of memory)"))
     with qtbot.waitSignal(w.controller.run_failed, timeout=5000):
         w.knobs.batch_slider.setValue(2)
     assert _macs_in_heatmap(w) == macs

@@ -11,12 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-Events = Iterator[tuple[str, dict[str, Any]]]
+from profiler.events import Finished, LayerMeasured, Progress, RunEvent
+
+Events = Iterator[RunEvent]
 
 
 def echo(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
-    yield "progress", {"fraction": 0.5, "message": "echoing"}
-    yield "finished", {"result": {"echo": payload, "pid": os.getpid()}}
+    yield Progress(0.5, "echoing")
+    yield Finished({"echo": payload, "pid": os.getpid()})
 
 
 def slow(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
@@ -29,39 +31,39 @@ def slow(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[
             return
         n += 1
         if payload.get("layers"):
-            yield "layer", {"name": f"layer{n}", "latency_ms": 10.0}
-        yield "progress", {"fraction": elapsed / seconds, "message": f"step {n}"}
+            yield LayerMeasured(f"layer{n}", 10.0)
+        yield Progress(elapsed / seconds, f"step {n}")
         time.sleep(0.01)
-    yield "finished", {"result": {"steps": n}}
+    yield Finished({"steps": n})
 
 
 def stubborn(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
     """Ignores should_stop and never yields while it sleeps (like a long native call)."""
-    yield "progress", {"fraction": 0.0, "message": "sleeping"}
+    yield Progress(0.0, "sleeping")
     time.sleep(float(payload.get("seconds", 30.0)))
-    yield "finished", {"result": "woke up"}
+    yield Finished("woke up")
 
 
 def crash_segfault(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
-    yield "progress", {"fraction": 0.1, "message": "about to crash"}
+    yield Progress(0.1, "about to crash")
     ctypes.string_at(0)
-    yield "finished", {"result": None}
+    yield Finished(None)
 
 
 def crash_exit(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
-    yield "progress", {"fraction": 0.1, "message": "about to exit"}
+    yield Progress(0.1, "about to exit")
     os._exit(7)
 
 
 def raise_error(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
     from profiler.errors import InputError
 
-    yield "progress", {"fraction": 0.1, "message": "about to fail"}
+    yield Progress(0.1, "about to fail")
     raise InputError("x.onnx", "bad")
 
 
 def raise_bug(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
-    yield "progress", {"fraction": 0.1, "message": "about to fail"}
+    yield Progress(0.1, "about to fail")
     raise ValueError("first line\nsecond line")
 
 
@@ -71,19 +73,19 @@ def remember(payload: dict[str, Any], state: dict[str, Any], should_stop: Callab
         state["model"] = object()
         state["loads"] = state.get("loads", 0) + 1
     state["calls"] = state.get("calls", 0) + 1
-    yield "finished", {"result": {"calls": state["calls"], "loads": state["loads"], "pid": os.getpid()}}
+    yield Finished({"calls": state["calls"], "loads": state["loads"], "pid": os.getpid()})
 
 
 def hog(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
     from profiler.guard import check_memory
 
-    yield "progress", {"fraction": 0.0, "message": "estimating memory"}
+    yield Progress(0.0, "estimating memory")
     check_memory(1 << 60, device="cpu", what="hog.pt")  # an exbibyte
-    yield "finished", {"result": "allocated"}
+    yield Finished("allocated")
 
 
 def unpicklable(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
-    yield "finished", {"result": lambda: None}
+    yield Finished(lambda: None)
 
 
 def eat_memory(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Events:
@@ -94,4 +96,9 @@ def eat_memory(payload: dict[str, Any], state: dict[str, Any], should_stop: Call
     for _ in range(int(payload["limit_mb"]) // int(payload["chunk_mb"])):
         held.append(bytearray(int(payload["chunk_mb"]) * 2**20))  # zero-filled: resident at once
         time.sleep(0.05)
-    yield "finished", {"result": len(held)}
+    yield Finished(len(held))
+
+
+def old_style(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[Any]:
+    """Yields the pre-events `(kind, data)` tuples: the worker refuses them."""
+    yield "progress", {"fraction": 0.5, "message": "old"}

@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 
 from profiler.analyze import ProfileRequest
+from profiler.events import Failed, FailureKind, Finished, RunEvent
 from profiler.tasks import request_to_dict
 from profiler.variant import Variant
 from profiler.whatif import VariantResult
-from profiler.worker import RunEvent, Runner
+from profiler.worker import Runner
 
 TASK = "profiler.tasks:variant_task"
 REQUEST = ProfileRequest(budget_s=0.2, layer_runs=1)
@@ -55,15 +56,15 @@ def runner() -> Iterator[Runner]:
 def kept(runner: Runner) -> tuple[dict[str, Any], VariantResult]:
     """A finished demo:mlp result, as the caller (the app's workspace) keeps it."""
     end = runner.wait(runner.submit(TASK, payload("demo:mlp", Variant(prune=0.3))), timeout_s=120)
-    assert end.kind == "finished", end.payload
-    return copy.deepcopy(end.payload["result"]), VariantResult.from_dict(end.payload["result"])
+    assert isinstance(end, Finished), end
+    return copy.deepcopy(end.result), VariantResult.from_dict(end.result)
 
 
 def _next_request_works(runner: Runner, dead_pid: int | None, kept: tuple[dict[str, Any], VariantResult]) -> None:
     t0 = time.monotonic()
     end = runner.wait(runner.submit(TASK, payload("demo:mlp", Variant(batch=2))), timeout_s=120)
-    assert end.kind == "finished", end.payload
-    result = VariantResult.from_dict(end.payload["result"])
+    assert isinstance(end, Finished), end
+    result = VariantResult.from_dict(end.result)
     assert result.error is None and result.profile is not None and result.profile.inputs[0].shape[0] == 2
     assert runner.worker_pid is not None and runner.worker_pid != dead_pid  # a fresh worker
     raw, obj = kept
@@ -79,9 +80,9 @@ def test_kill_9_while_resnet18_measures(runner: Runner, kept: tuple[dict[str, An
     assert pid is not None and pid != os.getpid()
     os.kill(pid, signal.SIGKILL)
     end = runner.wait(run_id, timeout_s=10)
-    assert end.kind == "failed", end
-    assert end.payload["kind"] == "crash" and end.payload["exit_code"] == 3
-    assert "SIGKILL" in end.payload["message"] and "\n" not in end.payload["message"]
+    assert isinstance(end, Failed), end
+    assert end.failure is FailureKind.MODEL_FAILED and end.worker_died and end.exit_code == 3
+    assert "SIGKILL" in end.message and "\n" not in end.message
     assert not runner.busy
     _next_request_works(runner, pid, kept)
 
@@ -122,10 +123,10 @@ def hang():
 
 
 @pytest.mark.parametrize(("factory", "kind", "words", "limit"), [
-    ("segfault", "crash", "SIGSEGV", None),
-    ("hang", "timeout", "time limit", 1.0),
+    ("segfault", FailureKind.MODEL_FAILED, "SIGSEGV", None),
+    ("hang", FailureKind.TIMED_OUT, "time limit", 1.0),
 ])
-def test_a_user_model_that_kills_or_hangs_the_worker(factory: str, kind: str, words: str, limit: float | None,
+def test_a_user_model_that_kills_or_hangs_the_worker(factory: str, kind: FailureKind, words: str, limit: float | None,
                                                      runner: Runner, kept: tuple[dict[str, Any], VariantResult],
                                                      tmp_path: Path) -> None:
     model = tmp_path / "hostile_model.py"
@@ -135,9 +136,9 @@ def test_a_user_model_that_kills_or_hangs_the_worker(factory: str, kind: str, wo
     pid_seen: set[int | None] = set()
     end = runner.wait(run_id, timeout_s=60, on_event=lambda e: pid_seen.add(runner.worker_pid))
     took = time.monotonic() - t0
-    assert end.kind == "failed", end
-    assert end.payload["kind"] == kind and end.payload["exit_code"] == 3, end.payload
-    assert words in end.payload["message"] and "\n" not in end.payload["message"], end.payload
+    assert isinstance(end, Failed), end
+    assert end.failure is kind and end.exit_code == 3, end
+    assert words in end.message and "\n" not in end.message, end
     if limit is not None:
         assert took < limit + 5, f"the time limit took {took:.1f} s to act"
     _next_request_works(runner, next(iter(pid_seen - {None}), None), kept)

@@ -29,10 +29,9 @@ from answered_prompts import AnsweredPrompts
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QToolTip, QWidget
-from window_factory import make_windows
+from window_factory import make_windows, scripted_runner
 
-from gui.controller import InProcessRunner
-from profiler.worker import RunEvent
+from profiler.events import Failed, FailureKind
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
@@ -490,32 +489,17 @@ def test_json_with_the_project_schema_is_opened_as_a_model(qtbot: Any, make_wind
     assert not [k for k, _ in prompts.asked if k == "trust"] and not marker.exists()
 
 
-class _Scripted(InProcessRunner):
-    """An in-process runner whose next runs fail with the given payloads."""
-
-    failures: list[dict[str, Any]] = []
-
-    def submit(self, task: str, payload: Any = None, **kw: Any) -> int:
-        if self.failures:
-            self._next_id += 1
-            self.submitted.append((task, dict(payload or {})))
-            self._backlog += [RunEvent(self._next_id, "started", {}), RunEvent(self._next_id, "failed", self.failures.pop(0))]
-            return self._next_id
-        return super().submit(task, payload, **kw)
-
-
 def test_trust_question_follows_the_failure_details_not_its_wording(qtbot: Any, make_window: Any,
                                                                     prompts: AnsweredPrompts, tmp_path: Path) -> None:
     model = tmp_path / "m.pt"
     model.write_bytes(b"x")
-    _Scripted.failures = [{"message": f"{model}: pass --trust only if you trust where it came from",
-                           "exit_code": 2, "kind": "error"}]
-    w = make_window(_Scripted)
+    failures = [Failed(failure=FailureKind.UNUSABLE_INPUT, file=str(model),
+                       message=f"{model}: pass --trust only if you trust where it came from")]
+    w = make_window(scripted_runner(failures))
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
     assert prompts.asked == [("error", f"{model}: pass --trust only if you trust where it came from")]
-    _Scripted.failures = [{"message": f"{model}: refused", "exit_code": 2, "kind": "error",
-                           "details": {"needs_trust": True}}]
+    failures.append(Failed(failure=FailureKind.NEEDS_TRUST, file=str(model), message=f"{model}: refused"))
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
     assert ("trust", str(model)) in prompts.asked

@@ -1,0 +1,255 @@
+"""Golden files for the public JSON documents of docs/CONTRACT.md (tests/golden/*.json).
+
+(a) reading a golden document and writing it back gives the same text (key order, nulls, ints
+vs floats); (b) a document generated now has exactly the golden's keys and value types (values
+that are measured or come from the catalog may differ); (c) malformed documents raise the one
+`SchemaError`, naming the JSON path at fault.
+
+Regenerate after a deliberate change to a document: `TRADEOFF_REGEN_GOLDEN=1 pytest
+tests/test_golden_documents.py` (then review the diff: it is a change to the public contract).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner.catalog import Catalog, load_catalog
+from planner.plan import Plan
+from profiler.codec import SchemaError
+from profiler.result import Profile
+from profiler.sweep import Sweep, SweepDocument
+from profiler.variant import Variant
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+REGEN = os.environ.get("TRADEOFF_REGEN_GOLDEN") == "1"
+DOCUMENTS = ("profile", "sweep", "plan", "hardware")
+
+READERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "profile": Profile.from_dict,
+    "sweep": Sweep.from_dict,
+    "plan": Plan.from_dict,
+    "hardware": Catalog.from_dict,
+}
+
+
+def _text(doc: Any) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cli(*args: str, cwd: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg")}  # no developer's catalog overrides
+    proc = subprocess.run(
+        [sys.executable, "-m", "tradeoff", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def _sanitise(doc: Any) -> Any:
+    """Paths of this checkout written relative, so the golden files do not name a machine."""
+    if isinstance(doc, dict):
+        return {k: _sanitise(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_sanitise(v) for v in doc]
+    if isinstance(doc, str) and doc.startswith(str(ROOT) + os.sep):
+        return os.path.relpath(doc, ROOT)
+    return doc
+
+
+def _generate(tmp: Path) -> dict[str, Any]:
+    """Fresh documents: demo:mlp without timing (so nothing depends on this machine's speed),
+    the plan of the golden profile, and a fixed slice of the shipped catalog."""
+    _cli("profile", "demo:mlp", "--no-latency", "--json", "profile.json", cwd=tmp)
+    _cli("sweep", "demo:mlp", "--no-latency", "--prune", "0,0.5", "--json", "sweep.json", cwd=tmp)
+    profile = GOLDEN / "profile.json" if (GOLDEN / "profile.json").exists() and not REGEN else tmp / "profile.json"
+    _cli(
+        "plan",
+        str(profile),
+        "--gpu",
+        "H100",
+        "--provider",
+        "aws",
+        "--train-samples",
+        "1e6",
+        "--json",
+        "plan.json",
+        cwd=tmp,
+    )
+    catalog = load_catalog(include_user=False)
+    accelerators = tuple(a for a in catalog.accelerators if a.name.startswith(("H100", "L4")))[:2]
+    names = {a.name for a in accelerators}
+    instances = tuple(i for i in catalog.instances if i.accelerator in names)[:3]
+    carbon = catalog.carbon[:2]
+    hardware = Catalog(accelerators=accelerators, instances=instances, carbon=carbon).to_dict()
+    docs = {
+        name: json.loads((tmp / f"{name}.json").read_text(encoding="utf-8")) for name in ("profile", "sweep", "plan")
+    }
+    docs["hardware"] = hardware
+    return {name: _sanitise(doc) for name, doc in docs.items()}
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    docs = _generate(tmp_path_factory.mktemp("golden"))
+    if REGEN:
+        GOLDEN.mkdir(exist_ok=True)
+        for name, doc in docs.items():
+            (GOLDEN / f"{name}.json").write_text(_text(doc), encoding="utf-8")
+    return docs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _regenerated(request: pytest.FixtureRequest) -> None:
+    """With TRADEOFF_REGEN_GOLDEN=1 the golden files are rewritten before any test reads them."""
+    if REGEN:
+        request.getfixturevalue("fresh")
+
+
+def _golden(name: str) -> dict[str, Any]:
+    path = GOLDEN / f"{name}.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run TRADEOFF_REGEN_GOLDEN=1 pytest {Path(__file__).name}")
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_golden_round_trips_byte_for_byte(name: str) -> None:
+    golden = _golden(name)
+    again = READERS[name](copy.deepcopy(golden)).to_dict()
+    assert _text(again) == (GOLDEN / f"{name}.json").read_text(encoding="utf-8")
+
+
+def _shape(value: Any) -> Any:
+    """Keys and JSON types, not values; a list is described by the union of its items' shapes."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        shapes: list[Any] = []
+        for item in value:
+            s = _shape(item)
+            if s not in shapes:
+                shapes.append(s)
+        return ["list", *shapes]
+    return type(value).__name__
+
+
+def _compare(fresh: Any, golden: Any, path: str, out: list[str]) -> None:
+    if fresh is None or golden is None:
+        return  # measured or machine-dependent (no GPU here, a GPU there): either may be null
+    if isinstance(golden, dict) and isinstance(fresh, dict):
+        if set(fresh) != set(golden):
+            out.append(f"{path}: keys {sorted(set(fresh) ^ set(golden))} differ")
+        for k in set(fresh) & set(golden):
+            _compare(fresh[k], golden[k], f"{path}.{k}", out)
+    elif isinstance(golden, list) and isinstance(fresh, list):
+        if golden and fresh:
+            for i, item in enumerate(fresh):
+                _compare(item, golden[min(i, len(golden) - 1)], f"{path}[{i}]", out)
+    elif type(fresh) is not type(golden):
+        out.append(f"{path}: {type(fresh).__name__} where the golden file has {type(golden).__name__}")
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_fresh_document_has_the_golden_keys_and_types(name: str, fresh: dict[str, Any]) -> None:
+    problems: list[str] = []
+    _compare(fresh[name], _golden(name), "$", problems)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_fresh_profile_reads_back_identically(fresh: dict[str, Any]) -> None:
+    doc = fresh["profile"]
+    assert _text(Profile.from_dict(doc).to_dict()) == _text(doc)
+
+
+# --- malformed documents: one error type, with the path --------------------------------------
+
+
+def _broken(name: str, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    doc = copy.deepcopy(_golden(name))
+    edit(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "path"),
+    [
+        ("profile", lambda d: d.update(schema="tradeoff.profile/9"), "$.schema"),
+        ("profile", lambda d: d.pop("totals"), "$.totals"),
+        ("profile", lambda d: d["layers"][1].update(macs="many"), "$.layers[1].macs"),
+        ("profile", lambda d: d["layers"][0].update(macs=1.5), "$.layers[0].macs"),
+        ("profile", lambda d: d["layers"][0].update(counted="yes"), "$.layers[0].counted"),
+        ("profile", lambda d: d["layers"][0].update(input_shapes=[["1", 2]]), "$.layers[0].input_shapes[0][0]"),
+        ("profile", lambda d: d["config"].update(precision="fp7"), "$.config.precision"),
+        ("profile", lambda d: d["config"].update(device=None), "$.config.device"),
+        ("profile", lambda d: d["model"].update(format="zip"), "$.model.format"),
+        ("profile", lambda d: d.update(inputs={}), "$.inputs"),
+        ("profile", lambda d: d.update(unsupported_ops={"aten::foo": "x"}), "$.unsupported_ops.aten::foo"),
+        ("sweep", lambda d: d["baseline"].pop("config"), "$.baseline.config"),
+        ("sweep", lambda d: d["variants"][0].update(pareto="yes"), "$.variants[0].pareto"),
+        ("sweep", lambda d: d["baseline"]["totals"].update(params=None), "$.baseline.totals.params"),
+        ("sweep", lambda d: d.update(schema=None), "$.schema"),
+        ("plan", lambda d: d.update(schema="tradeoff.profile/1"), "$.schema"),
+        ("plan", lambda d: d["inference"]["options"][0].update(batch="8"), "$.inference.options[0].batch"),
+        ("plan", lambda d: d["inference"]["options"][1].pop("instance"), "$.inference.options[1].instance"),
+        ("plan", lambda d: d["training"].update(micro_batch=None), "$.training.micro_batch"),
+        ("plan", lambda d: d["model"].update(format=7), "$.model.format"),
+        ("plan", lambda d: d.update(warnings="none"), "$.warnings"),
+        ("hardware", lambda d: d.pop("accelerators"), "$.accelerators"),
+        ("hardware", lambda d: d["accelerators"][1].update(kind="tpu"), "$.accelerators[1]"),
+        ("hardware", lambda d: d["instances"][0].pop("provider"), "$.instances[0].provider"),
+    ],
+)
+def test_malformed_document_raises_schema_error_with_path(
+    name: str, edit: Callable[[dict[str, Any]], None], path: str
+) -> None:
+    with pytest.raises(SchemaError) as info:
+        READERS[name](_broken(name, edit))
+    assert info.value.path == path, str(info.value)
+    assert str(info.value).startswith(f"tradeoff.{name}/1: {path}: ")
+
+
+@pytest.mark.parametrize("doc", [None, [], "profile", 3])
+def test_not_an_object_is_a_schema_error(doc: Any) -> None:
+    with pytest.raises(SchemaError) as info:
+        Profile.from_dict(doc)
+    assert info.value.path == "$"
+
+
+def test_variant_knobs_parse_into_the_vocabularies() -> None:
+    v = Variant.from_dict({"precision": "int8", "device": "cpu", "prune": 0, "layer_prune": [["fc1", 0.5]]})
+    assert v.precision == "int8" and type(v.precision).__name__ == "Precision"
+    assert v.prune == 0.0 and isinstance(v.prune, float)
+    assert Variant.from_dict(v.to_dict()) == v
+    with pytest.raises(SchemaError) as info:
+        Variant.from_dict({"layer_prune": [["fc1"]]})
+    assert info.value.path == "$.layer_prune[0]"
+
+
+def test_schema_error_is_an_input_error_and_a_value_error() -> None:
+    from profiler.errors import InputError
+
+    err = SchemaError("tradeoff.profile/1", "$.x", "expected an integer, found a string")
+    assert isinstance(err, InputError) and isinstance(err, ValueError)
+    assert str(err) == "tradeoff.profile/1: $.x: expected an integer, found a string"
+
+
+def test_sweep_document_view_round_trips() -> None:
+    golden = _golden("sweep")
+    view = SweepDocument.from_dict(golden)
+    assert _text(view.to_dict()) == _text(golden)
