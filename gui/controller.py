@@ -47,8 +47,14 @@ WORKER_NICENESS = 5
 class RunnerLike(Protocol):
     busy: bool
 
-    def submit(self, task: str, payload: dict[str, Any] | None = None, *, time_limit_s: float | None = None,
-               cache_key: str | None = None) -> int: ...
+    def submit(
+        self,
+        task: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        time_limit_s: float | None = None,
+        cache_key: str | None = None,
+    ) -> int: ...
 
     def poll(self, timeout_s: float = 0.0) -> list[RunEvent]: ...
 
@@ -78,8 +84,14 @@ class RunController(QObject):
     run_cancelled = Signal()
     busy_changed = Signal(bool)
 
-    def __init__(self, runner_factory: Callable[[], RunnerLike] | None = None, parent: QObject | None = None,
-                 *, debounce_ms: int = DEBOUNCE_MS, request: ProfileRequest | None = None) -> None:
+    def __init__(
+        self,
+        runner_factory: Callable[[], RunnerLike] | None = None,
+        parent: QObject | None = None,
+        *,
+        debounce_ms: int = DEBOUNCE_MS,
+        request: ProfileRequest | None = None,
+    ) -> None:
         super().__init__(parent)
         self._runner_factory = runner_factory or _default_runner
         self._runner: RunnerLike | None = None
@@ -118,8 +130,9 @@ class RunController(QObject):
     def worker_pid(self) -> int | None:
         return getattr(self._runner, "worker_pid", None) if self._runner is not None else None
 
-    def set_model(self, source: str, trust: bool = False,
-                  shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = ()) -> None:
+    def set_model(
+        self, source: str, trust: bool = False, shapes: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
+    ) -> None:
         """Switch to `source`; the next request measures it (the worker loads it once)."""
         self.source, self.trust, self.shapes = source, trust, tuple(shapes)
 
@@ -152,16 +165,22 @@ class RunController(QObject):
         from dataclasses import replace
 
         request = replace(self._base_request, shapes=self.shapes)
-        return {"source": self.source, "trust": self.trust, "request": request_to_dict(request),
-                "inputs": None, "variant": variant.to_dict()}
+        return {
+            "source": self.source,
+            "trust": self.trust,
+            "request": request_to_dict(request),
+            "inputs": None,
+            "variant": variant.to_dict(),
+        }
 
     def _submit_pending(self) -> None:
         variant, self._pending = self._pending, None
         if variant is None or self.source is None:
             return
         self._run_variant = variant
-        self._run_id = self.runner.submit(VARIANT_TASK, self.payload(variant), time_limit_s=TIME_LIMIT_S,
-                                          cache_key=self.cache_key(variant))
+        self._run_id = self.runner.submit(
+            VARIANT_TASK, self.payload(variant), time_limit_s=TIME_LIMIT_S, cache_key=self.cache_key(variant)
+        )
         self._set_busy(True)
         self._poll.start()
         self._on_poll_timer()  # a cached result is there already: show it without a timer tick
@@ -279,15 +298,23 @@ class InProcessRunner:
     def busy(self) -> bool:
         return self._gen is not None
 
-    def submit(self, task: str, payload: dict[str, Any] | None = None, *, time_limit_s: float | None = None,
-               cache_key: str | None = None) -> int:
+    def submit(
+        self,
+        task: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        time_limit_s: float | None = None,
+        cache_key: str | None = None,
+    ) -> int:
         self.cancel()
         self._next_id += 1
         run_id = self._next_id
         self.submitted.append((task, dict(payload or {})))
         if cache_key is not None and cache_key in self._cache:
-            self._backlog += [Started(task=task, cached=True, run_id=run_id),
-                              Finished(self._cache[cache_key], cached=True, run_id=run_id)]
+            self._backlog += [
+                Started(task=task, cached=True, run_id=run_id),
+                Finished(self._cache[cache_key], cached=True, run_id=run_id),
+            ]
             return run_id
         from profiler.worker import _load_task
 
@@ -317,8 +344,11 @@ class InProcessRunner:
                 event = replace(next(self._gen), run_id=self._run_id)
             except StopIteration:
                 self._gen = None
-                self._backlog.append(Cancelled("stopped", run_id=self._run_id) if self._stop else
-                                     Failed(FailureKind.MODEL_FAILED, "task ended without a result", run_id=self._run_id))
+                self._backlog.append(
+                    Cancelled("stopped", run_id=self._run_id)
+                    if self._stop
+                    else Failed(FailureKind.MODEL_FAILED, "task ended without a result", run_id=self._run_id)
+                )
                 break
             except Exception as exc:  # the worker's contract: every exception becomes a failed event
                 self._gen = None

@@ -76,8 +76,9 @@ def plain_labels(widget: QWidget) -> QWidget:
     return widget
 
 
-def message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
-                informative: str = "") -> QMessageBox:
+def message_box(
+    parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, informative: str = ""
+) -> QMessageBox:
     """A QMessageBox whose texts are plain text and wrap (a long path must not widen it past the screen)."""
     box = QMessageBox(parent)
     box.setIcon(icon)
@@ -133,8 +134,9 @@ def ask_text(parent: QWidget | None, title: str, label_text: str, text: str = ""
     return dialog.textValue(), ok
 
 
-def ask_int(parent: QWidget | None, title: str, label_text: str, value: int, lo: int, hi: int,
-            step: int = 1) -> tuple[int, bool]:
+def ask_int(
+    parent: QWidget | None, title: str, label_text: str, value: int, lo: int, hi: int, step: int = 1
+) -> tuple[int, bool]:
     """QInputDialog.getInt with a plain-text label."""
     dialog = _input_dialog(parent, title, label_text)
     dialog.setInputMode(QInputDialog.InputMode.IntInput)

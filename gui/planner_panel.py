@@ -243,15 +243,35 @@ class PlannerPanel(QWidget):
 
     def state(self) -> dict[str, Any]:
         """The inputs, for the project file."""
-        return {"target": self.target_name, "only_target": self.only_target.isChecked(),
-                "train_size": self.train_size.text(), "train_unit": self.train_unit.currentData(),
-                "epochs": self.epochs.value(), "mfu_percent": self.mfu.value(), "qps": self.qps.value(),
-                "slo_ms": self.slo.value(), "utilization_percent": self.util.value(),
-                "discount_percent": self.discount.value()}
+        return {
+            "target": self.target_name,
+            "only_target": self.only_target.isChecked(),
+            "train_size": self.train_size.text(),
+            "train_unit": self.train_unit.currentData(),
+            "epochs": self.epochs.value(),
+            "mfu_percent": self.mfu.value(),
+            "qps": self.qps.value(),
+            "slo_ms": self.slo.value(),
+            "utilization_percent": self.util.value(),
+            "discount_percent": self.discount.value(),
+        }
 
     def set_state(self, d: dict[str, Any]) -> None:
-        blockers = [QSignalBlocker(w) for w in (self.target, self.only_target, self.train_size, self.train_unit,
-                                                 self.epochs, self.mfu, self.qps, self.slo, self.util, self.discount)]
+        blockers = [
+            QSignalBlocker(w)
+            for w in (
+                self.target,
+                self.only_target,
+                self.train_size,
+                self.train_unit,
+                self.epochs,
+                self.mfu,
+                self.qps,
+                self.slo,
+                self.util,
+                self.discount,
+            )
+        ]
         try:
             if d.get("target"):
                 i = self.target.findData(d["target"])
@@ -333,13 +353,17 @@ class PlannerPanel(QWidget):
         best = next((o for o in p.inference.options if o.usd_per_million is not None), None)
         parts = []
         if best is not None and best.usd_per_million is not None:
-            parts.append(f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
-                         f"{fmt_ms(best.latency_ms)} per batch, {fmt_usd(best.usd_per_million * (1 - self.discount_fraction))} "
-                         "per million inferences")
+            parts.append(
+                f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
+                f"{fmt_ms(best.latency_ms)} per batch, {fmt_usd(best.usd_per_million * (1 - self.discount_fraction))} "
+                "per million inferences"
+            )
         if p.training is not None and p.training.options:
             t = p.training.options[0]
-            parts.append(f"training: {units.hours(t.hours)} on {t.gpus} × {t.accelerator}, "
-                         f"{fmt_usd(t.usd_on_demand * (1 - self.discount_fraction))}")
+            parts.append(
+                f"training: {units.hours(t.hours)} on {t.gpus} × {t.accelerator}, "
+                f"{fmt_usd(t.usd_on_demand * (1 - self.discount_fraction))}"
+            )
         parts.append("All times and prices are projected (roofline + catalog), not measured.")
         return " · ".join(parts)
 
@@ -378,8 +402,10 @@ class PlannerPanel(QWidget):
     def projected_layers(projection: Projection | None) -> dict[str, ProjectedLayer]:
         if projection is None:
             return {}
-        return {lp.name: ProjectedLayer(lp.time_ms, lp.intensity_flops_per_byte, str(lp.bound), lp.flops, lp.bytes)
-                for lp in projection.layers}
+        return {
+            lp.name: ProjectedLayer(lp.time_ms, lp.intensity_flops_per_byte, str(lp.bound), lp.flops, lp.bytes)
+            for lp in projection.layers
+        }
 
     # -- catalog editor -----------------------------------------------------------------------------
 
@@ -407,8 +433,9 @@ class CatalogEditorDialog(QDialog):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter = QLineEdit(placeholderText="Filter by provider, instance, region or accelerator…",
-                                clearButtonEnabled=True)
+        self.filter = QLineEdit(
+            placeholderText="Filter by provider, instance, region or accelerator…", clearButtonEnabled=True
+        )
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         view = QTableView()
         view.setModel(self.proxy)
@@ -417,8 +444,11 @@ class CatalogEditorDialog(QDialog):
         view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         view.horizontalHeader().setStretchLastSection(True)
         self.folder = user_catalog_dir()
-        note = plain_text.label(f"Double-click a price to edit it. Saved edits go to {self.folder / OVERRIDES_FILE} "
-                                "and override the shipped catalog.", objectName="Muted")
+        note = plain_text.label(
+            f"Double-click a price to edit it. Saved edits go to {self.folder / OVERRIDES_FILE} "
+            "and override the shipped catalog.",
+            objectName="Muted",
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_save)

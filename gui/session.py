@@ -103,7 +103,9 @@ def load_project(path: str | Path) -> tuple[Workspace, dict[str, Any]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProjectError(f"{p}: the project file is damaged (invalid JSON at line {exc.lineno}, column {exc.colno})") from None
+        raise ProjectError(
+            f"{p}: the project file is damaged (invalid JSON at line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise ProjectError(f"{p}: the project file is damaged (nested too deeply)") from None
     return project_from_dict(doc, str(p))

@@ -42,14 +42,34 @@ class Theme:
 
 
 LIGHT = Theme(
-    name="light", window="#f3f3f5", base="#ffffff", alt_base="#f7f7fa", text="#1d1d22", muted="#6b6b76",
-    accent="#2f6fde", heat="#e4572e", good="#1f8a4c", bad="#c0392b", grid="#d8d8de",
-    highlight="#2f6fde", highlighted_text="#ffffff",
+    name="light",
+    window="#f3f3f5",
+    base="#ffffff",
+    alt_base="#f7f7fa",
+    text="#1d1d22",
+    muted="#6b6b76",
+    accent="#2f6fde",
+    heat="#e4572e",
+    good="#1f8a4c",
+    bad="#c0392b",
+    grid="#d8d8de",
+    highlight="#2f6fde",
+    highlighted_text="#ffffff",
 )
 DARK = Theme(
-    name="dark", window="#23252b", base="#1b1c21", alt_base="#212329", text="#e6e6ea", muted="#9a9aa6",
-    accent="#6ea0ff", heat="#ff7a4d", good="#52c47f", bad="#ff6b5e", grid="#3a3c44",
-    highlight="#3b6fd1", highlighted_text="#ffffff",
+    name="dark",
+    window="#23252b",
+    base="#1b1c21",
+    alt_base="#212329",
+    text="#e6e6ea",
+    muted="#9a9aa6",
+    accent="#6ea0ff",
+    heat="#ff7a4d",
+    good="#52c47f",
+    bad="#ff6b5e",
+    grid="#3a3c44",
+    highlight="#3b6fd1",
+    highlighted_text="#ffffff",
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 _current: Theme = LIGHT
@@ -132,7 +152,7 @@ def heat_color(share_of_max: float, theme: Theme | None = None) -> QColor:
     t = theme or _current
     s = max(0.0, min(1.0, share_of_max))
     base, heat = QColor(t.base), QColor(t.heat)
-    a = 0.7 * s ** 0.8
+    a = 0.7 * s**0.8
     return QColor(
         round(base.red() + (heat.red() - base.red()) * a),
         round(base.green() + (heat.green() - base.green()) * a),

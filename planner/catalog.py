@@ -470,9 +470,13 @@ class _Loader:
         for inst in self.instances.values():
             acc = self.accelerators.get(inst.accelerator.lower())
             if acc is None:
-                self.warnings.append(f"{inst.origin}: unknown accelerator {inst.accelerator!r} (not in accelerators.csv)")
+                self.warnings.append(
+                    f"{inst.origin}: unknown accelerator {inst.accelerator!r} (not in accelerators.csv)"
+                )
             elif not acc.projectable:
-                self.warnings.append(f"{inst.origin}: accelerator {acc.name!r} has no peak or bandwidth to project with")
+                self.warnings.append(
+                    f"{inst.origin}: accelerator {acc.name!r} has no peak or bandwidth to project with"
+                )
             else:
                 instances.append(inst)
         return Catalog(

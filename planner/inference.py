@@ -81,7 +81,6 @@ class InferenceOption(FlatRecord):
     notes: tuple[str, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class ServeSettings:
     precision: PeakPrecision
@@ -132,7 +131,9 @@ class _LM:
         by = (self.wl.params + batch * (context * self.kv_elems_per_token + self.act_elems_per_token)) * eb
         cs = flops / (t.flops_per_s * t.efficiency.compute * t.gpus)
         ms = by / (t.bytes_per_s * t.efficiency.memory * t.gpus)
-        return max(cs, ms) + self.kernels * t.efficiency.kernel_overhead_us * 1e-6, (Bound.COMPUTE if cs >= ms else Bound.MEMORY)
+        return max(cs, ms) + self.kernels * t.efficiency.kernel_overhead_us * 1e-6, (
+            Bound.COMPUTE if cs >= ms else Bound.MEMORY
+        )
 
     def memory_bytes(self, t: Target, batch: int) -> float:
         kv = batch * (self.prompt + self.output) * self.kv_elems_per_token * t.element_bytes

@@ -76,7 +76,10 @@ def detect_decoder_lm(profile: Profile) -> tuple[bool, str]:
             return True, f"token input, Embedding {emb.name!r}, vocabulary head {r.name!r}"
     last = next((r for r in reversed(profile.layers) if r.flops), None)
     if last is not None and vocab and _out_width(last) == vocab:
-        return True, f"token input, Embedding {emb.name!r}, last layer {last.name!r} projects to the vocabulary ({vocab})"
+        return (
+            True,
+            f"token input, Embedding {emb.name!r}, last layer {last.name!r} projects to the vocabulary ({vocab})",
+        )
     return False, "token input and Embedding but no projection to the vocabulary"
 
 

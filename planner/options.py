@@ -100,7 +100,9 @@ class PlanOptions(Record):
         _positive("--kv-layers", self.kv_layers)
         _positive("--kv-heads", self.kv_heads)
         _positive("--head-dim", self.head_dim)
-        if self.kernel_overhead_us is not None and not (math.isfinite(self.kernel_overhead_us) and self.kernel_overhead_us >= 0):
+        if self.kernel_overhead_us is not None and not (
+            math.isfinite(self.kernel_overhead_us) and self.kernel_overhead_us >= 0
+        ):
             raise InputError("--kernel-overhead-us", "must be a number ≥ 0")
         if not (math.isfinite(self.pue) and self.pue >= 1.0):
             raise InputError("--pue", "must be a number ≥ 1")

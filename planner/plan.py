@@ -92,7 +92,9 @@ class Plan:
             assert o.fits_memory or o.usd_per_million is None, f"{o.instance}: priced but does not fit"
             assert not o.meets_slo or o.fits_memory, f"{o.instance}: meets the SLO without fitting"
             if o.usd_per_month is not None and o.instances_needed is not None:
-                assert math.isclose(o.usd_per_month, o.instances_needed * o.usd_per_hour * HOURS_PER_MONTH), "usd_per_month"
+                assert math.isclose(o.usd_per_month, o.instances_needed * o.usd_per_hour * HOURS_PER_MONTH), (
+                    "usd_per_month"
+                )
             assert o.gpus_per_replica * o.replicas_per_instance <= o.gpus_per_instance, f"{o.instance}: replicas"
         if self.training is not None:
             self.training.check()
@@ -139,8 +141,14 @@ def select_instances(catalog: Catalog, options: PlanOptions) -> tuple[tuple[Inst
         # A discount scales every price the same way: on-demand and spot alike.
         keep = 1.0 - options.price_discount
         pairs = [
-            (dataclasses.replace(i, usd_per_hour=i.usd_per_hour * keep,
-                                 usd_per_hour_spot=None if i.usd_per_hour_spot is None else i.usd_per_hour_spot * keep), a)
+            (
+                dataclasses.replace(
+                    i,
+                    usd_per_hour=i.usd_per_hour * keep,
+                    usd_per_hour_spot=None if i.usd_per_hour_spot is None else i.usd_per_hour_spot * keep,
+                ),
+                a,
+            )
             for i, a in pairs
         ]
     return tuple(pairs)
@@ -232,8 +240,14 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
 
 
 def _assumptions(
-    options: PlanOptions, serve_precision: PeakPrecision, overrides: dict[str, Efficiency] | None,
-    used: list[Instance], catalog: Catalog, is_lm: bool, shape: LMShape | None, wl: Workload,
+    options: PlanOptions,
+    serve_precision: PeakPrecision,
+    overrides: dict[str, Efficiency] | None,
+    used: list[Instance],
+    catalog: Catalog,
+    is_lm: bool,
+    shape: LMShape | None,
+    wl: Workload,
     training: TrainingPlan | None,
 ) -> dict[str, Any]:
     efficiency = overrides or {str(k): v for k, v in DEFAULT_EFFICIENCY.items()}
@@ -327,7 +341,9 @@ def _write(f: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> No
     w.writeheader()
     for r in rows:
         # catalog names come from user-editable CSVs: no cell may read as a spreadsheet formula
-        w.writerow({k: csv_safe("; ".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()})
+        w.writerow(
+            {k: csv_safe("; ".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()}
+        )
 
 
 def plan_csv_text(plan: Plan) -> str:

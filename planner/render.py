@@ -27,7 +27,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
@@ -36,7 +38,9 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     """A readable ranked table: serving cheapest first, then training cheapest first."""
     a = plan.assumptions
     ts = terminal_safe
-    out = [f"Plan for {ts(plan.model.name)}  (all times and prices projected; catalog as of {ts(a.get('catalog_as_of'))})"]
+    out = [
+        f"Plan for {ts(plan.model.name)}  (all times and prices projected; catalog as of {ts(a.get('catalog_as_of'))})"
+    ]
     inf = plan.inference
     lm = inf.decoder_lm
     out.append("")
@@ -71,11 +75,13 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     if tr is not None:
         out.append("")
         size = f"{units.count(tr.tokens)} tokens" if tr.tokens is not None else f"{units.count(tr.samples)} samples"
-        out.append(ts(
-            f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} (3 × forward)"
-            + (f", 6·N·D = {units.count(tr.flops_6nd, 'FLOP')}" if tr.flops_6nd is not None else "")
-            + ("" if tr.causal_attention_halved else "; causal attention not halved")
-        ))
+        out.append(
+            ts(
+                f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} (3 × forward)"
+                + (f", 6·N·D = {units.count(tr.flops_6nd, 'FLOP')}" if tr.flops_6nd is not None else "")
+                + ("" if tr.causal_attention_halved else "; causal attention not halved")
+            )
+        )
         headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "MFU", "days", "GPU-hours",
                    "$ on-demand", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
         rows = []
@@ -108,13 +114,26 @@ def render_hardware_table(catalog: Catalog) -> str:
     out.extend(_table(headers, rows, set(range(2, 11))))
     out.append("")
     out.append("Instances (USD per instance-hour)")
-    headers = ["provider", "instance", "region", "accelerator", "count", "GPU GB", "$/h", "$/h spot", "quality", "as of"]
+    headers = [
+        "provider",
+        "instance",
+        "region",
+        "accelerator",
+        "count",
+        "GPU GB",
+        "$/h",
+        "$/h spot",
+        "quality",
+        "as of",
+    ]
     rows = [[i.provider, i.instance, i.region, i.accelerator, str(i.count), _fmt(i.gpu_memory_gb),
              units.usd(i.usd_per_hour), units.usd(i.usd_per_hour_spot), i.quality, i.as_of] for i in catalog.instances]  # fmt: skip
     out.extend(_table(headers, rows, {4, 5, 6, 7}))
     out.append("")
-    out.append("Sources: every row's `source` is in `tradeoff hardware --json -`; files: "
-               + ", ".join(terminal_safe(f) for f in catalog.files))
+    out.append(
+        "Sources: every row's `source` is in `tradeoff hardware --json -`; files: "
+        + ", ".join(terminal_safe(f) for f in catalog.files)
+    )
     for w in catalog.warnings:
         out.append(f"warning: {terminal_safe(w)}")
     return "\n".join(out) + "\n"

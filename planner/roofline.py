@@ -96,7 +96,9 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
-        return cls(str(d["device"]), PeakPrecision(d["precision"]), tuple((str(k), float(v)) for k, v in d["factors"].items()))
+        return cls(
+            str(d["device"]), PeakPrecision(d["precision"]), tuple((str(k), float(v)) for k, v in d["factors"].items())
+        )
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,9 @@ class Projection:
 
     def check(self) -> None:
         assert self.latency_source in (PROJECTED, PROJECTED_CALIBRATED), "projection not labelled projected"
-        assert math.isclose(self.latency_ms, sum(lp.time_ms for lp in self.layers), rel_tol=1e-9, abs_tol=1e-12), "latency != sum of layers"
+        assert math.isclose(self.latency_ms, sum(lp.time_ms for lp in self.layers), rel_tol=1e-9, abs_tol=1e-12), (
+            "latency != sum of layers"
+        )
         assert 0.0 <= self.compute_bound_time_share <= 1.0 + 1e-12, "compute-bound share out of [0, 1]"
         for lp in self.layers:
             assert lp.time_ms >= max(lp.compute_ms, lp.memory_ms) - 1e-12, f"{lp.name}: time below its roofline"

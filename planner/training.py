@@ -84,7 +84,6 @@ class TrainingOption(FlatRecord):
     notes: tuple[str, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class TrainingPlan(FlatRecord):
     flops: float
@@ -103,7 +102,9 @@ class TrainingPlan(FlatRecord):
         for o in self.options:
             assert o.gpus == o.instances * o.gpus_per_instance, f"{o.instance}: gpus != instances × per instance"
             assert math.isclose(o.gpu_hours, o.hours * o.gpus, rel_tol=1e-9), f"{o.instance}: gpu_hours"
-            assert math.isclose(o.usd_on_demand, o.hours * o.instances * o.usd_per_hour, rel_tol=1e-9), f"{o.instance}: cost"
+            assert math.isclose(o.usd_on_demand, o.hours * o.instances * o.usd_per_hour, rel_tol=1e-9), (
+                f"{o.instance}: cost"
+            )
             assert o.hours_source == PROJECTED, "training hours must be labelled projected"
 
 
@@ -127,7 +128,9 @@ def training_compute(wl: Workload, options: PlanOptions) -> TrainingCompute:
     epochs = options.epochs
     if options.train_tokens is not None:
         if per_token is None:
-            raise InputError("--train-tokens", "the profile has no token input (no sequence length): use --train-samples")
+            raise InputError(
+                "--train-tokens", "the profile has no token input (no sequence length): use --train-samples"
+            )
         tokens: float | None = options.train_tokens * epochs
         samples: float | None = None
         flops = TRAIN_FLOPS_PER_FORWARD * per_token * options.train_tokens * epochs
@@ -143,7 +146,9 @@ def training_compute(wl: Workload, options: PlanOptions) -> TrainingCompute:
     )  # fmt: skip
 
 
-def min_gpus(wl: Workload, usable_bytes: float, micro_batch: int, act_bytes: float) -> tuple[int | None, Parallelism, float]:
+def min_gpus(
+    wl: Workload, usable_bytes: float, micro_batch: int, act_bytes: float
+) -> tuple[int | None, Parallelism, float]:
     """(fewest GPUs that hold training, how, bytes per GPU at that count); None when even the
     activations of one micro-batch exceed a GPU."""
     states = ADAM_BYTES_PER_PARAM * wl.params
@@ -157,8 +162,11 @@ def min_gpus(wl: Workload, usable_bytes: float, micro_batch: int, act_bytes: flo
 
 
 def plan_training(
-    wl: Workload, compute: TrainingCompute, instances: tuple[tuple[Instance, Accelerator], ...],
-    options: PlanOptions, catalog: Catalog,
+    wl: Workload,
+    compute: TrainingCompute,
+    instances: tuple[tuple[Instance, Accelerator], ...],
+    options: PlanOptions,
+    catalog: Catalog,
 ) -> TrainingPlan:
     """One option per GPU instance, cheapest on-demand first (those that cannot fit last)."""
     micro = options.micro_batch or wl.batch
@@ -179,8 +187,13 @@ def plan_training(
 
 
 def _option(
-    wl: Workload, compute: TrainingCompute, inst: Instance, acc: Accelerator, options: PlanOptions,
-    catalog: Catalog, micro: int,
+    wl: Workload,
+    compute: TrainingCompute,
+    inst: Instance,
+    acc: Accelerator,
+    options: PlanOptions,
+    catalog: Catalog,
+    micro: int,
 ) -> TrainingOption | None:
     prec = resolve_precision(acc, options.train_precision)
     if prec is None:

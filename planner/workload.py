@@ -59,7 +59,6 @@ class Workload:
     def tokens_per_sample(self) -> int | None:
         return self.seq_len
 
-
     @classmethod
     def from_profile(cls, profile: Profile) -> Workload:
         try:

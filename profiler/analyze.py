@@ -124,9 +124,13 @@ def profile_events(
     try:
         measured = yield from backend.measure(loaded, specs, request, base, clock, should_stop)
     except MemoryError:
-        raise MeasureError(loaded.info.source, "ran out of memory while measuring; lower the batch or sequence length") from None
+        raise MeasureError(
+            loaded.info.source, "ran out of memory while measuring; lower the batch or sequence length"
+        ) from None
     env = capture_environment(measured.config.threads or request.threads)
-    measured = dataclasses.replace(measured, environment=env, config=dataclasses.replace(measured.config, threads=env.threads))
+    measured = dataclasses.replace(
+        measured, environment=env, config=dataclasses.replace(measured.config, threads=env.threads)
+    )
     yield Event("finished", 1.0, "done", profile=measured)
 
 
@@ -140,12 +144,24 @@ def profile_model(loaded: LoadedModel, request: ProfileRequest, **kwargs: Any) -
     return result
 
 
-def _guard_memory(loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profile, device: str, weights_again: bool) -> None:
+def _guard_memory(
+    loaded: LoadedModel, specs: tuple[InputSpec, ...], base: Profile, device: str, weights_again: bool
+) -> None:
     """Refuse, before running it, a measurement whose inputs, weights and counted activation
     peak would not fit in free memory (it would thrash or be killed instead)."""
     from .guard import check_memory
 
-    bytes_per = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2, "bool": 1, "int8": 1, "uint8": 1}
+    bytes_per = {
+        "float64": 8,
+        "int64": 8,
+        "float32": 4,
+        "int32": 4,
+        "float16": 2,
+        "bfloat16": 2,
+        "bool": 1,
+        "int8": 1,
+        "uint8": 1,
+    }
     inputs = sum(s.numel * bytes_per.get(s.dtype, 4) for s in specs)
     peak = base.totals.activation_peak_bytes or 0
     # Weights already resident are excluded from free memory; a backend that loads its own copy

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from .whatif import WhatIfSession
 
 
-def to_onnxruntime(session: WhatIfSession, module_model: LoadedModel, variant: Variant) -> tuple[LoadedModel, list[str]]:
+def to_onnxruntime(
+    session: WhatIfSession, module_model: LoadedModel, variant: Variant
+) -> tuple[LoadedModel, list[str]]:
     """Export the torch model of `module_model` (already pruned as `variant` asks) to ONNX in the
     session's scratch folder, quantize it for int8, and open it as a plain ONNX model."""
     from .loading import load_onnx_file
@@ -23,8 +25,9 @@ def to_onnxruntime(session: WhatIfSession, module_model: LoadedModel, variant: V
     specs = session.specs_for(variant)
     args, kwargs = session.torch_inputs(specs)
     notes: list[str] = []
-    path = export_onnx(module_model.module, args, kwargs, [s.name for s in specs], session.scratch_path("export"),
-                       source=source)
+    path = export_onnx(
+        module_model.module, args, kwargs, [s.name for s in specs], session.scratch_path("export"), source=source
+    )
     if variant.precision == "int8":
         path, qnotes = quantize_onnx(path, session.scratch_path("int8"), calibration=session.calibration_feeds(variant))
         notes += qnotes

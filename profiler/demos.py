@@ -187,9 +187,7 @@ def _classes() -> dict[str, type[torch.nn.Module]]:
     class BasicBlock(nn.Module):
         expansion: int = 1
 
-        def __init__(
-            self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
-        ) -> None:
+        def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
             super().__init__()
             self.conv1 = conv3x3(inplanes, planes, stride)
             self.bn1 = nn.BatchNorm2d(planes)
@@ -215,9 +213,7 @@ def _classes() -> dict[str, type[torch.nn.Module]]:
     class Bottleneck(nn.Module):
         expansion: int = 4
 
-        def __init__(
-            self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
-        ) -> None:
+        def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
             super().__init__()
             self.conv1 = conv1x1(inplanes, planes)
             self.bn1 = nn.BatchNorm2d(planes)
@@ -373,15 +369,11 @@ def _classes() -> dict[str, type[torch.nn.Module]]:
             for t, c, n, s in settings:
                 output_channel = _make_divisible(c, 8)
                 for i in range(n):
-                    features.append(
-                        InvertedResidual(input_channel, output_channel, s if i == 0 else 1, t)
-                    )
+                    features.append(InvertedResidual(input_channel, output_channel, s if i == 0 else 1, t))
                     input_channel = output_channel
             features.append(Conv2dNormActivation(input_channel, self.last_channel, kernel_size=1))
             self.features = nn.Sequential(*features)
-            self.classifier = nn.Sequential(
-                nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes)
-            )
+            self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, mode="fan_out")

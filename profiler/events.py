@@ -22,8 +22,17 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 __all__ = [
-    "RunEvent", "Started", "Progress", "StaticResult", "LayerMeasured", "Finished", "Failed", "Cancelled",
-    "FailureKind", "INPUT_FAILURES", "TERMINAL",
+    "RunEvent",
+    "Started",
+    "Progress",
+    "StaticResult",
+    "LayerMeasured",
+    "Finished",
+    "Failed",
+    "Cancelled",
+    "FailureKind",
+    "INPUT_FAILURES",
+    "TERMINAL",
 ]
 
 
@@ -51,7 +60,6 @@ class RunEvent:
     terminal: ClassVar[bool] = False
 
 
-
 @dataclass(frozen=True, slots=True)
 class Started(RunEvent):
     """The worker took the run (``pid`` None and ``cached`` True for a cache hit)."""
@@ -62,7 +70,6 @@ class Started(RunEvent):
     kind: ClassVar[str] = "started"
 
 
-
 @dataclass(frozen=True, slots=True)
 class Progress(RunEvent):
     """How far the run is (0…1), a short message, and the stage it belongs to ("baseline", …)."""
@@ -71,7 +78,6 @@ class Progress(RunEvent):
     message: str = ""
     stage: str | None = None
     kind: ClassVar[str] = "progress"
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,6 @@ class StaticResult(RunEvent):
         return "baseline" if self.baseline else "static"
 
 
-
 @dataclass(frozen=True, slots=True)
 class LayerMeasured(RunEvent):
     """One layer's measured latency (None when it could not be timed)."""
@@ -100,7 +105,6 @@ class LayerMeasured(RunEvent):
     kind: ClassVar[str] = "layer"
 
 
-
 @dataclass(frozen=True, slots=True)
 class Finished(RunEvent):
     """The run's JSON-ready result; ``cached`` when answered from the Runner's cache."""
@@ -109,7 +113,6 @@ class Finished(RunEvent):
     cached: bool = False
     kind: ClassVar[str] = "finished"
     terminal: ClassVar[bool] = True
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,6 @@ class Failed(RunEvent):
         return out
 
 
-
 @dataclass(frozen=True, slots=True)
 class Cancelled(RunEvent):
     """The run stopped before its end: ``reason`` superseded | cancelled | stopped | closed;
@@ -158,7 +160,6 @@ class Cancelled(RunEvent):
     killed: bool = False
     kind: ClassVar[str] = "cancelled"
     terminal: ClassVar[bool] = True
-
 
 
 TERMINAL = (Finished, Failed, Cancelled)

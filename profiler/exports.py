@@ -105,10 +105,16 @@ def export_bundle(
     written: list[Path] = []
     if profile is not None:
         csv_name, json_name = BUNDLE_NAMES["layers"]
-        written += [export_layers(profile, root / (prefix + csv_name)), export_layers(profile, root / (prefix + json_name))]
+        written += [
+            export_layers(profile, root / (prefix + csv_name)),
+            export_layers(profile, root / (prefix + json_name)),
+        ]
     if sweep is not None:
         csv_name, json_name = BUNDLE_NAMES["variants"]
-        written += [export_variants(sweep, root / (prefix + csv_name)), export_variants(sweep, root / (prefix + json_name))]
+        written += [
+            export_variants(sweep, root / (prefix + csv_name)),
+            export_variants(sweep, root / (prefix + json_name)),
+        ]
     plans = {"": plan} if plan is not None else {}
     plans.update({f"-{k}": v for k, v in (extra_plans or {}).items() if v is not None})
     for suffix, p in plans.items():

@@ -30,7 +30,9 @@ class Fidelity:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fidelity:
-        return cls(**{k: d.get(k) for k in ("cosine", "max_abs_error", "max_rel_error", "top1_agreement", "accuracy", "baseline_accuracy")})  # type: ignore[arg-type]
+        keys = ("cosine", "max_abs_error", "max_rel_error", "top1_agreement", "accuracy", "baseline_accuracy")
+        values: dict[str, Any] = {k: d.get(k) for k in keys}
+        return cls(**values)
 
 
 def to_numpy(out: Any) -> Any:
@@ -93,8 +95,12 @@ def compare(baseline: Any, variant: Any, labels: Any = None) -> Fidelity:
                 acc = float((pb == y).mean())
                 base_acc = float((pa == y).mean())
     return Fidelity(
-        cosine=_clean(cosine), max_abs_error=_clean(max_abs), max_rel_error=_clean(max_rel),
-        top1_agreement=top1, accuracy=acc, baseline_accuracy=base_acc,
+        cosine=_clean(cosine),
+        max_abs_error=_clean(max_abs),
+        max_rel_error=_clean(max_rel),
+        top1_agreement=top1,
+        accuracy=acc,
+        baseline_accuracy=base_acc,
     )
 
 

@@ -74,7 +74,6 @@ _IMPLEMENTATION = re.compile(r"[A-Za-z0-9_]{1,64}")  # "eager", "sdpa"… never 
 _DTYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
-
 # --- reading and checking the JSON ----------------------------------------------------------
 
 

@@ -121,15 +121,24 @@ def resolve_inputs(
         )
         shapes = {t.name: t.dims for t in templates}  # type: ignore[misc]
     if not templates:
-        raise InputError(file, "the file does not say what inputs the model takes: pass --input-shape (e.g. 1x3x224x224)",
-                         details={"missing_dim": {"input": None, "dim": None, "symbol": None, "declared": []}})
+        raise InputError(
+            file,
+            "the file does not say what inputs the model takes: pass --input-shape (e.g. 1x3x224x224)",
+            details={"missing_dim": {"input": None, "dim": None, "symbol": None, "declared": []}},
+        )
     known = {t.name for t in templates}
     for name in shapes:
         if name is not None and name not in known:
-            raise InputError("--input-shape", f"no input named {name!r}; the model's inputs are {', '.join(sorted(known))}")
+            raise InputError(
+                "--input-shape", f"no input named {name!r}; the model's inputs are {', '.join(sorted(known))}"
+            )
     if seq_len is not None and not any(_seq_index(t, list(t.dims)) is not None for t in templates):
-        raise InputError("--seq-len", "the model has no sequence dimension (inputs: "
-                         + ", ".join(f"{t.name} {'x'.join(str(d) for d in t.dims)}" for t in templates) + ")")
+        raise InputError(
+            "--seq-len",
+            "the model has no sequence dimension (inputs: "
+            + ", ".join(f"{t.name} {'x'.join(str(d) for d in t.dims)}" for t in templates)
+            + ")",
+        )
     specs: list[InputSpec] = []
     all_origins: dict[str, tuple[str | None, ...]] = {}
     for i, t in enumerate(templates):
@@ -165,8 +174,14 @@ def resolve_inputs(
             raise InputError(
                 file,
                 f"input {t.name!r} dimension {k}{label} has no value: pass {hint}--input-shape {t.name}=…",
-                details={"missing_dim": {"input": t.name, "dim": k, "symbol": d if isinstance(d, str) else None,
-                                         "declared": [x if isinstance(x, int) else None for x in dims]}},
+                details={
+                    "missing_dim": {
+                        "input": t.name,
+                        "dim": k,
+                        "symbol": d if isinstance(d, str) else None,
+                        "declared": [x if isinstance(x, int) else None for x in dims],
+                    }
+                },
             )
         spec = InputSpec(name=t.name, shape=tuple(resolved), dtype=t.dtype)
         all_origins[t.name] = tuple(origins)
@@ -176,8 +191,20 @@ def resolve_inputs(
     return tuple(specs)
 
 
-_ITEMSIZE = {"bool": 1, "uint8": 1, "int8": 1, "float16": 2, "bfloat16": 2, "int16": 2,
-             "float32": 4, "int32": 4, "float64": 8, "int64": 8, "complex64": 8, "complex128": 16}
+_ITEMSIZE = {
+    "bool": 1,
+    "uint8": 1,
+    "int8": 1,
+    "float16": 2,
+    "bfloat16": 2,
+    "int16": 2,
+    "float32": 4,
+    "int32": 4,
+    "float64": 8,
+    "int64": 8,
+    "complex64": 8,
+    "complex128": 16,
+}
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -317,7 +344,9 @@ def _check_npz(f: IO[bytes], name: str, max_bytes: int) -> None:
     f.seek(0)
     if not zipfile.is_zipfile(f):
         if head == b"\x93NUMPY":
-            raise InputError(name, "is a single .npy array: --inputs needs an .npz named after the model inputs (numpy.savez)")
+            raise InputError(
+                name, "is a single .npy array: --inputs needs an .npz named after the model inputs (numpy.savez)"
+            )
         raise InputError(name, "is not an .npz (a zip of .npy arrays, as numpy.savez writes)")
     f.seek(0)
     total = 0
@@ -329,8 +358,11 @@ def _check_npz(f: IO[bytes], name: str, max_bytes: int) -> None:
             for info in infos:
                 total += _member_bytes(zf, info, name, max_bytes)
                 if total > max_bytes:
-                    raise InputError(name, f"its arrays would take {_human_bytes(total)}+ once loaded, more than "
-                                           f"the {_human_bytes(max_bytes)} --inputs accepts")
+                    raise InputError(
+                        name,
+                        f"its arrays would take {_human_bytes(total)}+ once loaded, more than "
+                        f"the {_human_bytes(max_bytes)} --inputs accepts",
+                    )
     except InputError:
         raise
     except Exception as exc:  # BadZipFile, zlib.error, unsupported compression, EOFError …
@@ -338,8 +370,11 @@ def _check_npz(f: IO[bytes], name: str, max_bytes: int) -> None:
         raise InputError(name, f"not a readable .npz of arrays: {text}") from None
     free = _free_memory()
     if free is not None and total > free:
-        raise InputError(name, f"its arrays would take {_human_bytes(total)} once loaded, more than the "
-                               f"{_human_bytes(free)} of memory free")
+        raise InputError(
+            name,
+            f"its arrays would take {_human_bytes(total)} once loaded, more than the "
+            f"{_human_bytes(free)} of memory free",
+        )
 
 
 def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, max_bytes: int) -> int:
@@ -351,8 +386,11 @@ def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, max_byt
     if not member.endswith(".npy"):
         raise InputError(name, f"member {member[:80]!r} is not an .npy array (--inputs holds arrays only)")
     if info.file_size > max_bytes + 65536:
-        raise InputError(name, f"member {member[:80]!r} is {_human_bytes(info.file_size)} uncompressed, more than "
-                               f"the {_human_bytes(max_bytes)} --inputs accepts")
+        raise InputError(
+            name,
+            f"member {member[:80]!r} is {_human_bytes(info.file_size)} uncompressed, more than "
+            f"the {_human_bytes(max_bytes)} --inputs accepts",
+        )
     with zf.open(info) as m:
         try:
             version = npy.read_magic(m)
@@ -370,11 +408,16 @@ def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, max_byt
         header_len = m.tell()
     dtype = np.dtype(dtype)
     if dtype.hasobject:
-        raise InputError(name, f"member {member[:80]!r} holds Python objects (a pickle): --inputs takes numeric arrays only")
+        raise InputError(
+            name, f"member {member[:80]!r} holds Python objects (a pickle): --inputs takes numeric arrays only"
+        )
     if any(int(d) < 0 for d in shape):
         raise InputError(name, f"member {member[:80]!r} declares a negative dimension {tuple(shape)}")
     nbytes = math.prod(int(d) for d in shape) * dtype.itemsize
     if nbytes > info.file_size - header_len:
-        raise InputError(name, f"member {member[:80]!r} declares {_human_bytes(nbytes)} of data but holds "
-                               f"{_human_bytes(max(0, info.file_size - header_len))}: the file is truncated or corrupt")
+        raise InputError(
+            name,
+            f"member {member[:80]!r} declares {_human_bytes(nbytes)} of data but holds "
+            f"{_human_bytes(max(0, info.file_size - header_len))}: the file is truncated or corrupt",
+        )
     return nbytes

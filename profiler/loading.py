@@ -107,7 +107,9 @@ def _load_demo(source: str) -> LoadedModel:
         )
         for i, (inp_name, shape, dtype) in enumerate(spec.inputs)
     )
-    return LoadedModel(info=ModelInfo(name=name, source=source, format=ModelFormat.DEMO), templates=templates, module=module)
+    return LoadedModel(
+        info=ModelInfo(name=name, source=source, format=ModelFormat.DEMO), templates=templates, module=module
+    )
 
 
 # --- ONNX -----------------------------------------------------------------------------------
@@ -150,7 +152,9 @@ def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel
         raise InputError(source, "not a torch.export archive (.pt2 files are zip archives)")
     check_zip(path, source)
     if not trust:
-        raise _needs_trust(source, "is a torch.export archive, which can carry code (shape expressions, pickles, native libraries)")
+        raise _needs_trust(
+            source, "is a torch.export archive, which can carry code (shape expressions, pickles, native libraries)"
+        )
     import torch
 
     try:
@@ -204,11 +208,17 @@ def check_zip(path: Path, source: str) -> None:
             for info in zf.infolist():
                 if info.compress_type == zipfile.ZIP_STORED:
                     if info.file_size > archive_size:
-                        raise InputError(source, f"archive member {info.filename!r} declares {info.file_size:,} bytes, more than the whole file: the archive is corrupt")
+                        raise InputError(
+                            source,
+                            f"archive member {info.filename!r} declares {info.file_size:,} bytes, more than the whole file: the archive is corrupt",
+                        )
                     continue
                 ratio = info.file_size / max(1, info.compress_size)
                 if info.file_size > COMPRESSED_MEMBER_LIMIT or ratio > COMPRESSION_RATIO_LIMIT:
-                    raise InputError(source, f"archive member {info.filename!r} would expand to {info.file_size:,} bytes (x{ratio:.0f}): refused as a likely zip bomb")
+                    raise InputError(
+                        source,
+                        f"archive member {info.filename!r} would expand to {info.file_size:,} bytes (x{ratio:.0f}): refused as a likely zip bomb",
+                    )
     except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: names that are not UTF-8
         raise InputError(source, f"not a readable zip archive: {first_line(exc)}") from None
 
@@ -247,7 +257,9 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
             module=module,
             hooks_supported=False,
             structured_prunable=False,
-            warnings=["TorchScript runs compiled code that module hooks cannot see: rows are aten op calls, not layers"],
+            warnings=[
+                "TorchScript runs compiled code that module hooks cannot see: rows are aten op calls, not layers"
+            ],
         )
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
@@ -255,7 +267,9 @@ def _load_torch_file(path: Path, source: str, *, trust: bool) -> LoadedModel:
         # A well-formed pickle that the weights-only unpickler refused holds Python objects;
         # a stream that does not even parse (random bytes, truncation) is a corrupt file.
         if not _pickle_is_well_formed(path):
-            raise InputError(source, "not a valid torch file (neither a TorchScript archive nor a readable pickle)") from None
+            raise InputError(
+                source, "not a valid torch file (neither a TorchScript archive nor a readable pickle)"
+            ) from None
         if not trust:
             raise _needs_trust(source, "holds a pickled Python object") from None
         obj = _load_trusted(path, source)
@@ -349,7 +363,9 @@ def _load_factory(path: Path, callable_name: str, source: str) -> LoadedModel:
     templates: tuple[InputTemplate, ...] = ()
     if example is not None:
         templates = tuple(
-            InputTemplate(name=f"input{i}", dims=tuple(int(s) for s in t.shape), dtype=str(t.dtype).replace("torch.", ""))
+            InputTemplate(
+                name=f"input{i}", dims=tuple(int(s) for s in t.shape), dtype=str(t.dtype).replace("torch.", "")
+            )
             for i, t in enumerate(example)
             if isinstance(t, torch.Tensor)
         )
@@ -382,8 +398,6 @@ class _quiet_logs:
     def __exit__(self, *exc: object) -> None:
         for lg, level in zip(self._loggers, self._levels, strict=True):
             lg.setLevel(level)
-
-
 
 
 def memory_available_bytes() -> int:

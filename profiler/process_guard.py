@@ -152,8 +152,9 @@ def _still_ours(pids: list[int]) -> list[int]:
     return out
 
 
-def memory_pressure(pids: list[int], *, reserve_bytes: int | None = None,
-                    min_rss_bytes: int | None = None) -> str | None:
+def memory_pressure(
+    pids: list[int], *, reserve_bytes: int | None = None, min_rss_bytes: int | None = None
+) -> str | None:
     """A one-line reason to stop the processes `pids` when the machine is about to run out of
     memory and they hold a good part of it; None otherwise (or when psutil cannot tell)."""
     try:
@@ -171,9 +172,11 @@ def memory_pressure(pids: list[int], *, reserve_bytes: int | None = None,
         return None
     if rss < (min_rss_bytes if min_rss_bytes is not None else vm.total // 4):
         return None  # something else is eating the memory; the run is not to blame
-    return (f"ran out of memory: the model's processes held {rss / 2**30:.1f} GiB with "
-            f"{vm.available / 2**30:.1f} GiB left on the machine, so the run was stopped; "
-            "lower the batch or sequence length")
+    return (
+        f"ran out of memory: the model's processes held {rss / 2**30:.1f} GiB with "
+        f"{vm.available / 2**30:.1f} GiB left on the machine, so the run was stopped; "
+        "lower the batch or sequence length"
+    )
 
 
 def make_scratch() -> str:

@@ -57,8 +57,13 @@ def grid(
     out: list[Variant] = []
     for prune, precision, batch, seq in itertools.product(prunes, precisions, batches, seq_lens):
         v = Variant(
-            prune=float(prune or 0.0), prune_method=prune_method if prune else None, precision=precision or "fp32",
-            batch=batch, seq_len=seq, runtime=runtime, device=device,
+            prune=float(prune or 0.0),
+            prune_method=prune_method if prune else None,
+            precision=precision or "fp32",
+            batch=batch,
+            seq_len=seq,
+            runtime=runtime,
+            device=device,
         )
         if v not in out:
             out.append(v)
@@ -77,9 +82,13 @@ class SweepEntry:
         v = r.variant
         p = r.profile
         config = {
-            "prune": v.prune, "prune_method": v.method if v.pruned else None, "precision": v.precision,
-            "batch": p.config.batch if p else v.batch, "seq_len": v.seq_len,
-            "runtime": p.config.runtime if p else (v.runtime or None), "device": v.device,
+            "prune": v.prune,
+            "prune_method": v.method if v.pruned else None,
+            "precision": v.precision,
+            "batch": p.config.batch if p else v.batch,
+            "seq_len": v.seq_len,
+            "runtime": p.config.runtime if p else (v.runtime or None),
+            "device": v.device,
         }
         return {
             "config": config,
@@ -141,8 +150,12 @@ class SweepDocument:
     def from_dict(cls, d: dict[str, Any]) -> SweepDocument:
         """SchemaError (an InputError) names the path of the first value that does not fit."""
         body = decode_document(_SweepFile, d, SWEEP_SCHEMA)
-        return cls(model=body.model, baseline_config=body.baseline.config, baseline_totals=body.baseline.totals,
-                   variants=body.variants)
+        return cls(
+            model=body.model,
+            baseline_config=body.baseline.config,
+            baseline_totals=body.baseline.totals,
+            variants=body.variants,
+        )
 
 
 @dataclass(frozen=True)
@@ -196,7 +209,10 @@ def pareto_flags(results: list[VariantResult]) -> list[bool]:
             flags.append(False)
             continue
         dominated = any(
-            oj is not None and j != i and all(a <= b for a, b in zip(oj, oi, strict=True)) and any(a < b for a, b in zip(oj, oi, strict=True))
+            oj is not None
+            and j != i
+            and all(a <= b for a, b in zip(oj, oi, strict=True))
+            and any(a < b for a, b in zip(oj, oi, strict=True))
             for j, oj in enumerate(objs)
         )
         flags.append(not dominated)
@@ -205,13 +221,33 @@ def pareto_flags(results: list[VariantResult]) -> list[bool]:
 
 def build_sweep(model: ModelInfo, baseline: Profile, results: list[VariantResult]) -> Sweep:
     flags = pareto_flags(results)
-    return Sweep(model=model, baseline=baseline, entries=tuple(SweepEntry(r, f) for r, f in zip(results, flags, strict=True)))
+    return Sweep(
+        model=model, baseline=baseline, entries=tuple(SweepEntry(r, f) for r, f in zip(results, flags, strict=True))
+    )
 
 
 SWEEP_CSV_COLUMNS = [
-    "label", "prune", "prune_method", "precision", "batch", "seq_len", "runtime", "device",
-    "latency_ms", "params", "macs", "weight_bytes", "delta_latency", "delta_params", "delta_macs",
-    "cosine", "max_abs_error", "top1_agreement", "accuracy", "pareto", "error",
+    "label",
+    "prune",
+    "prune_method",
+    "precision",
+    "batch",
+    "seq_len",
+    "runtime",
+    "device",
+    "latency_ms",
+    "params",
+    "macs",
+    "weight_bytes",
+    "delta_latency",
+    "delta_params",
+    "delta_macs",
+    "cosine",
+    "max_abs_error",
+    "top1_agreement",
+    "accuracy",
+    "pareto",
+    "error",
 ]
 
 
@@ -225,13 +261,33 @@ def sweep_csv(sweep: Sweep) -> str:
         d = e.to_dict()
         c, t, dl, f = d["config"], d["totals"] or {}, d["delta"] or {}, d["fidelity"] or {}
         lat = (t.get("latency_ms") or {}).get("median")
-        w.writerow(csv_safe_row([
-            d["label"], c["prune"], c["prune_method"] or "", c["precision"], c["batch"], c["seq_len"] or "", c["runtime"] or "",
-            c["device"], "" if lat is None else lat, t.get("params", ""), t.get("macs", ""), t.get("weight_bytes", ""),
-            _blank(dl.get("latency")), _blank(dl.get("params")), _blank(dl.get("macs")),
-            _blank(f.get("cosine")), _blank(f.get("max_abs_error")), _blank(f.get("top1_agreement")), _blank(f.get("accuracy")),
-            str(d["pareto"]).lower(), d["error"] or "",
-        ]))
+        w.writerow(
+            csv_safe_row(
+                [
+                    d["label"],
+                    c["prune"],
+                    c["prune_method"] or "",
+                    c["precision"],
+                    c["batch"],
+                    c["seq_len"] or "",
+                    c["runtime"] or "",
+                    c["device"],
+                    "" if lat is None else lat,
+                    t.get("params", ""),
+                    t.get("macs", ""),
+                    t.get("weight_bytes", ""),
+                    _blank(dl.get("latency")),
+                    _blank(dl.get("params")),
+                    _blank(dl.get("macs")),
+                    _blank(f.get("cosine")),
+                    _blank(f.get("max_abs_error")),
+                    _blank(f.get("top1_agreement")),
+                    _blank(f.get("accuracy")),
+                    str(d["pareto"]).lower(),
+                    d["error"] or "",
+                ]
+            )
+        )
     return buf.getvalue()
 
 
@@ -248,32 +304,51 @@ def render_sweep(sweep: Sweep) -> str:
     for e in sweep.entries:
         r = e.result
         if r.error is not None:
-            rows.append(["", terminal_safe(r.variant.label()), "—", "—", "—", "—", "—", "—", "—",
-                         "error: " + terminal_safe(r.error)[:90]])
+            rows.append(
+                [
+                    "",
+                    terminal_safe(r.variant.label()),
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "error: " + terminal_safe(r.error)[:90],
+                ]
+            )
             continue
         assert r.profile is not None
         t = r.profile.totals
         f = r.fidelity
-        rows.append([
-            "*" if e.pareto else "",
-            terminal_safe(r.variant.label()),
-            units.duration_ms(t.latency_ms.median if t.latency_ms else None),
-            _x(r.delta.get("latency")), _x(r.delta.get("params")), _x(r.delta.get("macs")),
-            units.size_bytes(t.weight_bytes),
-            units.fidelity(f.cosine if f else None),
-            units.percent(f.top1_agreement) if f and f.top1_agreement is not None else units.DASH,
-            (terminal_safe(r.notes[0])[:70] if r.notes else ""),
-        ])
+        rows.append(
+            [
+                "*" if e.pareto else "",
+                terminal_safe(r.variant.label()),
+                units.duration_ms(t.latency_ms.median if t.latency_ms else None),
+                _x(r.delta.get("latency")),
+                _x(r.delta.get("params")),
+                _x(r.delta.get("macs")),
+                units.size_bytes(t.weight_bytes),
+                units.fidelity(f.cosine if f else None),
+                units.percent(f.top1_agreement) if f and f.top1_agreement is not None else units.DASH,
+                (terminal_safe(r.notes[0])[:70] if r.notes else ""),
+            ]
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     lines = [
         f"Sweep of {terminal_safe(sweep.model.name)}: baseline {units.duration_ms(b.latency_ms.median)} (measured), "
         f"{b.params:,} params, {b.macs:,} MACs (counted)"
-        if b.latency_ms else f"Sweep of {terminal_safe(sweep.model.name)}",
+        if b.latency_ms
+        else f"Sweep of {terminal_safe(sweep.model.name)}",
         "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
         "  ".join("-" * w for w in widths),
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    lines.append("* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); × = variant ÷ baseline at the same batch")
+    lines.append(
+        "* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); × = variant ÷ baseline at the same batch"
+    )
     return "\n".join(lines)
 
 

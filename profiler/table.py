@@ -26,8 +26,12 @@ def human_bytes(n: float | None) -> str:
 
 def _format_table(header: list[str], rows: list[list[str]], align_right: set[int]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in align_right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            c.rjust(w) if i in align_right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     out = [line(header), "  ".join("-" * w for w in widths)]
     out.extend(line(r) for r in rows)
     return "\n".join(out)
@@ -60,7 +64,11 @@ def render_profile(profile: Profile, top: int = 10) -> str:
         ts(f"config: {cfg.device} / {cfg.runtime} / {cfg.precision}, batch {cfg.batch}, threads {cfg.threads or '—'}"),
     ]
     if env is not None:
-        lines.append(ts(f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}"))
+        lines.append(
+            ts(
+                f"machine: {env.cpu}, {env.cores} cores; GPU: {env.gpu or 'no NVIDIA GPU'}; torch {env.torch}, onnxruntime {env.onnxruntime}"
+            )
+        )
     header = ["layer", "type", "params", "MACs", "output", "latency", "% time", "% MACs"]
     total_lat = sum(r.latency_ms or 0.0 for r in profile.layers)
     right = {2, 3, 4, 5, 6, 7}
@@ -86,10 +94,15 @@ def render_profile(profile: Profile, top: int = 10) -> str:
             f"p90 {units.duration_ms(lat.p90)}, {lat.samples} samples), measured"
         )
         if total_lat:
-            lines.append(f"  layer sum       {units.duration_ms(total_lat)} ({units.percent(total_lat / lat.median, 0)} of end to end)")
+            lines.append(
+                f"  layer sum       {units.duration_ms(total_lat)} ({units.percent(total_lat / lat.median, 0)} of end to end)"
+            )
         lines.append(f"  peak memory     {human_bytes(t.peak_memory_bytes)}")
     else:
-        lines.append("  latency         not measured" + (" (meta device: the planner projects it)" if any("meta" in w for w in profile.warnings) else ""))
+        lines.append(
+            "  latency         not measured"
+            + (" (meta device: the planner projects it)" if any("meta" in w for w in profile.warnings) else "")
+        )
     if profile.unsupported_ops:
         lines += ["", "Ops with no FLOP formula (their layers are marked *, and their FLOPs are not in the totals):"]
         lines += [f"  {ts(op)}: {n} call(s)" for op, n in sorted(profile.unsupported_ops.items())]
@@ -99,8 +112,19 @@ def render_profile(profile: Profile, top: int = 10) -> str:
 
 
 LAYER_CSV_COLUMNS = [
-    "name", "type", "scope", "params", "macs", "flops", "weight_bytes", "activation_bytes", "latency_ms", "counted",
-    "input_shapes", "output_shapes", "unsupported_ops",
+    "name",
+    "type",
+    "scope",
+    "params",
+    "macs",
+    "flops",
+    "weight_bytes",
+    "activation_bytes",
+    "latency_ms",
+    "counted",
+    "input_shapes",
+    "output_shapes",
+    "unsupported_ops",
 ]
 
 
@@ -111,11 +135,23 @@ def layers_csv(profile: Profile) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(LAYER_CSV_COLUMNS)
     for r in profile.layers:
-        writer.writerow(csv_safe_row([
-            r.name, r.type, r.scope, r.params, r.macs, r.flops, r.weight_bytes, r.activation_bytes,
-            "" if r.latency_ms is None else r.latency_ms, str(r.counted).lower(),
-            ";".join("x".join(map(str, s)) for s in r.input_shapes),
-            ";".join("x".join(map(str, s)) for s in r.output_shapes),
-            ";".join(r.unsupported_ops),
-        ]))
+        writer.writerow(
+            csv_safe_row(
+                [
+                    r.name,
+                    r.type,
+                    r.scope,
+                    r.params,
+                    r.macs,
+                    r.flops,
+                    r.weight_bytes,
+                    r.activation_bytes,
+                    "" if r.latency_ms is None else r.latency_ms,
+                    str(r.counted).lower(),
+                    ";".join("x".join(map(str, s)) for s in r.input_shapes),
+                    ";".join("x".join(map(str, s)) for s in r.output_shapes),
+                    ";".join(r.unsupported_ops),
+                ]
+            )
+        )
     return buf.getvalue()

@@ -51,7 +51,12 @@ def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
     from .loading import load_model
     from .whatif import WhatIfSession, load_sample_inputs
 
-    key = (payload["source"], bool(payload.get("trust")), repr(sorted(payload.get("request", {}).items())), payload.get("inputs"))
+    key = (
+        payload["source"],
+        bool(payload.get("trust")),
+        repr(sorted(payload.get("request", {}).items())),
+        payload.get("inputs"),
+    )
     sessions: dict[Any, Any] = state.setdefault("sessions", {})
     if key not in sessions:
         for old in sessions.values():  # one model at a time: a new source frees the last one
@@ -63,9 +68,7 @@ def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
     return sessions[key]
 
 
-def variant_task(
-    payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
-) -> Iterator[RunEvent]:
+def variant_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[RunEvent]:
     """Measure one variant (the identity variant is the baseline) and stream its events."""
     import warnings
 
@@ -91,7 +94,9 @@ def variant_task(
             if event.kind == "finished":
                 yield Finished(event.result.to_dict())
             elif event.kind in ("static", "baseline") and event.profile is not None:
-                yield StaticResult(event.profile.to_dict(), event.fraction, event.stage, baseline=event.kind == "baseline")
+                yield StaticResult(
+                    event.profile.to_dict(), event.fraction, event.stage, baseline=event.kind == "baseline"
+                )
             elif event.kind == "layer":
                 yield LayerMeasured(event.layer, event.latency_ms, event.stage)
             else:
@@ -100,9 +105,7 @@ def variant_task(
         return
 
 
-def profile_task(
-    payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]
-) -> Iterator[RunEvent]:
+def profile_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[RunEvent]:
     """`tradeoff profile` (and `plan MODEL`) in the worker: load, count, measure; the result is
     the `tradeoff.profile/1` document. Nothing of the model runs in the calling process."""
     import warnings

@@ -35,9 +35,7 @@ def _escape(ch: str) -> str:
     return f"\\x{o:02x}" if o <= 0xFF else f"\\u{o:04x}"
 
 
-_UNSAFE_RE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def terminal_safe(text: object) -> str:

@@ -78,11 +78,28 @@ class TraceResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TraceResult:
+        """Read a `tradeoff.trace/1` document (its `schema` key optional); SchemaError with the
+        path of the first value that does not fit."""
+        from .codec import SchemaError, decode
+
+        doc = "tradeoff.trace/1"
+        if not isinstance(d, dict):
+            raise SchemaError(doc, "$", f"expected an object, found {type(d).__name__}")
+
+        def get(key: str, tp: Any) -> Any:
+            if key not in d:
+                raise SchemaError(doc, f"$.{key}", "missing")
+            return decode(tp, d[key], document=doc, path=f"$.{key}")
+
         return cls(
-            logdir=Path(d["logdir"]), run_name=str(d["run_name"]), run_dir=Path(d["run_dir"]),
-            trace_files=tuple(Path(p) for p in d["trace_files"]), chrome_trace=Path(d["chrome_trace"]),
-            steps=int(d["steps"]), notes=tuple(d.get("notes", ())),
-        )  # fmt: skip
+            logdir=Path(get("logdir", str)),
+            run_name=get("run_name", str),
+            run_dir=Path(get("run_dir", str)),
+            trace_files=tuple(Path(p) for p in get("trace_files", tuple[str, ...])),
+            chrome_trace=Path(get("chrome_trace", str)),
+            steps=get("steps", int),
+            notes=decode(tuple[str, ...], d.get("notes", []), document=doc, path="$.notes"),
+        )
 
 
 def run_name_for(model_name: str, variant_label: str | None = None) -> str:
@@ -118,8 +135,16 @@ def record_trace(
 ) -> TraceResult:
     """Drain `trace_events` and return the TraceResult (raises InputError / MeasureError)."""
     result = None
-    for kind, data in trace_events(source, logdir, variant=variant, request=request, trust=trust,
-                                   run_name=run_name, session=session, should_stop=should_stop):
+    for kind, data in trace_events(
+        source,
+        logdir,
+        variant=variant,
+        request=request,
+        trust=trust,
+        run_name=run_name,
+        session=session,
+        should_stop=should_stop,
+    ):
         if kind == "finished":
             result = TraceResult.from_dict(data["result"])
     if result is None:
@@ -157,10 +182,15 @@ def trace_events(
     loaded = session.loaded
     yield "progress", {"fraction": 0.1, "message": "model loaded"}
     if loaded.is_onnx or (variant.runtime or "torch") == "onnxruntime":
-        raise InputError(source, "torch.profiler traces PyTorch models; an ONNX model runs in onnxruntime "
-                                 "(open the PyTorch model, or use onnxruntime's own profiling)")
+        raise InputError(
+            source,
+            "torch.profiler traces PyTorch models; an ONNX model runs in onnxruntime "
+            "(open the PyTorch model, or use onnxruntime's own profiling)",
+        )
     if loaded.on_meta:
-        raise InputError(source, "the model is on the meta device (too large to hold here): there is nothing to run and trace")
+        raise InputError(
+            source, "the model is on the meta device (too large to hold here): there is nothing to run and trace"
+        )
     if variant == variant.baseline():
         target, notes = loaded, []
     else:
@@ -170,7 +200,9 @@ def trace_events(
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(source, f"variant {variant.label()} failed: {type(exc).__name__}: {first_line(exc)}") from exc
+            raise InputError(
+                source, f"variant {variant.label()} failed: {type(exc).__name__}: {first_line(exc)}"
+            ) from exc
     if should_stop():
         return
     import torch
@@ -192,22 +224,33 @@ def trace_events(
         steps = WARMUP_STEPS + ACTIVE_STEPS
         module = target.module
         try:
-            with profile(
-                activities=activities,
-                schedule=schedule(wait=0, warmup=WARMUP_STEPS, active=ACTIVE_STEPS, repeat=1),
-                on_trace_ready=handler, record_shapes=True, profile_memory=True, with_stack=False,
-            ) as prof, torch.inference_mode():
+            with (
+                profile(
+                    activities=activities,
+                    schedule=schedule(wait=0, warmup=WARMUP_STEPS, active=ACTIVE_STEPS, repeat=1),
+                    on_trace_ready=handler,
+                    record_shapes=True,
+                    profile_memory=True,
+                    with_stack=False,
+                ) as prof,
+                torch.inference_mode(),
+            ):
                 for step in range(steps):
                     with record_function(f"forward#{step}"):
                         module(*args, **kwargs)
                     if variant.device == "cuda":
                         torch.cuda.synchronize()
                     prof.step()
-                    yield "progress", {"fraction": 0.3 + 0.6 * (step + 1) / steps, "message": f"step {step + 1}/{steps}"}
+                    yield (
+                        "progress",
+                        {"fraction": 0.3 + 0.6 * (step + 1) / steps, "message": f"step {step + 1}/{steps}"},
+                    )
                     if should_stop():
                         return
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise MeasureError(source, f"the forward raised while tracing: {type(exc).__name__}: {first_line(exc)}") from None
+            raise MeasureError(
+                source, f"the forward raised while tracing: {type(exc).__name__}: {first_line(exc)}"
+            ) from None
         written = sorted(tmp.glob("*.pt.trace.json*"))
         if not written:
             raise MeasureError(source, "torch.profiler wrote no trace (kineto unavailable in this torch build?)")
@@ -224,8 +267,15 @@ def trace_events(
         write_bytes_atomic(chrome, placed[-1].read_bytes())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result = TraceResult(logdir=root, run_name=name, run_dir=run_dir, trace_files=tuple(placed),
-                         chrome_trace=chrome, steps=ACTIVE_STEPS, notes=tuple(notes))
+    result = TraceResult(
+        logdir=root,
+        run_name=name,
+        run_dir=run_dir,
+        trace_files=tuple(placed),
+        chrome_trace=chrome,
+        steps=ACTIVE_STEPS,
+        notes=tuple(notes),
+    )
     yield "finished", {"result": result.to_dict()}
 
 
@@ -247,8 +297,6 @@ def render_trace_result(result: TraceResult) -> str:
     return "\n".join(lines)
 
 
-
-
 def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Callable[[], bool]) -> Iterator[RunEvent]:
     """Worker task: payload {"source", "trust", "request", "inputs", "variant", "logdir", "run_name"}
     (the keys of `profiler.tasks.variant_task`, plus the log folder). Reuses the worker's
@@ -261,8 +309,15 @@ def trace_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Call
     warnings.simplefilter("ignore")
     session = _session(payload, state)
     variant = Variant.from_dict(payload.get("variant") or {})
-    for kind, data in trace_events(payload["source"], payload["logdir"], variant=variant, trust=bool(payload.get("trust")),
-                                   run_name=payload.get("run_name"), session=session, should_stop=should_stop):
+    for kind, data in trace_events(
+        payload["source"],
+        payload["logdir"],
+        variant=variant,
+        trust=bool(payload.get("trust")),
+        run_name=payload.get("run_name"),
+        session=session,
+        should_stop=should_stop,
+    ):
         # trace_events speaks (kind, data) for trace_model and the CLI; the worker hears typed events
         if kind == "finished":
             yield Finished(data.get("result"))
@@ -403,10 +458,27 @@ def spawn_tied(
     *thread* that forked exits; the pipe covers every other case."""
     read_fd, write_fd = os.pipe()  # both non-inheritable: no other child keeps the write end
     main = threading.current_thread() is threading.main_thread()
-    argv = [sys.executable, "-I", "-c", _SUPERVISOR, str(read_fd), str(os.getpid()), "1" if main else "0", *map(str, cmd)]
+    argv = [
+        sys.executable,
+        "-I",
+        "-c",
+        _SUPERVISOR,
+        str(read_fd),
+        str(os.getpid()),
+        "1" if main else "0",
+        *map(str, cmd),
+    ]
     try:
-        proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                pass_fds=(read_fd,), start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            pass_fds=(read_fd,),
+            start_new_session=True,
+        )
     except BaseException:
         os.close(write_fd)
         raise
@@ -573,8 +645,19 @@ def start_tensorboard(
         raise InputError(str(logdir), "no such folder (record a trace into it first)")
     port = port or free_port(host)
     fd, log_name = tempfile.mkstemp(prefix="tradeoff-tensorboard-", suffix=".log")
-    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(root), "--host", host, "--port", str(port),
-           "--reload_interval", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(root),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--reload_interval",
+        "2",
+    ]
     env = dict(os.environ)
     env.setdefault("PYTHONWARNINGS", "ignore")
     with os.fdopen(fd, "wb") as log:

@@ -78,7 +78,9 @@ def deltas(variant: Profile, baseline: Profile) -> dict[str, float | None]:
     """Variant ÷ baseline for latency, params, MACs, weight bytes and peak memory."""
     vt, bt = variant.totals, baseline.totals
     return {
-        "latency": ratio(vt.latency_ms.median if vt.latency_ms else None, bt.latency_ms.median if bt.latency_ms else None),
+        "latency": ratio(
+            vt.latency_ms.median if vt.latency_ms else None, bt.latency_ms.median if bt.latency_ms else None
+        ),
         "params": ratio(vt.params, bt.params),
         "macs": ratio(vt.macs, bt.macs),
         "weight_bytes": ratio(vt.weight_bytes, bt.weight_bytes),
@@ -119,21 +121,27 @@ class WhatIfSession:
 
     def request_for(self, variant: Variant) -> ProfileRequest:
         return dataclasses.replace(
-            self.base, batch=variant.batch or self.base.batch, seq_len=variant.seq_len or self.base.seq_len,
-            device=variant.device, runtime=None,
+            self.base,
+            batch=variant.batch or self.base.batch,
+            seq_len=variant.seq_len or self.base.seq_len,
+            device=variant.device,
+            runtime=None,
         )
 
     def specs_for(self, variant: Variant) -> tuple[InputSpec, ...]:
         specs = resolve_specs(self.loaded, self.request_for(variant))
         if self.samples and variant.batch is None and variant.seq_len is None and variant.image_size is None:
             specs = tuple(
-                InputSpec(s.name, tuple(int(x) for x in self.samples[s.name].shape), s.dtype) if s.name in self.samples else s
+                InputSpec(s.name, tuple(int(x) for x in self.samples[s.name].shape), s.dtype)
+                if s.name in self.samples
+                else s
                 for s in specs
             )
         if variant.image_size:
             specs = tuple(
                 InputSpec(s.name, (*s.shape[:2], variant.image_size, variant.image_size), s.dtype)
-                if len(s.shape) == 4 and s.dtype.startswith("float") else s
+                if len(s.shape) == 4 and s.dtype.startswith("float")
+                else s
                 for s in specs
             )
             check_input_sizes(specs, file=self.loaded.info.source)
@@ -188,8 +196,9 @@ class WhatIfSession:
             if event.kind == "finished":
                 profile = event.profile
             else:
-                yield dataclasses.replace(event, fraction=event.fraction * 0.4, message="baseline: " + event.message,
-                                          stage="baseline")
+                yield dataclasses.replace(
+                    event, fraction=event.fraction * 0.4, message="baseline: " + event.message, stage="baseline"
+                )
         assert profile is not None
         outputs = None if self.loaded.on_meta else self._run_baseline(specs, variant.device)
         self._baselines[key] = (profile, outputs)
@@ -215,15 +224,25 @@ class WhatIfSession:
                 assert base_profile is not None
                 _, outputs = self._baselines[(variant.shape_key(), variant.device)]
                 fid = None if outputs is None else compare(outputs, outputs, self.labels)
-                result = VariantResult(variant, base_profile, base_profile, fid, deltas(base_profile, base_profile),
-                                       notes=("identity variant: the baseline itself",))
+                result = VariantResult(
+                    variant,
+                    base_profile,
+                    base_profile,
+                    fid,
+                    deltas(base_profile, base_profile),
+                    notes=("identity variant: the baseline itself",),
+                )
                 yield Event("finished", 1.0, "done", profile=base_profile, result=result)
                 return
             yield Event("progress", 0.45, "transforming the model")
             target, notes, report, density = self.transform(variant)
             measured: Profile | None = None
-            request = dataclasses.replace(self.request_for(variant), shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
-                                          batch=None, seq_len=None)
+            request = dataclasses.replace(
+                self.request_for(variant),
+                shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
+                batch=None,
+                seq_len=None,
+            )
             for event in profile_events(target, request, should_stop=should_stop):
                 if event.kind == "finished":
                     measured = event.profile
@@ -233,7 +252,9 @@ class WhatIfSession:
             profile = dataclasses.replace(
                 measured,
                 config=dataclasses.replace(
-                    measured.config, precision=variant.precision, prune=variant.prune,
+                    measured.config,
+                    precision=variant.precision,
+                    prune=variant.prune,
                     prune_method=variant.method if variant.pruned else None,
                 ),
                 warnings=tuple(measured.warnings) + tuple(notes),
@@ -247,19 +268,30 @@ class WhatIfSession:
                 effective = _effective_macs(profile.layers, density)
                 notes.append(
                     f"unstructured: {100 * (1 - report['nonzero_after'] / report['params_after']):.1f}% of weights are zero "
-                    if report and "nonzero_after" in report else "unstructured pruning"
+                    if report and "nonzero_after" in report
+                    else "unstructured pruning"
                 )
             delta = deltas(profile, base_profile)
             if report is not None:
                 delta["param_ratio_pruned"] = report.get("param_ratio")
             result = VariantResult(
-                variant, profile, base_profile, fid, delta, notes=tuple(notes), prune_report=report, effective_macs=effective,
+                variant,
+                profile,
+                base_profile,
+                fid,
+                delta,
+                notes=tuple(notes),
+                prune_report=report,
+                effective_macs=effective,
             )
             yield Event("finished", 1.0, "done", profile=profile, result=result)
         except StudioError:
             raise
         except Exception as exc:  # a transform or run failing is the variant's error, not a crash
-            raise InputError(self.loaded.info.source, f"variant {variant.label()} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+            raise InputError(
+                self.loaded.info.source,
+                f"variant {variant.label()} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            ) from exc
 
     def run(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> VariantResult:
         """Drain `variant_events`; a failure becomes a VariantResult with `error` set."""
@@ -273,7 +305,9 @@ class WhatIfSession:
 
     # --- transforms -------------------------------------------------------------------------------
 
-    def transform(self, variant: Variant) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
+    def transform(
+        self, variant: Variant
+    ) -> tuple[LoadedModel, list[str], dict[str, Any] | None, dict[str, float] | None]:
         """The variant as a LoadedModel ready to profile, with notes, prune report and densities."""
         target, notes, report, density = backend_for(self.loaded).transform(self, variant)
         if variant.runtime == "onnxruntime" and not target.is_onnx:
@@ -282,7 +316,6 @@ class WhatIfSession:
             target, more = to_onnxruntime(self, target, variant)
             notes = notes + more
         return target, notes, report, density
-
 
     def scratch_path(self, stem: str) -> Path:
         """A new file name in the scratch folder for a transformed model."""

@@ -90,8 +90,9 @@ def failed_event(exc: BaseException, run_id: int = 0) -> Failed:
         kind = failure_kind(legacy, int(exc.exit_code), details)
         stage = details.pop("stage", None)
         details.pop("needs_trust", None)
-        return Failed(kind, _first_line(str(exc)), exc.file, None if stage is None else str(stage), details,
-                      run_id=run_id)
+        return Failed(
+            kind, _first_line(str(exc)), exc.file, None if stage is None else str(stage), details, run_id=run_id
+        )
     text = _first_line(str(exc))
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return Failed(failure_kind(legacy, 3, {}), message, run_id=run_id)
@@ -355,8 +356,14 @@ class Runner:
     (every 20–50 ms) while ``busy``.
     """
 
-    def __init__(self, *, grace_s: float = 1.0, start_method: str = "spawn",
-                 memory_reserve_bytes: int | None = None, memory_min_rss_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        grace_s: float = 1.0,
+        start_method: str = "spawn",
+        memory_reserve_bytes: int | None = None,
+        memory_min_rss_bytes: int | None = None,
+    ) -> None:
         self.grace_s = float(grace_s)
         # stop a run when free memory falls below the reserve while its processes hold at least
         # min_rss (defaults: 5 % of the machine but at least 512 MiB; a quarter of the machine)
@@ -458,8 +465,9 @@ class Runner:
         run = self._current
         if run is None:
             return
-        message = memory_pressure([self._proc.pid, *found], reserve_bytes=self.memory_reserve_bytes,
-                                  min_rss_bytes=self.memory_min_rss_bytes)
+        message = memory_pressure(
+            [self._proc.pid, *found], reserve_bytes=self.memory_reserve_bytes, min_rss_bytes=self.memory_min_rss_bytes
+        )
         if message is not None:
             self._current = None
             self._stale_upto = max(self._stale_upto, run.run_id)
@@ -694,8 +702,14 @@ class Runner:
         run = self._current
         if run is not None:
             self._current = None
-            self._finish(Failed(FailureKind.MODEL_FAILED, _death_message(code),
-                                fields={"worker_died": True, "exitcode": code}, run_id=run.run_id))
+            self._finish(
+                Failed(
+                    FailureKind.MODEL_FAILED,
+                    _death_message(code),
+                    fields={"worker_died": True, "exitcode": code},
+                    run_id=run.run_id,
+                )
+            )
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()

@@ -61,7 +61,9 @@ CSV_CELLS = st.one_of(st.text(max_size=12), st.floats(allow_nan=True).map(str), 
 
 @settings(max_examples=40)
 @given(rows=st.lists(st.lists(CSV_CELLS, min_size=1, max_size=8), max_size=6), header=st.booleans())
-def test_catalog_loader_reports_bad_rows_without_crashing(tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], header: bool) -> None:
+def test_catalog_loader_reports_bad_rows_without_crashing(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], header: bool
+) -> None:
     import csv
 
     from planner.catalog import load_catalog

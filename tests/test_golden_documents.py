@@ -5,6 +5,11 @@ vs floats); (b) a document generated now has exactly the golden's keys and value
 that are measured or come from the catalog may differ); (c) malformed documents raise the one
 `SchemaError`, naming the JSON path at fault.
 
+The extension documents follow the same pattern with their own readers: `tradeoff.report/1` has
+no reader of its own, so each part goes through its schema's reader (a damaged part is that
+reader's `SchemaError`); `tradeoff.trace/1` is read by `TraceResult.from_dict`;
+`tradeoff.project/1` by `gui.session.load_project`, which refuses with `ProjectError`.
+
 Regenerate after a deliberate change to a document: `TRADEOFF_REGEN_GOLDEN=1 pytest
 tests/test_golden_documents.py` (then review the diff: it is a change to the public contract).
 """
@@ -22,17 +27,25 @@ from typing import Any
 
 import pytest
 
+from gui.session import PROJECT_SCHEMA, ProjectError, load_project, project_from_dict, project_to_dict
+from gui.state.workspace import Workspace
 from planner.catalog import Catalog, load_catalog
 from planner.plan import Plan
 from profiler.codec import SchemaError
 from profiler.result import Profile
 from profiler.sweep import Sweep, SweepDocument
+from profiler.trace import TraceResult
 from profiler.variant import Variant
+from profiler.whatif import VariantResult
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGEN = os.environ.get("TRADEOFF_REGEN_GOLDEN") == "1"
 DOCUMENTS = ("profile", "sweep", "plan", "hardware")
+EXTENSIONS = ("report", "trace", "project")
+GUI_DATA = Path(__file__).resolve().parent / "gui" / "data"
+CHOSEN = "prune 0.5 structured · fp32"  # the report's variant, by its sweep label
+SAVED_AT = "2026-12-01T10:00:00+0000"  # a fixed project time, so regenerating does not churn
 
 READERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "profile": Profile.from_dict,
@@ -47,7 +60,8 @@ def _text(doc: Any) -> str:
 
 
 def _cli(*args: str, cwd: Path) -> None:
-    env = {**os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg")}  # no developer's catalog overrides
+    # no developer's catalog overrides; the report renders its PDF with Qt, headless
+    env = {"QT_QPA_PLATFORM": "offscreen", **os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg")}
     proc = subprocess.run(
         [sys.executable, "-m", "tradeoff", *args],
         cwd=cwd,
@@ -96,15 +110,77 @@ def _generate(tmp: Path) -> dict[str, Any]:
     instances = tuple(i for i in catalog.instances if i.accelerator in names)[:3]
     carbon = catalog.carbon[:2]
     hardware = Catalog(accelerators=accelerators, instances=instances, carbon=carbon).to_dict()
+    _cli(
+        "report",
+        "demo:mlp",
+        "--no-latency",
+        "--prune",
+        "0,0.5",
+        "--choose",
+        CHOSEN,
+        "--gpu",
+        "H100",
+        "--provider",
+        "aws",
+        "--train-samples",
+        "1e6",
+        "-o",
+        "report.pdf",
+        "--json",
+        "report.json",
+        cwd=tmp,
+    )
+    _cli("trace", "demo:mlp", "--logdir", "runs", "--json", "trace.json", cwd=tmp)
     docs = {
-        name: json.loads((tmp / f"{name}.json").read_text(encoding="utf-8")) for name in ("profile", "sweep", "plan")
+        name: json.loads((tmp / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("profile", "sweep", "plan", "report", "trace")
     }
     docs["hardware"] = hardware
+    docs["trace"] = _relative_trace(docs["trace"], tmp)
+    docs["project"] = _project()
     return {name: _sanitise(doc) for name, doc in docs.items()}
 
 
+def _relative_trace(doc: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """The trace's absolute paths made relative to the folder it ran in, and the profiler's
+    `HOST_PID.TIMESTAMP` file name made a placeholder, so the golden file names no machine."""
+    prefixes = tuple(str(p) + os.sep for p in {tmp, tmp.resolve()})
+
+    def rel(path: str) -> str:
+        for prefix in prefixes:
+            if path.startswith(prefix):
+                path = path[len(prefix) :]
+                break
+        folder, _, name = path.rpartition("/")
+        if name.endswith(".pt.trace.json"):
+            path = f"{folder}/host_1234.1764583200000.pt.trace.json"
+        return path
+
+    out = dict(doc)
+    for key in ("logdir", "run_dir", "chrome_trace"):
+        out[key] = rel(doc[key])
+    out["trace_files"] = [rel(p) for p in doc["trace_files"]]
+    return out
+
+
+def _project() -> dict[str, Any]:
+    """A project of demo:mlp with the one result the GUI tests use (tests/gui/data), and the
+    planner inputs as the app's Planner tab writes them."""
+    from gui.planner_panel import PlannerPanel  # a widget: the caller holds pytest-qt's `qapp`
+
+    panel = PlannerPanel(load_catalog(include_user=False))
+    planner = panel.state()
+    panel.deleteLater()
+    result = VariantResult.from_dict(json.loads((GUI_DATA / "data_mlp_baseline.json").read_text(encoding="utf-8")))
+    ws = Workspace(source="demo:mlp", shapes=(("x", (1, 1, 28, 28)),), knobs=Variant(prune=0.25))
+    ws.add(result)
+    doc = json.loads(json.dumps(project_to_dict(ws, planner)))
+    doc["saved_at"] = SAVED_AT
+    return doc
+
+
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def fresh(tmp_path_factory: pytest.TempPathFactory, qapp: Any) -> dict[str, Any]:
     docs = _generate(tmp_path_factory.mktemp("golden"))
     if REGEN:
         GOLDEN.mkdir(exist_ok=True)
@@ -253,3 +329,182 @@ def test_sweep_document_view_round_trips() -> None:
     golden = _golden("sweep")
     view = SweepDocument.from_dict(golden)
     assert _text(view.to_dict()) == _text(golden)
+
+
+# --- the extension documents: tradeoff.report/1, tradeoff.trace/1, tradeoff.project/1 ----------
+
+
+@pytest.mark.parametrize("name", EXTENSIONS)
+def test_fresh_extension_document_has_the_golden_keys_and_types(name: str, fresh: dict[str, Any]) -> None:
+    problems: list[str] = []
+    _compare(fresh[name], _golden(name), "$", problems)
+    assert not problems, "\n".join(problems[:20])
+
+
+REPORT_PARTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "profile": Profile.from_dict,
+    "sweep": Sweep.from_dict,
+    "plan": Plan.from_dict,
+    "plan_chosen": Plan.from_dict,
+}
+
+
+def _report_read_back(doc: dict[str, Any]) -> dict[str, Any]:
+    """`tradeoff.report/1` has no reader of its own: each part is read by its schema's reader."""
+    return {
+        k: (REPORT_PARTS[k](copy.deepcopy(v)).to_dict() if k in REPORT_PARTS and v is not None else v)
+        for k, v in doc.items()
+    }
+
+
+def test_golden_report_round_trips_byte_for_byte() -> None:
+    golden = _golden("report")
+    assert golden["schema"] == "tradeoff.report/1"
+    assert golden["chosen"] == CHOSEN and all(golden[k] is not None for k in REPORT_PARTS), "every part filled"
+    assert [golden[k]["schema"] for k in REPORT_PARTS] == [
+        "tradeoff.profile/1",
+        "tradeoff.sweep/1",
+        "tradeoff.plan/1",
+        "tradeoff.plan/1",
+    ]
+    assert _text(_report_read_back(golden)) == (GOLDEN / "report.json").read_text(encoding="utf-8")
+
+
+def test_fresh_report_reads_back_identically(fresh: dict[str, Any]) -> None:
+    doc = fresh["report"]
+    assert doc["chosen"] == CHOSEN and doc["pages"] >= 1 and doc["pdf"] == "report.pdf"
+    assert _text(_report_read_back(doc)) == _text(doc)
+
+
+@pytest.mark.parametrize(
+    ("part", "edit", "path", "schema"),
+    [
+        ("profile", lambda d: d["totals"].update(params="many"), "$.totals.params", "profile"),
+        ("sweep", lambda d: d["variants"][1].update(pareto="yes"), "$.variants[1].pareto", "sweep"),
+        ("plan", lambda d: d.update(schema="tradeoff.report/1"), "$.schema", "plan"),
+        (
+            "plan_chosen",
+            lambda d: d["inference"]["options"][0].pop("instance"),
+            "$.inference.options[0].instance",
+            "plan",
+        ),
+    ],
+)
+def test_malformed_report_part_raises_schema_error_with_path(
+    part: str, edit: Callable[[dict[str, Any]], None], path: str, schema: str
+) -> None:
+    doc = copy.deepcopy(_golden("report"))
+    edit(doc[part])
+    with pytest.raises(SchemaError) as info:
+        _report_read_back(doc)
+    assert info.value.path == path, str(info.value)
+    assert str(info.value).startswith(f"tradeoff.{schema}/1: {path}: ")
+
+
+def _trace_read_back(doc: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in doc.items() if k != "schema"}
+    return {"schema": doc["schema"], **TraceResult.from_dict(body).to_dict()}
+
+
+def test_golden_trace_round_trips_byte_for_byte() -> None:
+    golden = _golden("trace")
+    assert golden["schema"] == "tradeoff.trace/1"
+    assert not any(str(golden[k]).startswith(("/", "~")) for k in ("logdir", "run_dir", "chrome_trace"))
+    assert _text(_trace_read_back(golden)) == (GOLDEN / "trace.json").read_text(encoding="utf-8")
+
+
+def test_fresh_trace_reads_back_identically(fresh: dict[str, Any]) -> None:
+    doc = fresh["trace"]
+    assert doc["logdir"] == "runs" and doc["run_dir"] == "runs/mlp" and doc["chrome_trace"] == "runs/mlp.perfetto.json"
+    assert doc["trace_files"] and all(p.startswith("runs/mlp/") for p in doc["trace_files"])
+    assert _text(_trace_read_back(doc)) == _text(doc)
+
+
+@pytest.mark.parametrize("key", ["logdir", "run_dir", "trace_files", "chrome_trace", "steps"])
+def test_trace_without_a_required_field_is_refused(key: str) -> None:
+    doc = copy.deepcopy(_golden("trace"))
+    del doc[key]
+    with pytest.raises(SchemaError) as info:
+        _trace_read_back(doc)
+    assert info.value.path == f"$.{key}" and info.value.document == "tradeoff.trace/1"
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda d: d.pop("run_dir"), "$.run_dir"),
+        (lambda d: d.update(steps="x"), "$.steps"),
+        (lambda d: d.update(steps=1.5), "$.steps"),
+        (lambda d: d.update(trace_files="abc"), "$.trace_files"),
+    ],
+)
+def test_malformed_trace_raises_schema_error_with_path(edit: Callable[[dict[str, Any]], None], path: str) -> None:
+    doc = copy.deepcopy(_golden("trace"))
+    edit(doc)
+    with pytest.raises(SchemaError) as info:
+        _trace_read_back(doc)
+    assert info.value.path == path
+
+
+def _project_read_back(doc: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """Through the app's own reader: a `.tradeoff` file, `load_project`, then `project_to_dict`."""
+    path = tmp / "golden.tradeoff"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    ws, planner = load_project(path)
+    assert ws.trust is False
+    again = json.loads(json.dumps(project_to_dict(ws, planner)))
+    again["saved_at"] = doc["saved_at"]  # the time of the save, by design
+    return again
+
+
+def test_golden_project_round_trips_byte_for_byte(tmp_path: Path) -> None:
+    golden = _golden("project")
+    assert golden["schema"] == PROJECT_SCHEMA == "tradeoff.project/1" and "trust" not in golden
+    assert golden["model"]["source"] == "demo:mlp" and len(golden["variants"]) == 1
+    assert golden["current"] is not None
+    assert _text(_project_read_back(golden, tmp_path)) == (GOLDEN / "project.json").read_text(encoding="utf-8")
+
+
+def test_fresh_project_reads_back_identically(fresh: dict[str, Any], tmp_path: Path) -> None:
+    doc = fresh["project"]
+    assert _text(_project_read_back(doc, tmp_path)) == _text(doc)
+
+
+def test_project_trust_key_is_ignored(tmp_path: Path) -> None:
+    doc = {**_golden("project"), "trust": True}
+    assert "trust" not in _project_read_back(doc, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d.update(schema="tradeoff.project/2"), "not a Tradeoff Studio project"),
+        (lambda d: d.update(schema="tradeoff.profile/1"), "not a Tradeoff Studio project"),
+        (lambda d: d.pop("model"), "the project file is damaged"),
+        (lambda d: d["model"].update(shapes=[["x", ["one"]]]), "the project file is damaged"),
+        (lambda d: d["knobs"].update(precision="fp7"), "the project file is damaged"),
+        (lambda d: d["variants"][0]["profile"]["totals"].update(params="many"), "$.totals.params"),
+        (lambda d: d["variants"][0].pop("variant"), "the project file is damaged"),
+        (lambda d: d.update(variants=[3]), "the project file is damaged"),
+    ],
+)
+def test_malformed_project_raises_project_error(
+    edit: Callable[[dict[str, Any]], None], problem: str, tmp_path: Path
+) -> None:
+    doc = copy.deepcopy(_golden("project"))
+    edit(doc)
+    path = tmp_path / "bad.tradeoff"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ProjectError) as info:
+        load_project(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and problem in message and "\n" not in message, message
+    with pytest.raises(ProjectError):
+        project_from_dict(doc, "bad.tradeoff")
+
+
+def test_project_reader_refuses_a_file_not_named_tradeoff(tmp_path: Path) -> None:
+    path = tmp_path / "project.json"
+    path.write_text(_text(_golden("project")), encoding="utf-8")
+    with pytest.raises(ProjectError, match="not a project file"):
+        load_project(path)

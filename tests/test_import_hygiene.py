@@ -32,9 +32,7 @@ def test_core_never_imports_qt_or_gui() -> None:
 
 def test_planner_does_not_import_gui_and_profiler_does_not_import_planner() -> None:
     offenders = [
-        str(p.relative_to(ROOT))
-        for p in sorted((ROOT / "profiler").rglob("*.py"))
-        if "planner" in _imported_roots(p)
+        str(p.relative_to(ROOT)) for p in sorted((ROOT / "profiler").rglob("*.py")) if "planner" in _imported_roots(p)
     ]
     assert not offenders, f"profiler must not depend on planner: {offenders}"
 
@@ -121,8 +119,11 @@ def test_cli_imports_gui_only_lazily_in_gui_and_report() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         top_level = {id(n) for n in tree.body}
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            )
             if any(n.split(".")[0] == "gui" for n in names) and (rel not in allowed or id(node) in top_level):
                 offenders.append(f"{rel}:{node.lineno}")
     assert not offenders, f"gui imported outside `gui`/`report`, or at module level: {offenders}"
@@ -154,8 +155,10 @@ def _module_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
                     source = ".".join(base + ([node.module] if node.module else []))
                 else:
                     source = node.module or ""
-                deps.update(resolve(f"{source}.{a.name}") if f"{source}.{a.name}" in modules else resolve(source)
-                            for a in node.names)
+                deps.update(
+                    resolve(f"{source}.{a.name}") if f"{source}.{a.name}" in modules else resolve(source)
+                    for a in node.names
+                )
         graph[module] = {d for d in deps if d and d != module}
     return graph
 

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason
 
 @pytest.mark.parametrize("argv", [["format", "--check", "--quiet"], ["check", "--quiet"]], ids=["format", "lint"])
 def test_ruff(argv: list[str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "ruff", *argv, "."], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", *argv, "."], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 
-def make_windows(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any,
-                 prompts: Any) -> Iterator[Callable[..., Any]]:
+def make_windows(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any, prompts: Any
+) -> Iterator[Callable[..., Any]]:
     """Yield `make(runner_factory=InProcessRunner, debounce_ms=20, real_prompts=False)`; closes
     every window's controller afterwards. Use as `yield from make_windows(...)` in a fixture."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -23,8 +24,9 @@ def make_windows(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, se
 
     def make(runner_factory: Any = InProcessRunner, debounce_ms: int = 20, real_prompts: bool = False) -> Any:
         controller = RunController(runner_factory, debounce_ms=debounce_ms)
-        w = MainWindow(controller, settings=settings, prompts=None if real_prompts else prompts,
-                       autosave_dir=tmp_path / "data")
+        w = MainWindow(
+            controller, settings=settings, prompts=None if real_prompts else prompts, autosave_dir=tmp_path / "data"
+        )
         qtbot.addWidget(w)
         windows.append(w)
         return w

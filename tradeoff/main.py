@@ -20,8 +20,15 @@ from tradeoff.commands import gui, hardware, plan, profile, report, sweep, trace
 from tradeoff.options import Parser
 
 # in the order `tradeoff --help` lists them
-COMMANDS = {"gui": gui, "profile": profile, "sweep": sweep, "report": report, "trace": trace,
-            "plan": plan, "hardware": hardware}
+COMMANDS = {
+    "gui": gui,
+    "profile": profile,
+    "sweep": sweep,
+    "report": report,
+    "trace": trace,
+    "plan": plan,
+    "hardware": hardware,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,7 +49,12 @@ class Parser(argparse.ArgumentParser):
         m = re.match(r"argument ([^:]+): (.*)", message)
         if m:
             option, message = m.group(1).split("/")[-1], m.group(2)
-        self.exit(2, f"error: {option}: {message} (see tradeoff {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help)\n".replace("tradeoff  --help", "tradeoff --help"))
+        self.exit(
+            2,
+            f"error: {option}: {message} (see tradeoff {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help)\n".replace(
+                "tradeoff  --help", "tradeoff --help"
+            ),
+        )
 
 
 # --- the shared model options -----------------------------------------------------------------
@@ -60,7 +65,9 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
     p.add_argument("model", metavar="MODEL", help="model file, file.py[:callable], config.json/folder, or demo:NAME")
     p.add_argument("--input-shape", action="append", metavar="SHAPE", help="1x3x224x224 or NAME=SHAPE; repeatable")
     p.add_argument("--batch", metavar="N", help="leading dimension of every input" + (" (comma list)" if lists else ""))
-    p.add_argument("--seq-len", metavar="N", help="sequence length of token inputs" + (" (comma list)" if lists else ""))
+    p.add_argument(
+        "--seq-len", metavar="N", help="sequence length of token inputs" + (" (comma list)" if lists else "")
+    )
     p.add_argument("--device", choices=[str(d) for d in Device], default=str(Device.CPU))
     p.add_argument("--runtime", choices=[str(r) for r in Runtime], default=None)
     p.add_argument("--threads", type=positive_int, metavar="N", help="intra-op threads for the measurement")
@@ -68,11 +75,19 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
     p.add_argument("--prune", default="0", metavar="R", help="global pruning ratio, 0 <= R < 1")
     p.add_argument("--prune-method", choices=[str(m) for m in PruneMethod], default=None)
     p.add_argument("--no-latency", action="store_true", help="static analysis only")
-    p.add_argument("--trust", action="store_true",
-                   help="allow opening a file that runs code when loaded (pickle, .pt2, TorchScript, "
-                        "a Hugging Face folder with its own code): only for files from people you trust")
-    p.add_argument("--time-limit", type=time_limit_s, default=600.0, metavar="S",
-                   help="seconds allowed " + ("per variant" if per_variant else "for loading and measuring the model"))
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow opening a file that runs code when loaded (pickle, .pt2, TorchScript, "
+        "a Hugging Face folder with its own code): only for files from people you trust",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=time_limit_s,
+        default=600.0,
+        metavar="S",
+        help="seconds allowed " + ("per variant" if per_variant else "for loading and measuring the model"),
+    )
     p.add_argument("--inputs", metavar="FILE.npz", help="sample inputs for fidelity")
     p.add_argument("--json", metavar="FILE|-", help="write the JSON document (- = stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
@@ -116,7 +131,9 @@ def request_from_args(args: argparse.Namespace) -> Any:
         raise InputError("--precision", f"{precision} variants are measured by `tradeoff sweep`; profile measures fp32")
     prune = parse_ratio(args.prune)
     if prune:
-        raise InputError("--prune", "pruned variants are measured by `tradeoff sweep`; profile measures the model as it is")
+        raise InputError(
+            "--prune", "pruned variants are measured by `tradeoff sweep`; profile measures the model as it is"
+        )
     return ProfileRequest(
         shapes=tuple(shapes.items()),
         batch=parse_count(args.batch, "--batch"),
@@ -132,8 +149,9 @@ def request_from_args_base(args: argparse.Namespace, shapes: dict[str | None, tu
     """The request every variant starts from (the variant adds batch, precision, pruning…)."""
     from profiler.analyze import ProfileRequest
 
-    return ProfileRequest(shapes=tuple(shapes.items()), device=args.device, threads=args.threads,
-                          latency=not args.no_latency)
+    return ProfileRequest(
+        shapes=tuple(shapes.items()), device=args.device, threads=args.threads, latency=not args.no_latency
+    )
 
 
 def sweep_variants(args: argparse.Namespace) -> list[Any]:
@@ -147,8 +165,9 @@ def sweep_variants(args: argparse.Namespace) -> list[Any]:
     for label, values in (("--batch", batches), ("--seq-len", seq_lens)):
         if any(v is not None and v <= 0 for v in values):
             raise InputError(label, "values must be positive")
-    variants: list[Any] = grid(prunes, precisions, batches, seq_lens, prune_method=args.prune_method,
-                               runtime=args.runtime, device=args.device)
+    variants: list[Any] = grid(
+        prunes, precisions, batches, seq_lens, prune_method=args.prune_method, runtime=args.runtime, device=args.device
+    )
     return variants
 
 
@@ -179,30 +198,52 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--train-samples", metavar="N", help="training set size in samples")
     g.add_argument("--epochs", metavar="E", help="passes over the training set (default 1)")
     g.add_argument("--mfu", metavar="F", help="model FLOPs utilisation, 0 < F ≤ 1 (default per accelerator class)")
-    g.add_argument("--gpu", metavar="NAME[,NAME…]", help="only these accelerators (names as `tradeoff hardware` lists them)")
+    g.add_argument(
+        "--gpu", metavar="NAME[,NAME…]", help="only these accelerators (names as `tradeoff hardware` lists them)"
+    )
     g.add_argument("--provider", metavar="NAME[,…]", help="only these providers")
     g.add_argument("--region", metavar="NAME", help="only this region")
     g.add_argument("--serve-qps", metavar="Q", help="requests per second to serve")
     g.add_argument("--slo-ms", metavar="MS", help="latency objective per request")
-    g.add_argument("--utilization", metavar="U", help=f"average accelerator utilisation when serving (default {DEFAULT_UTILIZATION})")
-    g.add_argument("--catalog", metavar="FILE.csv", action="append", help="extra or overriding catalog rows (repeatable)")
+    g.add_argument(
+        "--utilization",
+        metavar="U",
+        help=f"average accelerator utilisation when serving (default {DEFAULT_UTILIZATION})",
+    )
+    g.add_argument(
+        "--catalog", metavar="FILE.csv", action="append", help="extra or overriding catalog rows (repeatable)"
+    )
     x = parser.add_argument_group("plan (extensions)")
-    x.add_argument("--serve-precision", metavar="P", help=f"serving precision (default: the profile's): {choices(PeakPrecision)}")
-    x.add_argument("--train-precision", metavar="P", help="training precision (default bf16; fp16 where there is no bf16)")
+    x.add_argument(
+        "--serve-precision", metavar="P", help=f"serving precision (default: the profile's): {choices(PeakPrecision)}"
+    )
+    x.add_argument(
+        "--train-precision", metavar="P", help="training precision (default bf16; fp16 where there is no bf16)"
+    )
     x.add_argument("--train-gpus", metavar="N", help="GPUs to train on (default: one instance, or the memory minimum)")
     x.add_argument("--micro-batch", metavar="N", help="training micro-batch per GPU (default: the profiled batch)")
     x.add_argument("--pue", metavar="X", help=f"data-centre PUE, ≥ 1 (default {DEFAULT_PUE})")
     x.add_argument("--scaling-efficiency", metavar="F", help="throughput kept per doubling of nodes (default 0.95)")
     x.add_argument("--max-batch", metavar="N", help=f"largest serving batch tried (default {DEFAULT_MAX_BATCH})")
-    x.add_argument("--output-tokens", metavar="N", help=f"generated tokens per request, decoder LMs (default {DEFAULT_OUTPUT_TOKENS})")
-    x.add_argument("--decoder-lm", choices=("auto", "yes", "no"), default="auto", help="treat the model as a decoder LM")
+    x.add_argument(
+        "--output-tokens",
+        metavar="N",
+        help=f"generated tokens per request, decoder LMs (default {DEFAULT_OUTPUT_TOKENS})",
+    )
+    x.add_argument(
+        "--decoder-lm", choices=("auto", "yes", "no"), default="auto", help="treat the model as a decoder LM"
+    )
     x.add_argument("--kv-layers", metavar="N", help="transformer blocks holding a KV cache")
     x.add_argument("--kv-heads", metavar="N", help="key/value heads per block")
     x.add_argument("--head-dim", metavar="N", help="width of one head")
     x.add_argument("--compute-efficiency", metavar="F", help="fraction of peak FLOPS reached (default per class)")
     x.add_argument("--memory-efficiency", metavar="F", help="fraction of peak bandwidth reached (default per class)")
     x.add_argument("--kernel-overhead-us", metavar="US", help="fixed cost per kernel launch (default per class)")
-    x.add_argument("--calibrate", metavar="DEVICE", help="calibrate per layer type against the local measurement on DEVICE (a catalog row)")
+    x.add_argument(
+        "--calibrate",
+        metavar="DEVICE",
+        help="calibrate per layer type against the local measurement on DEVICE (a catalog row)",
+    )
     x.add_argument("--discount", metavar="D", help="discount on every catalog price, 0 ≤ D < 1 (e.g. 0.3 for 30 %%)")
     x.add_argument("--exclude-suspect-prices", action="store_true", help="skip price rows flagged quality=suspect")
 

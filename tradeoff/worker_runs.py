@@ -21,7 +21,7 @@ def failure_error(failure: Failed, model: str) -> StudioError:
     message = failure.message or "failed"
     file = failure.file or model
     prefix = f"{file}: "
-    problem = message[len(prefix):] if message.startswith(prefix) else message
+    problem = message[len(prefix) :] if message.startswith(prefix) else message
     return (InputError if failure.exit_code == 2 else MeasureError)(file, problem, details=failure.details)
 
 
@@ -74,8 +74,9 @@ def load_profile_for(args: argparse.Namespace) -> Any:
     return Profile.from_dict(result)
 
 
-def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0,
-                  exit_codes: list[int] | None = None) -> list[Any]:
+def run_in_worker(
+    args: argparse.Namespace, variants: list[Any], *, time_limit_s: float = 600.0, exit_codes: list[int] | None = None
+) -> list[Any]:
     """Measure each variant in the measurement worker (spawned once; the model loads once).
 
     A failed variant comes back as a VariantResult with `error` (and its exit code appended to
@@ -89,7 +90,9 @@ def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s
 
     base = request_from_args_base(args, parse_shape_options(args.input_shape))
     payload_base = {
-        "source": args.model, "trust": args.trust, "request": request_to_dict(base),
+        "source": args.model,
+        "trust": args.trust,
+        "request": request_to_dict(base),
         "inputs": args.inputs,
     }
     progress = _Progress(enabled=sys.stderr.isatty())
@@ -97,8 +100,9 @@ def run_in_worker(args: argparse.Namespace, variants: list[Any], *, time_limit_s
     with Runner() as runner:
         for i, variant in enumerate(variants):
             progress.label = f"[{i + 1}/{len(variants)}] {variant.label()}"
-            run_id = runner.submit("profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()},
-                                   time_limit_s=time_limit_s)
+            run_id = runner.submit(
+                "profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()}, time_limit_s=time_limit_s
+            )
             end = runner.wait(run_id, on_event=progress.on_event)
             if isinstance(end, Finished):
                 results.append(VariantResult.from_dict(end.result))

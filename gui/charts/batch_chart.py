@@ -23,10 +23,12 @@ class BatchChart(QWidget):
         lay.addWidget(self.latency_plot)
         lay.addWidget(self.throughput_plot)
         t = current()
-        self.latency_curve = self.latency_plot.plot([], [], pen=pen(t.accent), symbol="o", symbolSize=8,
-                                                    symbolBrush=brush(t.accent))
-        self.throughput_curve = self.throughput_plot.plot([], [], pen=pen(t.good), symbol="o", symbolSize=8,
-                                                          symbolBrush=brush(t.good))
+        self.latency_curve = self.latency_plot.plot(
+            [], [], pen=pen(t.accent), symbol="o", symbolSize=8, symbolBrush=brush(t.accent)
+        )
+        self.throughput_curve = self.throughput_plot.plot(
+            [], [], pen=pen(t.good), symbol="o", symbolSize=8, symbolBrush=brush(t.good)
+        )
         self.points: list[tuple[int, float]] = []
 
     def set_points(self, points: list[tuple[int, float]]) -> None:

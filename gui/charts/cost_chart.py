@@ -19,7 +19,9 @@ MAX_BARS = 7
 class CostChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = make_plot("Serving cost per instance type (projected, cheapest region)", "$ per million inferences", "")
+        self.plot = make_plot(
+            "Serving cost per instance type (projected, cheapest region)", "$ per million inferences", ""
+        )
         self.plot.getPlotItem().showGrid(x=True, y=False, alpha=0.25)
         self.plot.getPlotItem().getAxis("left").setWidth(200)
         self.plot.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)  # "$0.04", not "40 (x0.001)"

@@ -16,8 +16,9 @@ from gui.theme import current
 class RooflineChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = make_plot("Roofline", "arithmetic intensity (FLOP / byte)", "attained (TFLOP/s)",
-                              log_x=True, log_y=True)
+        self.plot = make_plot(
+            "Roofline", "arithmetic intensity (FLOP / byte)", "attained (TFLOP/s)", log_x=True, log_y=True
+        )
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
@@ -32,8 +33,9 @@ class RooflineChart(QWidget):
         self.legend.addItem(self.memory_points, "memory-bound")
         self.n_points = 0
 
-    def set_projection(self, title: str, peak_flops_per_s: float | None, bytes_per_s: float | None,
-                       layers: list[Any]) -> None:
+    def set_projection(
+        self, title: str, peak_flops_per_s: float | None, bytes_per_s: float | None, layers: list[Any]
+    ) -> None:
         """Roof from peak × efficiency and bandwidth × efficiency; layers are LayerProjection objects."""
         # pyqtgraph titles are HTML: the accelerator's name (a catalog row) is escaped
         self.plot.getPlotItem().setTitle(f"Roofline: {escape(title)}" if title else "Roofline")

@@ -24,12 +24,30 @@ _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 OVERRIDES_FILE = "instances-overrides.csv"
 COLUMNS = (
-    ("Provider", "provider", False), ("Instance", "instance", False), ("Region", "region", False),
-    ("Accelerator", "accelerator", False), ("GPUs", "count", False),
-    ("$/hour", "usd_per_hour", True), ("Spot $/hour", "usd_per_hour_spot", True), ("Source", "source", False),
+    ("Provider", "provider", False),
+    ("Instance", "instance", False),
+    ("Region", "region", False),
+    ("Accelerator", "accelerator", False),
+    ("GPUs", "count", False),
+    ("$/hour", "usd_per_hour", True),
+    ("Spot $/hour", "usd_per_hour_spot", True),
+    ("Source", "source", False),
 )
-CSV_HEADER = ("provider", "instance", "region", "accelerator", "gpu_model", "count", "gpu_memory_gb",
-              "usd_per_hour", "usd_per_hour_spot", "quality", "source", "as_of", "notes")
+CSV_HEADER = (
+    "provider",
+    "instance",
+    "region",
+    "accelerator",
+    "gpu_model",
+    "count",
+    "gpu_memory_gb",
+    "usd_per_hour",
+    "usd_per_hour_spot",
+    "quality",
+    "source",
+    "as_of",
+    "notes",
+)
 
 
 class CatalogTableModel(QAbstractTableModel):
@@ -47,7 +65,11 @@ class CatalogTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMNS)
+        ):
             return COLUMNS[section][0]
         return None
 
@@ -111,10 +133,23 @@ class CatalogTableModel(QAbstractTableModel):
         for inst in self._rows:
             if inst.key not in self.edited:
                 continue
-            w.writerow([inst.provider, inst.instance, inst.region, inst.accelerator, inst.gpu_model, inst.count,
-                        "" if inst.gpu_memory_gb is None else inst.gpu_memory_gb, inst.usd_per_hour,
-                        "" if inst.usd_per_hour_spot is None else inst.usd_per_hour_spot, inst.quality,
-                        "user override (Tradeoff Studio catalog editor)", today, f"was: {inst.source}"[:300]])
+            w.writerow(
+                [
+                    inst.provider,
+                    inst.instance,
+                    inst.region,
+                    inst.accelerator,
+                    inst.gpu_model,
+                    inst.count,
+                    "" if inst.gpu_memory_gb is None else inst.gpu_memory_gb,
+                    inst.usd_per_hour,
+                    "" if inst.usd_per_hour_spot is None else inst.usd_per_hour_spot,
+                    inst.quality,
+                    "user override (Tradeoff Studio catalog editor)",
+                    today,
+                    f"was: {inst.source}"[:300],
+                ]
+            )
         return buf.getvalue()
 
     def save_overrides(self, folder: Path, previous: str | None = None) -> Path:

@@ -17,11 +17,21 @@ from gui.theme import heat_brush
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-_SERVED_ROLES = frozenset(int(r) for r in (
-    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
-    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.EditRole,
-    LAYER_ROLE, RAW_ROLE, SHARE_ROLE, HEAT_ROLE,
-))
+_SERVED_ROLES = frozenset(
+    int(r)
+    for r in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.EditRole,
+        LAYER_ROLE,
+        RAW_ROLE,
+        SHARE_ROLE,
+        HEAT_ROLE,
+    )
+)
 
 
 def layer_header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
@@ -109,7 +119,11 @@ class LayerTableModel(QAbstractTableModel):
 def _name_tip(row: Any) -> str:
     tip = f"{row.name}  ({row.type})"
     if not row.counted:
-        tip += "\n⚠ uncounted ops (no FLOP formula): " + ", ".join(row.unsupported_ops) + "\nMACs and FLOPs of this layer are a lower bound"
+        tip += (
+            "\n⚠ uncounted ops (no FLOP formula): "
+            + ", ".join(row.unsupported_ops)
+            + "\nMACs and FLOPs of this layer are a lower bound"
+        )
     return tip
 
 
@@ -135,7 +149,11 @@ class LayerFilterProxy(QSortFilterProxyModel):
     def lessThan(self, left: _Index, right: _Index) -> bool:
         a, b = left.data(RAW_ROLE), right.data(RAW_ROLE)
         if a is None or b is None:
-            return a is None and b is not None if self.sortOrder() == Qt.SortOrder.DescendingOrder else b is None and a is not None
+            return (
+                a is None and b is not None
+                if self.sortOrder() == Qt.SortOrder.DescendingOrder
+                else b is None and a is not None
+            )
         try:
             return bool(a < b)
         except TypeError:

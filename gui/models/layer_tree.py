@@ -77,7 +77,7 @@ class LayerTreeModel(QAbstractItemModel):
             if node is None:
                 parent_path = path.rsplit(".", 1)[0] if "." in path else ""
                 parent = group(parent_path)
-                label = path[len(parent_path) + 1:] if parent_path else path
+                label = path[len(parent_path) + 1 :] if parent_path else path
                 node = _Node(path, label, parent)
                 node.row = len(parent.children)
                 parent.children.append(node)
@@ -88,7 +88,7 @@ class LayerTreeModel(QAbstractItemModel):
         for i, r in enumerate(self._data.rows):
             scope = r.scope if r.scope and r.scope != r.name else ""
             parent = group(scope) if scope else root
-            label = r.name[len(scope) + 1:] if scope and r.name.startswith(scope + ".") else r.name
+            label = r.name[len(scope) + 1 :] if scope and r.name.startswith(scope + ".") else r.name
             if r.scope == r.name and r.name:
                 label = f"{r.name} (own ops)"  # the module's code outside its children
             leaf = _Node(r.name, label, parent, layer=i)

@@ -66,7 +66,9 @@ def _inputs_of(window: Any) -> ReportInputs | None:
 
     results = [r for r in ws.results.values()]
     current = ws.current
-    chosen = None if current is None or current.error is not None or _is_plain_baseline(current) else current.variant.label()
+    chosen = (
+        None if current is None or current.error is not None or _is_plain_baseline(current) else current.variant.label()
+    )
     planner = getattr(window, "planner", None)
     options = catalog = None
     if planner is not None:
@@ -89,8 +91,13 @@ def _trace_payload_of(window: Any) -> dict[str, Any] | None:
     from profiler.tasks import request_to_dict
 
     variant = ws.current.variant if ws.current is not None else ws.knobs
-    return {"source": ws.source, "trust": bool(ws.trust), "request": request_to_dict(ProfileRequest(shapes=tuple(ws.shapes))),
-            "inputs": None, "variant": variant.to_dict()}
+    return {
+        "source": ws.source,
+        "trust": bool(ws.trust),
+        "request": request_to_dict(ProfileRequest(shapes=tuple(ws.shapes))),
+        "inputs": None,
+        "variant": variant.to_dict(),
+    }
 
 
 def _documents_dir() -> str:
@@ -106,12 +113,16 @@ def _fail(window: Any, title: str, message: str, quiet: bool, exc: BaseException
     plain_text.warning(window if isinstance(window, QWidget) else None, title, message)
 
 
-def export_report_dialog(window: Any, *, path: str | None = None, page_size: str | None = None, quiet: bool = False) -> str | None:
+def export_report_dialog(
+    window: Any, *, path: str | None = None, page_size: str | None = None, quiet: bool = False
+) -> str | None:
     """File → Export report (Ctrl+E): ask where (A4 or Letter by the chosen filter), render the
     PDF from `window.report_inputs()`, write it atomically. Returns the path written, or None."""
     inputs = _inputs_of(window)
     if inputs is None:
-        _fail(window, "Export report", "There is nothing to report yet: open a model and let it be measured first.", quiet)
+        _fail(
+            window, "Export report", "There is nothing to report yet: open a model and let it be measured first.", quiet
+        )
         return None
     if path is None:
         size = page_size or default_page_size()
@@ -146,18 +157,28 @@ def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = 
     docs/CONTRACT.md schemas) into a folder. Returns the paths written."""
     inputs = _inputs_of(window)
     if inputs is None:
-        _fail(window, "Export data", "There is nothing to export yet: open a model and let it be measured first.", quiet)
+        _fail(
+            window, "Export data", "There is nothing to export yet: open a model and let it be measured first.", quiet
+        )
         return []
     if folder is None:
-        folder = QFileDialog.getExistingDirectory(window if isinstance(window, QWidget) else None, "Export data to folder", _documents_dir())
+        folder = QFileDialog.getExistingDirectory(
+            window if isinstance(window, QWidget) else None, "Export data to folder", _documents_dir()
+        )
         if not folder:
             return []
     from planner.plan import plan_csv_text
     from profiler.exports import export_bundle
 
     try:
-        written = export_bundle(folder, profile=inputs.baseline, sweep=inputs.sweep, plan=inputs.plan_baseline,
-                                plan_csv=plan_csv_text, extra_plans={"chosen": inputs.plan_chosen})
+        written = export_bundle(
+            folder,
+            profile=inputs.baseline,
+            sweep=inputs.sweep,
+            plan=inputs.plan_baseline,
+            plan_csv=plan_csv_text,
+            extra_plans={"chosen": inputs.plan_chosen},
+        )
     except StudioError as exc:
         _fail(window, "Export data", f"The data was not exported.\n\n{exc}", quiet, exc)
         return []
@@ -165,7 +186,9 @@ def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = 
     return [str(p) for p in written.paths]
 
 
-def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool = False, timeout_s: float = 600.0) -> TraceResult | None:
+def record_trace_dialog(
+    window: Any, *, logdir: str | None = None, quiet: bool = False, timeout_s: float = 600.0
+) -> TraceResult | None:
     """Tools → Record trace: profile the current variant with torch.profiler in a worker
     process (a progress dialog can cancel it) into a log folder. Returns the TraceResult."""
     from profiler.events import Cancelled, Failed, Finished, Progress
@@ -177,7 +200,9 @@ def record_trace_dialog(window: Any, *, logdir: str | None = None, quiet: bool =
         _fail(window, "Record trace", "There is no model to trace yet.", quiet)
         return None
     if logdir is None:
-        logdir = QFileDialog.getExistingDirectory(window if isinstance(window, QWidget) else None, "Log folder for the trace", _documents_dir())
+        logdir = QFileDialog.getExistingDirectory(
+            window if isinstance(window, QWidget) else None, "Log folder for the trace", _documents_dir()
+        )
         if not logdir:
             return None
     parent = window if isinstance(window, QWidget) else None

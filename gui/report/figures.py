@@ -86,8 +86,13 @@ class HeatRow:
     note: str = ""
 
 
-def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Sequence[HeatRow],
-                 groups: Sequence[tuple[str, int, int]]) -> None:
+def draw_heatmap(
+    p: QPainter,
+    rect: QRectF,
+    layer_names: Sequence[str],
+    rows: Sequence[HeatRow],
+    groups: Sequence[tuple[str, int, int]],
+) -> None:
     """Metrics (rows) × layers in model order (columns); colour = the layer's share of the
     metric's total, scaled to the row's largest share so every row uses the whole ramp.
     `groups` are (label, first, last) runs of columns labelled under the axis."""
@@ -103,7 +108,13 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
     p.setPen(Qt.PenStyle.NoPen)
     for ri, row in enumerate(rows):
         y = grid.top() + ri * rh
-        _text(p, QRectF(rect.left(), y, label_w - _pt(p, 4), rh), row.label, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, fs)
+        _text(
+            p,
+            QRectF(rect.left(), y, label_w - _pt(p, 4), rh),
+            row.label,
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            fs,
+        )
         vals = [v for v in row.values if v is not None]
         total = sum(vals)
         top = max(vals) / total if vals and total > 0 else 0.0
@@ -111,7 +122,14 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QBrush(QColor("#f4f4f4"), Qt.BrushStyle.BDiagPattern))
             p.drawRect(QRectF(grid.left(), y + _pt(p, 0.5), grid.width(), rh - _pt(p, 1)))
-            _text(p, QRectF(grid.left(), y, grid.width(), rh), row.note or "not measured", Qt.AlignmentFlag.AlignCenter, font(7, italic=True), MUTED)
+            _text(
+                p,
+                QRectF(grid.left(), y, grid.width(), rh),
+                row.note or "not measured",
+                Qt.AlignmentFlag.AlignCenter,
+                font(7, italic=True),
+                MUTED,
+            )
             continue
         for ci, v in enumerate(row.values):
             share = (v or 0.0) / total if total > 0 else 0.0
@@ -136,8 +154,19 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
             p.translate(x, grid.bottom() + _pt(p, 2))
             p.rotate(-45)
             shown = fm.elidedText(name, Qt.TextElideMode.ElideLeft, axis_h * 1.3)
-            _text(p, QRectF(-fm.horizontalAdvance(shown) - _pt(p, 1), -fm.height() / 2, fm.horizontalAdvance(shown) + _pt(p, 1), fm.height()),
-                  shown, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, fs, MUTED)
+            _text(
+                p,
+                QRectF(
+                    -fm.horizontalAdvance(shown) - _pt(p, 1),
+                    -fm.height() / 2,
+                    fm.horizontalAdvance(shown) + _pt(p, 1),
+                    fm.height(),
+                ),
+                shown,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                fs,
+                MUTED,
+            )
             p.restore()
         p.restore()
     else:
@@ -154,12 +183,24 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
             # out (the table below names every layer)
             for line in (0, 1):
                 if left >= right_edge[line] + gap:
-                    _text(p, QRectF(left, yb + _pt(p, 1) + line * fm.height(), w, fm.height()), label,
-                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, fs, MUTED)
+                    _text(
+                        p,
+                        QRectF(left, yb + _pt(p, 1) + line * fm.height(), w, fm.height()),
+                        label,
+                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                        fs,
+                        MUTED,
+                    )
                     right_edge[line] = left + w
                     break
-        _text(p, QRectF(grid.left(), grid.bottom() + _pt(p, 3) + 2.2 * fm.height(), grid.width(), fm.height()),
-              f"{n} layers in execution order, grouped by top-level module", Qt.AlignmentFlag.AlignHCenter, font(7, italic=True), MUTED)
+        _text(
+            p,
+            QRectF(grid.left(), grid.bottom() + _pt(p, 3) + 2.2 * fm.height(), grid.width(), fm.height()),
+            f"{n} layers in execution order, grouped by top-level module",
+            Qt.AlignmentFlag.AlignHCenter,
+            font(7, italic=True),
+            MUTED,
+        )
     # colour legend
     ly = rect.bottom() - legend_h + _pt(p, 6)
     lw = min(_pt(p, 180), grid.width() * 0.5)
@@ -172,8 +213,14 @@ def draw_heatmap(p: QPainter, rect: QRectF, layer_names: Sequence[str], rows: Se
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.setPen(QPen(RULE, _pt(p, 0.4)))
     p.drawRect(QRectF(lx, ly, lw, _pt(p, 7)))
-    _text(p, QRectF(lx + lw + _pt(p, 6), ly - _pt(p, 2), grid.width() - lw, _pt(p, 11)),
-          "share of the row's total, relative to the row's largest layer (0 → max)", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fs, MUTED)
+    _text(
+        p,
+        QRectF(lx + lw + _pt(p, 6), ly - _pt(p, 2), grid.width() - lw, _pt(p, 11)),
+        "share of the row's total, relative to the row's largest layer (0 → max)",
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        fs,
+        MUTED,
+    )
 
 
 # ------------------------------------------------------------------------------ axes
@@ -214,8 +261,16 @@ def axis_for(values: Sequence[float], *, zero: bool = False, allow_log: bool = T
     return Axis(t[0], t[-1])
 
 
-def _frame(p: QPainter, plot: QRectF, xa: Axis, ya: Axis | None, xfmt: Callable[[float], str],
-           yfmt: Callable[[float], str] | None, xlabel: str, ylabel: str) -> None:
+def _frame(
+    p: QPainter,
+    plot: QRectF,
+    xa: Axis,
+    ya: Axis | None,
+    xfmt: Callable[[float], str],
+    yfmt: Callable[[float], str] | None,
+    xlabel: str,
+    ylabel: str,
+) -> None:
     fs = font(7)
     fm = QFontMetricsF(fs, p.device())
     p.setPen(QPen(RULE, _pt(p, 0.4)))
@@ -223,25 +278,51 @@ def _frame(p: QPainter, plot: QRectF, xa: Axis, ya: Axis | None, xfmt: Callable[
         x = plot.left() + xa.frac(t) * plot.width()
         p.setPen(QPen(QColor("#e5e9f0"), _pt(p, 0.4)))
         p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-        _text(p, QRectF(x - _pt(p, 30), plot.bottom() + _pt(p, 2), _pt(p, 60), fm.height()), xfmt(t), Qt.AlignmentFlag.AlignHCenter, fs, MUTED)
+        _text(
+            p,
+            QRectF(x - _pt(p, 30), plot.bottom() + _pt(p, 2), _pt(p, 60), fm.height()),
+            xfmt(t),
+            Qt.AlignmentFlag.AlignHCenter,
+            fs,
+            MUTED,
+        )
     if ya is not None and yfmt is not None:
         for t in ya.ticks():
             y = plot.bottom() - ya.frac(t) * plot.height()
             p.setPen(QPen(QColor("#e5e9f0"), _pt(p, 0.4)))
             p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            _text(p, QRectF(plot.left() - _pt(p, 44), y - fm.height() / 2, _pt(p, 41), fm.height()), yfmt(t),
-                  Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, fs, MUTED)
+            _text(
+                p,
+                QRectF(plot.left() - _pt(p, 44), y - fm.height() / 2, _pt(p, 41), fm.height()),
+                yfmt(t),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                fs,
+                MUTED,
+            )
     p.setPen(QPen(MUTED, _pt(p, 0.6)))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawLine(plot.bottomLeft(), plot.bottomRight())
     p.drawLine(plot.bottomLeft(), plot.topLeft())
-    _text(p, QRectF(plot.left(), plot.bottom() + fm.height() + _pt(p, 4), plot.width(), fm.height()), xlabel,
-          Qt.AlignmentFlag.AlignHCenter, font(7.5, bold=True), INK)
+    _text(
+        p,
+        QRectF(plot.left(), plot.bottom() + fm.height() + _pt(p, 4), plot.width(), fm.height()),
+        xlabel,
+        Qt.AlignmentFlag.AlignHCenter,
+        font(7.5, bold=True),
+        INK,
+    )
     if ylabel:
         p.save()
         p.translate(plot.left() - _pt(p, 50), plot.center().y())
         p.rotate(-90)
-        _text(p, QRectF(-plot.height() / 2, -fm.height(), plot.height(), fm.height() * 1.2), ylabel, Qt.AlignmentFlag.AlignHCenter, font(7.5, bold=True), INK)
+        _text(
+            p,
+            QRectF(-plot.height() / 2, -fm.height(), plot.height(), fm.height() * 1.2),
+            ylabel,
+            Qt.AlignmentFlag.AlignHCenter,
+            font(7.5, bold=True),
+            INK,
+        )
         p.restore()
 
 
@@ -258,10 +339,20 @@ class ScatterPoint:
     chosen: bool = False
 
 
-def draw_pareto(p: QPainter, rect: QRectF, points: Sequence[ScatterPoint], *, xlabel: str, ylabel: str,
-                xfmt: Callable[[float], str], yfmt: Callable[[float], str]) -> None:
+def draw_pareto(
+    p: QPainter,
+    rect: QRectF,
+    points: Sequence[ScatterPoint],
+    *,
+    xlabel: str,
+    ylabel: str,
+    xfmt: Callable[[float], str],
+    yfmt: Callable[[float], str],
+) -> None:
     """Scatter of variants: Pareto-optimal filled, dominated hollow, baseline square, chosen ringed."""
-    plot = QRectF(rect.left() + _pt(p, 58), rect.top() + _pt(p, 8), rect.width() - _pt(p, 70), rect.height() - _pt(p, 40))
+    plot = QRectF(
+        rect.left() + _pt(p, 58), rect.top() + _pt(p, 8), rect.width() - _pt(p, 70), rect.height() - _pt(p, 40)
+    )
     if not points:
         _text(p, plot, "no measured variant to plot", Qt.AlignmentFlag.AlignCenter, font(8, italic=True), MUTED)
         return
@@ -298,7 +389,9 @@ def draw_pareto(p: QPainter, rect: QRectF, points: Sequence[ScatterPoint], *, xl
             if box.right() <= rect.right() and box.left() >= plot.left() and not any(box.intersects(b) for b in placed):
                 break
         placed.append(box)
-        _text(p, box, q.label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fs, INK if q.pareto else MUTED)
+        _text(
+            p, box, q.label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fs, INK if q.pareto else MUTED
+        )
 
 
 # ------------------------------------------------------------------------------ bars
@@ -311,15 +404,28 @@ class BarSeries:
     values: Sequence[float | None]
 
 
-def draw_hbars(p: QPainter, rect: QRectF, categories: Sequence[str], series: Sequence[BarSeries], *,
-               fmt: Callable[[float], str], xlabel: str, log: bool | None = None) -> None:
+def draw_hbars(
+    p: QPainter,
+    rect: QRectF,
+    categories: Sequence[str],
+    series: Sequence[BarSeries],
+    *,
+    fmt: Callable[[float], str],
+    xlabel: str,
+    log: bool | None = None,
+) -> None:
     """Horizontal grouped bars, one group per category, values written at the bar ends.
     A legend names the series. Missing values are marked "n/a"."""
     fs = font(7)
     fm = QFontMetricsF(fs, p.device())
     label_w = min(max((fm.horizontalAdvance(c) for c in categories), default=0) + _pt(p, 8), rect.width() * 0.36)
     legend_h = fm.height() + _pt(p, 6) if len(series) > 1 else 0.0
-    plot = QRectF(rect.left() + label_w, rect.top() + legend_h, rect.width() - label_w - _pt(p, 56), rect.height() - legend_h - _pt(p, 26))
+    plot = QRectF(
+        rect.left() + label_w,
+        rect.top() + legend_h,
+        rect.width() - label_w - _pt(p, 56),
+        rect.height() - legend_h - _pt(p, 26),
+    )
     vals = [v for s in series for v in s.values if v is not None and v > 0]
     if not vals:
         _text(p, plot, "no priced option", Qt.AlignmentFlag.AlignCenter, font(8, italic=True), MUTED)
@@ -327,25 +433,48 @@ def draw_hbars(p: QPainter, rect: QRectF, categories: Sequence[str], series: Seq
     hi = max(vals)
     lo = min(vals)
     use_log = (hi / lo > 50) if log is None else log
-    xa = Axis(10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi)), log=True) if use_log else Axis(0.0, nice_ticks(0, hi)[-1])
+    xa = (
+        Axis(10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi)), log=True)
+        if use_log
+        else Axis(0.0, nice_ticks(0, hi)[-1])
+    )
     _frame(p, plot, xa, None, fmt, None, xlabel + (" (log scale)" if use_log else ""), "")
     group_h = plot.height() / max(1, len(categories))
     bar_h = min(group_h * 0.8 / len(series), _pt(p, 9))
     for ci, cat in enumerate(categories):
         gy = plot.top() + ci * group_h
-        _text(p, QRectF(rect.left(), gy, label_w - _pt(p, 5), group_h), fm.elidedText(cat, Qt.TextElideMode.ElideMiddle, label_w - _pt(p, 6)),
-              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, fs)
+        _text(
+            p,
+            QRectF(rect.left(), gy, label_w - _pt(p, 5), group_h),
+            fm.elidedText(cat, Qt.TextElideMode.ElideMiddle, label_w - _pt(p, 6)),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            fs,
+        )
         y = gy + (group_h - bar_h * len(series)) / 2
         for s in series:
             v = s.values[ci]
             if v is None or v <= 0:
-                _text(p, QRectF(plot.left() + _pt(p, 3), y, _pt(p, 60), bar_h), "n/a", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, font(6.5, italic=True), MUTED)
+                _text(
+                    p,
+                    QRectF(plot.left() + _pt(p, 3), y, _pt(p, 60), bar_h),
+                    "n/a",
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    font(6.5, italic=True),
+                    MUTED,
+                )
             else:
                 x1 = plot.left() + max(0.0, xa.frac(v)) * plot.width()
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(s.color)
                 p.drawRect(QRectF(plot.left(), y + bar_h * 0.1, max(x1 - plot.left(), _pt(p, 0.8)), bar_h * 0.8))
-                _text(p, QRectF(x1 + _pt(p, 2), y, _pt(p, 56), bar_h), fmt(v), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, font(6.5), INK)
+                _text(
+                    p,
+                    QRectF(x1 + _pt(p, 2), y, _pt(p, 56), bar_h),
+                    fmt(v),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    font(6.5),
+                    INK,
+                )
             y += bar_h
     if legend_h:
         x = plot.left()
@@ -353,8 +482,13 @@ def draw_hbars(p: QPainter, rect: QRectF, categories: Sequence[str], series: Seq
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(s.color)
             p.drawRect(QRectF(x, rect.top() + _pt(p, 1.5), _pt(p, 8), _pt(p, 6)))
-            _text(p, QRectF(x + _pt(p, 11), rect.top(), _pt(p, 200), fm.height() + _pt(p, 2)), s.name,
-                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fs)
+            _text(
+                p,
+                QRectF(x + _pt(p, 11), rect.top(), _pt(p, 200), fm.height() + _pt(p, 2)),
+                s.name,
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fs,
+            )
             x += _pt(p, 11) + fm.horizontalAdvance(s.name) + _pt(p, 14)
 
 
@@ -367,7 +501,14 @@ def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[str, floa
     cell_w = rect.width() / n
     for i, (name, b, c, _unit) in enumerate(items):
         cell = QRectF(rect.left() + i * cell_w + _pt(p, 4), rect.top(), cell_w - _pt(p, 8), rect.height())
-        _text(p, QRectF(cell.left(), cell.top(), cell.width(), fm.height()), name, Qt.AlignmentFlag.AlignHCenter, font(7, bold=True), HEAD)
+        _text(
+            p,
+            QRectF(cell.left(), cell.top(), cell.width(), fm.height()),
+            name,
+            Qt.AlignmentFlag.AlignHCenter,
+            font(7, bold=True),
+            HEAD,
+        )
         top = cell.top() + fm.height() + _pt(p, 3)
         base_y = cell.bottom() - fm.height() - _pt(p, 2)
         vals = [v for v in (b, c) if v is not None]
@@ -376,14 +517,29 @@ def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[str, floa
         for j, (v, color) in enumerate(((b, ACCENT), (c, ACCENT2))):
             x = cell.center().x() + (-bw - _pt(p, 3) if j == 0 else _pt(p, 3))
             if v is None:
-                _text(p, QRectF(x, base_y - fm.height(), bw, fm.height()), "n/a", Qt.AlignmentFlag.AlignHCenter, font(6.5, italic=True), MUTED)
+                _text(
+                    p,
+                    QRectF(x, base_y - fm.height(), bw, fm.height()),
+                    "n/a",
+                    Qt.AlignmentFlag.AlignHCenter,
+                    font(6.5, italic=True),
+                    MUTED,
+                )
                 continue
             h = (base_y - top - fm.height()) * (v / hi if hi > 0 else 0)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawRect(QRectF(x, base_y - h, bw, max(h, _pt(p, 0.6))))
         p.setPen(QPen(MUTED, _pt(p, 0.5)))
-        p.drawLine(QPointF(cell.left() + cell.width() * 0.12, base_y), QPointF(cell.right() - cell.width() * 0.12, base_y))
+        p.drawLine(
+            QPointF(cell.left() + cell.width() * 0.12, base_y), QPointF(cell.right() - cell.width() * 0.12, base_y)
+        )
         if b and c is not None:
-            _text(p, QRectF(cell.left(), base_y + _pt(p, 1), cell.width(), fm.height()), f"{units.times(c / b)} baseline",
-                  Qt.AlignmentFlag.AlignHCenter, fs, INK)
+            _text(
+                p,
+                QRectF(cell.left(), base_y + _pt(p, 1), cell.width(), fm.height()),
+                f"{units.times(c / b)} baseline",
+                Qt.AlignmentFlag.AlignHCenter,
+                fs,
+                INK,
+            )

@@ -104,7 +104,14 @@ def cheapest_training(plan: Any) -> Any:
 
 def _is_plain_baseline(result: Any) -> bool:
     v = result.variant
-    return not v.pruned and v.precision == "fp32" and v.batch is None and v.seq_len is None and v.image_size is None and v.runtime in (None, "torch")
+    return (
+        not v.pruned
+        and v.precision == "fp32"
+        and v.batch is None
+        and v.seq_len is None
+        and v.image_size is None
+        and v.runtime in (None, "torch")
+    )
 
 
 def build_report_inputs(
@@ -171,9 +178,8 @@ def build_report_inputs(
                 best = (key, r, p)
         if best is not None:
             _, chosen, plan_chosen = best
-            rule = (
-                f"the Pareto-optimal variant with output cosine ≥ {min_cosine:g} vs the baseline and the lowest "
-                + ("projected serving $ per million inferences" if plan_fn is not None else "measured latency per sample")
+            rule = f"the Pareto-optimal variant with output cosine ≥ {min_cosine:g} vs the baseline and the lowest " + (
+                "projected serving $ per million inferences" if plan_fn is not None else "measured latency per sample"
             )
         elif results:
             rule = f"no variant other than the baseline is Pareto-optimal with output cosine ≥ {min_cosine:g}: the baseline stays"

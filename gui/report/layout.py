@@ -161,8 +161,17 @@ class Doc:
         self.add(op)
         self.y += h + (self.pt(6) if rule else self.pt(3))
 
-    def paragraph(self, text: str, *, size: float = 9.0, color: QColor = INK, bold: bool = False,
-                  italic: bool = False, indent: float = 0.0, after: float = 4.0) -> None:
+    def paragraph(
+        self,
+        text: str,
+        *,
+        size: float = 9.0,
+        color: QColor = INK,
+        bold: bool = False,
+        italic: bool = False,
+        indent: float = 0.0,
+        after: float = 4.0,
+    ) -> None:
         f = font(size, bold=bold, italic=italic)
         x = self.left + self.pt(indent)
         w = self.right - x
@@ -173,7 +182,9 @@ class Doc:
         def op(p: QPainter) -> None:
             p.setFont(f)
             p.setPen(color)
-            p.drawText(QRectF(x, y, w, h + self.pt(2)), int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), text)
+            p.drawText(
+                QRectF(x, y, w, h + self.pt(2)), int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), text
+            )
 
         self.add(op)
         self.y += h + self.pt(after)
@@ -187,17 +198,23 @@ class Doc:
             self.ensure(h)
             y = self.y
 
-            def op(p: QPainter, y: float = y, h: float = h, item: str = item, f: QFont = f, x: float = x, w: float = w) -> None:
+            def op(
+                p: QPainter, y: float = y, h: float = h, item: str = item, f: QFont = f, x: float = x, w: float = w
+            ) -> None:
                 p.setFont(f)
                 p.setPen(color)
                 p.drawText(QRectF(x - self.pt(9), y, self.pt(8), self.metrics(f).height()), int(_flags("l")), "•")
-                p.drawText(QRectF(x, y, w, h + self.pt(2)), int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), item)
+                p.drawText(
+                    QRectF(x, y, w, h + self.pt(2)), int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), item
+                )
 
             self.add(op)
             self.y += h + self.pt(2.5)
         self.space(2)
 
-    def _fits(self, columns: Sequence[Column], rows: Sequence[Sequence[str]], f: QFont, fb: QFont, total_w: float, pad: float) -> bool:
+    def _fits(
+        self, columns: Sequence[Column], rows: Sequence[Sequence[str]], f: QFont, fb: QFont, total_w: float, pad: float
+    ) -> bool:
         fm, fmb = self.metrics(f), self.metrics(fb)
         need = 0.0
         for i, c in enumerate(columns):
@@ -206,8 +223,9 @@ class Doc:
             need += max(head, max((fm.horizontalAdvance(w) for w in words), default=0.0)) + 2 * pad + 1
         return need <= total_w
 
-    def _column_widths(self, columns: Sequence[Column], rows: Sequence[Sequence[str]], f: QFont, fb: QFont,
-                       total_w: float, pad: float) -> list[float]:
+    def _column_widths(
+        self, columns: Sequence[Column], rows: Sequence[Sequence[str]], f: QFont, fb: QFont, total_w: float, pad: float
+    ) -> list[float]:
         """Widths that keep numbers whole: numeric columns get what their longest cell and their
         header's longest word need; text columns share the rest by their relative widths."""
         fm, fmb = self.metrics(f), self.metrics(fb)
@@ -272,8 +290,16 @@ class Doc:
         xs = [self.left]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
-        h_align = {"l": Qt.AlignmentFlag.AlignLeft, "r": Qt.AlignmentFlag.AlignRight, "c": Qt.AlignmentFlag.AlignHCenter}
-        head_h = (max(self.text_height(c.title, fb, w - 2 * pad) for c, w in zip(columns, widths, strict=True)) + self.pt(4)) if header else 0.0
+        h_align = {
+            "l": Qt.AlignmentFlag.AlignLeft,
+            "r": Qt.AlignmentFlag.AlignRight,
+            "c": Qt.AlignmentFlag.AlignHCenter,
+        }
+        head_h = (
+            (max(self.text_height(c.title, fb, w - 2 * pad) for c, w in zip(columns, widths, strict=True)) + self.pt(4))
+            if header
+            else 0.0
+        )
 
         def header_op(y: float) -> Op:
             def op(p: QPainter) -> None:
@@ -321,16 +347,26 @@ class Doc:
             shade = QColor("#fdf0e6") if i in highlight else (ZEBRA if i % 2 else None)
             color = (colors or {}).get(i, INK)
 
-            def op(p: QPainter, y: float = y, cells: Sequence[str] = cells, shade: QColor | None = shade,
-                   color: QColor = color, rf: QFont = rf, row_h: float = row_h) -> None:
+            def op(
+                p: QPainter,
+                y: float = y,
+                cells: Sequence[str] = cells,
+                shade: QColor | None = shade,
+                color: QColor = color,
+                rf: QFont = rf,
+                row_h: float = row_h,
+            ) -> None:
                 if shade is not None:
                     p.fillRect(QRectF(self.left, y, total_w, row_h), shade)
                 p.setFont(rf)
                 p.setPen(color)
                 for c, x, w, text in zip(columns, xs, widths, cells, strict=True):
                     if c.wrap:
-                        p.drawText(QRectF(x + pad, y + self.pt(1.6), w - 2 * pad, row_h),
-                                   int(Qt.TextFlag.TextWordWrap | h_align[c.align] | Qt.AlignmentFlag.AlignTop), str(text))
+                        p.drawText(
+                            QRectF(x + pad, y + self.pt(1.6), w - 2 * pad, row_h),
+                            int(Qt.TextFlag.TextWordWrap | h_align[c.align] | Qt.AlignmentFlag.AlignTop),
+                            str(text),
+                        )
                         continue
                     shown = self.elide(str(text), rf, w - 2 * pad)
                     p.drawText(QRectF(x + pad, y, w - 2 * pad, line_h + self.pt(3.2)), int(_flags(c.align)), shown)
@@ -346,8 +382,15 @@ class Doc:
         self.add(end_op)
         self.y += self.pt(after)
 
-    def figure(self, height_pt: float, draw: Callable[[QPainter, QRectF], None], *, caption: str = "",
-               width: float | None = None, after: float = 6.0) -> None:
+    def figure(
+        self,
+        height_pt: float,
+        draw: Callable[[QPainter, QRectF], None],
+        *,
+        caption: str = "",
+        width: float | None = None,
+        after: float = 6.0,
+    ) -> None:
         """A vector figure `height_pt` tall across the text width; `draw(painter, rect)`."""
         h = self.pt(height_pt)
         cap_f = font(8, italic=True)
@@ -399,7 +442,9 @@ class Doc:
                 if i:
                     painter.drawText(QRectF(self.left, hy, self.width, fh), int(_flags("l")), self.header)
                     painter.setPen(QPen(RULE, self.pt(0.5)))
-                    painter.drawLine(QPointF(self.left, hy + fh + self.pt(2)), QPointF(self.right, hy + fh + self.pt(2)))
+                    painter.drawLine(
+                        QPointF(self.left, hy + fh + self.pt(2)), QPointF(self.right, hy + fh + self.pt(2))
+                    )
                 painter.setPen(MUTED)
                 fy = self.bottom + self.pt(4)
                 painter.drawText(QRectF(self.left, fy, self.width, fh), int(_flags("l")), self.footer_left)
@@ -415,7 +460,9 @@ def make_writer(path: str, page_size: str, *, title: str, creator: str) -> QPdfW
         raise ValueError(f"page size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
     writer = QPdfWriter(path)
     writer.setResolution(RESOLUTION)
-    writer.setPageLayout(QPageLayout(QPageSize(PAGE_SIZES[key]), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+    writer.setPageLayout(
+        QPageLayout(QPageSize(PAGE_SIZES[key]), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0))
+    )
     writer.setTitle(title)
     writer.setCreator(creator)
     return writer

@@ -80,7 +80,9 @@ def _render_to(inputs: ReportInputs, path: str, page_size: str) -> int:
     title = f"{inputs.title}: {inputs.model_name}"
     writer = make_writer(path, page_size, title=title, creator=f"Tradeoff Studio {__version__}")
     date = inputs.created.strftime("%Y-%m-%d %H:%M %Z").strip()
-    doc = Doc(writer, header=f"{title} · {date}", footer_left=f"Tradeoff Studio {__version__} · {inputs.created:%Y-%m-%d}")
+    doc = Doc(
+        writer, header=f"{title} · {date}", footer_left=f"Tradeoff Studio {__version__} · {inputs.created:%Y-%m-%d}"
+    )
     try:
         _Report(doc, inputs).build()
         pages = doc.paint()
@@ -129,18 +131,32 @@ class _Report:
         d, x, b = self.doc, self.x, self.base
         d.paragraph(x.title, size=11, color=MUTED, after=1)
         d.paragraph(x.model_name, size=24, bold=True, color=HEAD, after=2)
-        d.paragraph(f"{b.model.source}  ·  format {b.model.format}  ·  {x.created:%A %d %B %Y, %H:%M %Z}".strip(), size=9, color=MUTED, after=6)
+        d.paragraph(
+            f"{b.model.source}  ·  format {b.model.format}  ·  {x.created:%A %d %B %Y, %H:%M %Z}".strip(),
+            size=9,
+            color=MUTED,
+            after=6,
+        )
         env = b.environment
         cfg = b.config
         inputs_text = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in b.inputs)
         rows = [
             ["Inputs", inputs_text or "—"],
-            ["Configuration", f"{cfg.device} · {cfg.runtime} · {cfg.precision} · batch {cfg.batch} · threads {cfg.threads or 'default'}"],
+            [
+                "Configuration",
+                f"{cfg.device} · {cfg.runtime} · {cfg.precision} · batch {cfg.batch} · threads {cfg.threads or 'default'}",
+            ],
         ]
         if env is not None:
             rows += [
-                ["Machine (measured on)", f"{env.cpu}, {env.cores} cores, {env.threads} threads; GPU: {env.gpu or 'none'}"],
-                ["Software", f"torch {env.torch or '—'} · onnxruntime {env.onnxruntime or '—'} · Python {env.python} · {env.os}"],
+                [
+                    "Machine (measured on)",
+                    f"{env.cpu}, {env.cores} cores, {env.threads} threads; GPU: {env.gpu or 'none'}",
+                ],
+                [
+                    "Software",
+                    f"torch {env.torch or '—'} · onnxruntime {env.onnxruntime or '—'} · Python {env.python} · {env.os}",
+                ],
             ]
         else:
             rows.append(["Machine", "not recorded"])
@@ -195,7 +211,9 @@ class _Report:
             ["Fidelity: max abs error", "0 (reference)", "—" if f is None else fmt.num(f.max_abs_error), "", "measured"],
         ]  # fmt: skip
         if f is not None and f.accuracy is not None:
-            rows.append(["Accuracy on the given labels", fmt.pct(f.baseline_accuracy), fmt.pct(f.accuracy), "", "measured"])
+            rows.append(
+                ["Accuracy on the given labels", fmt.pct(f.baseline_accuracy), fmt.pct(f.accuracy), "", "measured"]
+            )
         label = "Chosen variant" if self.chosen is not None else "Chosen (none)"
         d.table([Column("Metric", 2.6), Column("Baseline", 1.35, "r"), Column(label, 1.35, "r"), Column("Chosen ÷ baseline", 1.0, "r"),
                  Column("Basis", 0.9)], rows, size=8)  # fmt: skip
@@ -223,7 +241,9 @@ class _Report:
             m = Savings(mb.usd_per_month, None if mc is None else mc.usd_per_month)
             qps = self.pb.assumptions.get("serve_qps")
             if (mb.instance, mb.provider, mb.region) != (sb.instance, sb.provider, sb.region) or (
-                mc is not None and sc is not None and (mc.instance, mc.provider, mc.region) != (sc.instance, sc.provider, sc.region)
+                mc is not None
+                and sc is not None
+                and (mc.instance, mc.provider, mc.region) != (sc.instance, sc.provider, sc.region)
             ):
                 rows.append([f"Serve {fmt.num(qps)} requests/s: cheapest instance", where(mb),
                              where(mc) if self.chosen is not None else "—", "", ""])  # fmt: skip
@@ -255,8 +275,11 @@ class _Report:
             if self.pb.training is not None:
                 t2 = Savings(None if tb is None else tb.usd_on_demand, None if tc is None else tc.usd_on_demand)
                 items.append(("Training $ (projected)", t2.baseline, t2.chosen, "$"))
-            d.figure(64, lambda p, r: draw_summary_bars(p, r, items),
-                     caption="Baseline (blue) and chosen variant (orange), each metric scaled to the larger of the two.")
+            d.figure(
+                64,
+                lambda p, r: draw_summary_bars(p, r, items),
+                caption="Baseline (blue) and chosen variant (orange), each metric scaled to the larger of the two.",
+            )
         _ = HEAD
 
     def findings(self) -> list[str]:
@@ -265,10 +288,14 @@ class _Report:
         lat_b, lat_c = _measured_latency(b), _measured_latency(c)
         if self.chosen is not None and c is not None:
             f = self.chosen.fidelity
-            parts = [f"{self.chosen.variant.label()} has {fmt.ratio(c.totals.params / b.totals.params if b.totals.params else None)} the parameters "
-                     f"and {fmt.ratio(c.totals.weight_bytes / b.totals.weight_bytes if b.totals.weight_bytes else None)} the size of the baseline"]
+            parts = [
+                f"{self.chosen.variant.label()} has {fmt.ratio(c.totals.params / b.totals.params if b.totals.params else None)} the parameters "
+                f"and {fmt.ratio(c.totals.weight_bytes / b.totals.weight_bytes if b.totals.weight_bytes else None)} the size of the baseline"
+            ]
             if lat_b and lat_c is not None:
-                parts.append(f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch})")
+                parts.append(
+                    f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch})"
+                )
             if f is not None:
                 parts.append(f"and agrees with it at output cosine {fmt.fidelity(f.cosine)} (measured)")
             out.append(", ".join(parts) + ".")
@@ -277,15 +304,19 @@ class _Report:
             text = f"Cheapest to serve the baseline: {sb.accelerator} on {sb.provider} {sb.instance} at {fmt.usd(sb.usd_per_million)} per million inferences (projected)"
             if sc is not None and self.chosen is not None:
                 s = Savings(sb.usd_per_million, sc.usd_per_million)
-                text += (f"; the chosen variant: {sc.accelerator} on {sc.provider} {sc.instance} at {fmt.usd(sc.usd_per_million)} "
-                         f"({fmt.saved_pct(s.saved_fraction)}, {fmt.usd(s.saved)} saved per million, projected)")
+                text += (
+                    f"; the chosen variant: {sc.accelerator} on {sc.provider} {sc.instance} at {fmt.usd(sc.usd_per_million)} "
+                    f"({fmt.saved_pct(s.saved_fraction)}, {fmt.usd(s.saved)} saved per million, projected)"
+                )
             out.append(text + ".")
         tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)
         if tb is not None:
             text = f"Cheapest to train the baseline: {tb.gpus} × {tb.accelerator} on {tb.provider} {tb.instance}, {fmt.usd(tb.usd_on_demand)} on demand over {fmt.hours(tb.hours)} (projected)"
             if tc is not None and self.chosen is not None:
                 s = Savings(tb.usd_on_demand, tc.usd_on_demand)
-                text += f"; the chosen variant: {fmt.usd(tc.usd_on_demand)} ({fmt.saved_pct(s.saved_fraction)}, projected)"
+                text += (
+                    f"; the chosen variant: {fmt.usd(tc.usd_on_demand)} ({fmt.saved_pct(s.saved_fraction)}, projected)"
+                )
             out.append(text + ".")
         return out
 
@@ -301,7 +332,8 @@ class _Report:
         d.paragraph(
             f"{len(layers)} layers of {b.model.name} at {b.config.precision}, batch {b.config.batch}. Parameters, MACs, weight bytes and "
             "output bytes are counted from the model; latency per layer is measured here "
-            + (f"({b.layer_latency_method})" if b.layer_latency_method else "(not measured in this run)") + ".",
+            + (f"({b.layer_latency_method})" if b.layer_latency_method else "(not measured in this run)")
+            + ".",
             size=9,
         )
         names = [r.name for r in layers]
@@ -311,7 +343,11 @@ class _Report:
             HeatRow("MACs", [float(r.macs) for r in layers]),
             HeatRow("Weight bytes", [float(r.weight_bytes) for r in layers]),
             HeatRow("Output bytes", [float(r.activation_bytes) for r in layers]),
-            HeatRow("Latency (measured)", [r.latency_ms for r in layers] if measured else [], note="latency not measured (--no-latency)"),
+            HeatRow(
+                "Latency (measured)",
+                [r.latency_ms for r in layers] if measured else [],
+                note="latency not measured (--no-latency)",
+            ),
         ]
         groups: list[tuple[str, int, int]] = []
         for i, r in enumerate(layers):
@@ -320,8 +356,11 @@ class _Report:
                 groups[-1] = (g, groups[-1][1], i)
             else:
                 groups.append((g, i, i))
-        d.figure(200, lambda p, rect: draw_heatmap(p, rect, names, rows, groups),
-                 caption="Layer heatmap: each cell is the layer's share of the row's total (darker = larger), layers left to right in execution order.")
+        d.figure(
+            200,
+            lambda p, rect: draw_heatmap(p, rect, names, rows, groups),
+            caption="Layer heatmap: each cell is the layer's share of the row's total (darker = larger), layers left to right in execution order.",
+        )
         by_latency = measured
         key = (lambda r: r.latency_ms or 0.0) if by_latency else (lambda r: r.macs)
         top = sorted(layers, key=key, reverse=True)[:TOP_LAYERS]
@@ -342,7 +381,11 @@ class _Report:
                  Column("% MACs", 0.7, "r")], table_rows, size=7.2)  # fmt: skip
         notes = []
         if any(not r.counted for r in layers):
-            notes.append("* an op in this layer has no FLOP formula: its MACs are not in the totals (" + ", ".join(sorted(b.unsupported_ops)) + ").")
+            notes.append(
+                "* an op in this layer has no FLOP formula: its MACs are not in the totals ("
+                + ", ".join(sorted(b.unsupported_ops))
+                + ")."
+            )
         if measured and b.totals.latency_ms is not None and lat_total:
             notes.append(f"Per-layer times sum to {fmt.ms(lat_total)} against {fmt.ms(b.totals.latency_ms.median)} end to end (measured); "
                          "% time is each layer's share of the per-layer sum.")  # fmt: skip
@@ -358,7 +401,11 @@ class _Report:
         d, x = self.doc, self.x
         d.heading("Variants explored", 1, page_break=True)
         if x.sweep is None or not x.sweep.entries:
-            d.paragraph("No variant was measured: run `tradeoff report` with lists such as --prune 0,0.5 --precision fp32,int8.", size=9, italic=True)
+            d.paragraph(
+                "No variant was measured: run `tradeoff report` with lists such as --prune 0,0.5 --precision fp32,int8.",
+                size=9,
+                italic=True,
+            )
             return
         d.paragraph(
             "Each variant was applied to the model and measured on this machine; fidelity compares its outputs with the baseline's on "
@@ -388,7 +435,9 @@ class _Report:
                  Column("× latency", 0.75, "r"), Column("Params", 0.75, "r"), Column("MACs", 0.75, "r"), Column("Weights", 0.85, "r"),
                  Column("Cosine (measured)", 0.95, "r"), Column("Top-1 agree", 0.75, "r")], rows, size=7.2, highlight=highlight)  # fmt: skip
         points = []
-        measured = any(e.result.profile is not None and e.result.profile.totals.latency_ms is not None for e in x.sweep.entries)
+        measured = any(
+            e.result.profile is not None and e.result.profile.totals.latency_ms is not None for e in x.sweep.entries
+        )
         for e in x.sweep.entries:
             r = e.result
             if r.error is not None or r.profile is None:
@@ -401,7 +450,12 @@ class _Report:
             else:
                 xv = float(t.weight_bytes)
             yv = r.fidelity.cosine if r.fidelity is not None else 1.0
-            plain = not r.variant.pruned and r.variant.precision == "fp32" and r.variant.batch is None and r.variant.runtime in (None, "torch")
+            plain = (
+                not r.variant.pruned
+                and r.variant.precision == "fp32"
+                and r.variant.batch is None
+                and r.variant.runtime in (None, "torch")
+            )
             points.append(ScatterPoint(xv, yv, r.variant.label(), e.pareto, baseline=plain, chosen=id(r) == chosen_id))
         xlabel = "latency per sample, ms (measured)" if measured else "weight bytes (counted; latency not measured)"
         from .figures import tick_label
@@ -446,7 +500,7 @@ class _Report:
         for o in self.pb.inference.options:
             accs.setdefault(o.accelerator, []).append(o)
         chosen_accs: dict[str, list[Any]] = {}
-        for o in (self.pc.inference.options if self.pc is not None else ()):
+        for o in self.pc.inference.options if self.pc is not None else ():
             chosen_accs.setdefault(o.accelerator, []).append(o)
 
         def cheapest(opts: Sequence[Any]) -> float | None:
@@ -456,11 +510,23 @@ class _Report:
         order = sorted(accs, key=lambda k: (cheapest(accs[k]) is None, cheapest(accs[k]) or 0.0))
         series = [BarSeries("baseline", ACCENT, [cheapest(accs[k]) for k in order])]
         if self.pc is not None:
-            series.append(BarSeries(f"chosen: {self.chosen.variant.label()}", ACCENT2, [cheapest(chosen_accs.get(k, [])) for k in order]))
+            series.append(
+                BarSeries(
+                    f"chosen: {self.chosen.variant.label()}", ACCENT2, [cheapest(chosen_accs.get(k, [])) for k in order]
+                )
+            )
         h = min(330.0, 40 + len(order) * (9.5 * len(series) + 3))
-        d.figure(h, lambda p, r: draw_hbars(p, r, order, series, fmt=lambda v: fmt.usd(v), xlabel="$ per million inferences (projected)"),
-                 caption="Cheapest instance per accelerator, $ per million inferences (projected).")
-        d.heading(f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} (cheapest first, projected)", 2)
+        d.figure(
+            h,
+            lambda p, r: draw_hbars(
+                p, r, order, series, fmt=lambda v: fmt.usd(v), xlabel="$ per million inferences (projected)"
+            ),
+            caption="Cheapest instance per accelerator, $ per million inferences (projected).",
+        )
+        d.heading(
+            f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} (cheapest first, projected)",
+            2,
+        )
         rows: list[list[str]] = []
         colors: dict[int, Any] = {}  # column → QColor
         for i, o in enumerate(primary.inference.options[:RANKED_SERVING]):
@@ -492,7 +558,11 @@ class _Report:
         tr = self.pb.training
         if tr is None:
             d.heading("Training cost", 1)
-            d.paragraph("Not projected: give a training set size (--train-tokens or --train-samples) to add it.", size=9, italic=True)
+            d.paragraph(
+                "Not projected: give a training set size (--train-tokens or --train-samples) to add it.",
+                size=9,
+                italic=True,
+            )
             return
         d.heading("Training cost by hardware", 1, page_break=True)
         size = f"{fmt.num(tr.tokens)} tokens" if tr.tokens is not None else f"{fmt.num(tr.samples)} samples"
@@ -515,12 +585,24 @@ class _Report:
                 order_accs.append(o.accelerator)
         series = [BarSeries("baseline", ACCENT, [cheapest(tr.options, a) for a in order_accs])]
         if ptr is not None:
-            series.append(BarSeries(f"chosen: {self.chosen.variant.label()}", ACCENT2, [cheapest(ptr.options, a) for a in order_accs]))
+            series.append(
+                BarSeries(
+                    f"chosen: {self.chosen.variant.label()}", ACCENT2, [cheapest(ptr.options, a) for a in order_accs]
+                )
+            )
         h = min(300.0, 40 + len(order_accs) * (9.5 * len(series) + 3))
-        d.figure(h, lambda p, r: draw_hbars(p, r, order_accs, series, fmt=lambda v: fmt.usd(v), xlabel="$ on demand to train (projected)"),
-                 caption="Cheapest instance per accelerator to train, on-demand $ (projected).")
+        d.figure(
+            h,
+            lambda p, r: draw_hbars(
+                p, r, order_accs, series, fmt=lambda v: fmt.usd(v), xlabel="$ on demand to train (projected)"
+            ),
+            caption="Cheapest instance per accelerator to train, on-demand $ (projected).",
+        )
         primary = ptr or tr
-        d.heading(f"Ranked hardware to train {'the chosen variant' if ptr is not None else 'the model'} (cheapest first, projected)", 2)
+        d.heading(
+            f"Ranked hardware to train {'the chosen variant' if ptr is not None else 'the model'} (cheapest first, projected)",
+            2,
+        )
         rows = []
         for i, o in enumerate(primary.options[:RANKED_TRAINING]):
             bo = base_by_key.get(self._key(o))
@@ -590,8 +672,13 @@ class _Report:
                 series.append(BarSeries("chosen", ACCENT2, [None if chosen_by_key.get(self._key(o)) is None else chosen_by_key[self._key(o)].usd_per_million
                                                             for o in opts]))  # fmt: skip
             h = 34 + len(cats) * (8.5 * len(series) + 2)
-            d.figure(h, lambda p, r, cats=cats, series=series, acc=acc: draw_hbars(p, r, cats, series, fmt=lambda v: fmt.usd(v),
-                                                                                   xlabel=f"{acc}: $ per million inferences (projected)"), after=8)
+            d.figure(
+                h,
+                lambda p, r, cats=cats, series=series, acc=acc: draw_hbars(
+                    p, r, cats, series, fmt=lambda v: fmt.usd(v), xlabel=f"{acc}: $ per million inferences (projected)"
+                ),
+                after=8,
+            )
 
     # --- assumptions ---------------------------------------------------------------------------
 
@@ -671,15 +758,39 @@ class _Report:
         for src, insts in sorted(by_source.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             dates = sorted({i.as_of for i in insts})
             providers = sorted({i.provider for i in insts})
-            rows.append([", ".join(providers), str(len(insts)), dates[0] if len(dates) == 1 else f"{dates[0]} – {dates[-1]}", src])
-        d.table([Column("Provider", 0.9), Column("Rows", 0.4, "r"), Column("As of", 1.05), Column("Source of the prices", 4.2, wrap=True)], rows, size=7)
+            rows.append(
+                [
+                    ", ".join(providers),
+                    str(len(insts)),
+                    dates[0] if len(dates) == 1 else f"{dates[0]} – {dates[-1]}",
+                    src,
+                ]
+            )
+        d.table(
+            [
+                Column("Provider", 0.9),
+                Column("Rows", 0.4, "r"),
+                Column("As of", 1.05),
+                Column("Source of the prices", 4.2, wrap=True),
+            ],
+            rows,
+            size=7,
+        )
         acc_names = {o.accelerator for o in self.pb.inference.options}
         arows = []
         for acc in cat.accelerators:
             if acc.name in acc_names:
                 arows.append([acc.name, acc.as_of, acc.source])
         if arows:
-            d.table([Column("Accelerator", 1.0), Column("Specs as of", 0.8), Column("Source of the specifications", 4.8, wrap=True)], arows, size=6.5)
+            d.table(
+                [
+                    Column("Accelerator", 1.0),
+                    Column("Specs as of", 0.8),
+                    Column("Source of the specifications", 4.8, wrap=True),
+                ],
+                arows,
+                size=6.5,
+            )
         d.paragraph("Catalog files: " + ", ".join(Path(f).name for f in cat.files), size=7.5, color=_muted())
 
 

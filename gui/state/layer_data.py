@@ -162,7 +162,11 @@ class LayerData:
         if col == COL_PROJ:
             return f"projected on {self.target_name} (roofline)" if self.target_name else "projected (choose a target)"
         if col == COL_SHARE:
-            return "share of measured latency" if self.share_basis() == COL_LAT else "share of MACs (latency not measured yet)"
+            return (
+                "share of measured latency"
+                if self.share_basis() == COL_LAT
+                else "share of MACs (latency not measured yet)"
+            )
         return ""
 
     def exact(self, col: int, value: float | None) -> str:
@@ -190,5 +194,8 @@ class LayerData:
         i = self.index.get(name)
         if i is None:
             return None
-        return {"row": self.rows[i], "latency_ms": self.latency_ms[i],
-                "projected": self.projected[i] if i < len(self.projected) else None}
+        return {
+            "row": self.rows[i],
+            "latency_ms": self.latency_ms[i],
+            "projected": self.projected[i] if i < len(self.projected) else None,
+        }

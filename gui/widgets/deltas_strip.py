@@ -73,15 +73,23 @@ class DeltasStrip(QWidget):
             card.set("—")
         self.values = {}
 
-    def show_result(self, profile: Any, ratios: dict[str, float | None], usd: float | None = None,
-                    usd_ratio: float | None = None) -> None:
+    def show_result(
+        self, profile: Any, ratios: dict[str, float | None], usd: float | None = None, usd_ratio: float | None = None
+    ) -> None:
         """Fill the cards from the variant's profile and its ratios to the baseline."""
         t = profile.totals
         lat = t.latency_ms.median if t.latency_ms else None
         memory = t.weight_bytes + (t.activation_peak_bytes or 0)
         fid = ratios.get("fidelity")
-        self.values = {"latency_ms": lat, "params": t.params, "macs": t.macs, "memory_bytes": memory,
-                       "fidelity": fid, "usd_per_million": usd, **{f"ratio_{k}": v for k, v in ratios.items()}}
+        self.values = {
+            "latency_ms": lat,
+            "params": t.params,
+            "macs": t.macs,
+            "memory_bytes": memory,
+            "fidelity": fid,
+            "usd_per_million": usd,
+            **{f"ratio_{k}": v for k, v in ratios.items()},
+        }
 
         def better(r: float | None, lower_is_better: bool = True) -> bool | None:
             if r is None or abs(r - 1.0) < 0.005:

@@ -29,8 +29,10 @@ class LayerDetailsWidget(QWidget):
 
     def show_hint(self) -> None:
         self.layer = None
-        self.text.setHtml(f"<p style='color:{current().muted}'>Click a layer to see its shapes, roofline bound, "
-                          "arithmetic intensity, uncounted ops and its figures in every variant explored.</p>")
+        self.text.setHtml(
+            f"<p style='color:{current().muted}'>Click a layer to see its shapes, roofline bound, "
+            "arithmetic intensity, uncounted ops and its figures in every variant explored.</p>"
+        )
 
     def show_layer(self, details: dict[str, Any], target: str, history: list[tuple[str, Any]]) -> None:
         """`details` from LayerData.details; `history` = (variant label, LayerRow or None) per variant."""
@@ -42,7 +44,8 @@ class LayerDetailsWidget(QWidget):
         e = html.escape
         lines = [
             f"<h3 style='margin:0'>{e(row.name)}</h3><p style='color:{t.muted};margin-top:2px'>{e(row.type)}"
-            + (f" · in {e(row.scope)}" if row.scope else "") + "</p>",
+            + (f" · in {e(row.scope)}" if row.scope else "")
+            + "</p>",
             "<table cellspacing=0 cellpadding=2>",
             _tr("Input shapes", _shapes(row.input_shapes)),
             _tr("Output shapes", _shapes(row.output_shapes)),
@@ -53,7 +56,11 @@ class LayerDetailsWidget(QWidget):
             _tr("Latency", fmt_ms(lat), "measured" if lat is not None else "not measured"),
         ]
         if proj is not None:
-            intensity = "—" if proj.intensity_flops_per_byte is None else f"{units.number(proj.intensity_flops_per_byte)} FLOP/byte"
+            intensity = (
+                "—"
+                if proj.intensity_flops_per_byte is None
+                else f"{units.number(proj.intensity_flops_per_byte)} FLOP/byte"
+            )
             lines += [
                 _tr("Projected", fmt_ms(proj.time_ms), f"on {e(target)}"),
                 _tr("Bound", e(proj.bound), "roofline"),
@@ -61,23 +68,33 @@ class LayerDetailsWidget(QWidget):
             ]
         lines.append("</table>")
         if row.unsupported_ops:
-            lines.append(f"<p style='color:{t.bad}'>⚠ Ops without a FLOP formula (MACs are a lower bound): "
-                         f"{e(', '.join(row.unsupported_ops))}</p>")
+            lines.append(
+                f"<p style='color:{t.bad}'>⚠ Ops without a FLOP formula (MACs are a lower bound): "
+                f"{e(', '.join(row.unsupported_ops))}</p>"
+            )
         if history:
-            lines.append("<h4 style='margin-bottom:2px'>In each variant explored</h4><table cellspacing=0 cellpadding=2>")
-            lines.append(f"<tr style='color:{t.muted}'><td>Variant</td><td align=right>Params</td>"
-                         "<td align=right>MACs</td><td align=right>Latency</td></tr>")
+            lines.append(
+                "<h4 style='margin-bottom:2px'>In each variant explored</h4><table cellspacing=0 cellpadding=2>"
+            )
+            lines.append(
+                f"<tr style='color:{t.muted}'><td>Variant</td><td align=right>Params</td>"
+                "<td align=right>MACs</td><td align=right>Latency</td></tr>"
+            )
             for label, r in history:
                 if r is None:
                     lines.append(f"<tr><td>{e(label)}</td><td colspan=3>not in this variant</td></tr>")
                 else:
-                    lines.append(f"<tr><td>{e(label)}</td><td align=right>{fmt_count(r.params)}</td>"
-                                 f"<td align=right>{fmt_count(r.macs)}</td><td align=right>{fmt_ms(r.latency_ms)}</td></tr>")
+                    lines.append(
+                        f"<tr><td>{e(label)}</td><td align=right>{fmt_count(r.params)}</td>"
+                        f"<td align=right>{fmt_count(r.macs)}</td><td align=right>{fmt_ms(r.latency_ms)}</td></tr>"
+                    )
             lines.append("</table>")
         self.text.setHtml("".join(lines))
 
 
 def _tr(label: str, value: str, how: str = "") -> str:
     muted = current().muted
-    return (f"<tr><td style='color:{muted};padding-right:10px'>{label}</td><td>{value}</td>"
-            f"<td style='color:{muted};padding-left:8px'>{how}</td></tr>")
+    return (
+        f"<tr><td style='color:{muted};padding-right:10px'>{label}</td><td>{value}</td>"
+        f"<td style='color:{muted};padding-left:8px'>{how}</td></tr>"
+    )

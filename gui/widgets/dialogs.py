@@ -34,8 +34,10 @@ def what_runs(source: str) -> str:
     if suffix == ".py":
         return "This is a Python file: opening it runs its code (the function that builds the model)."
     if suffix == ".pt2":
-        return ("This is a torch.export archive: it can carry code (shape expressions, pickled objects, native "
-                "libraries) that runs when it is loaded.")
+        return (
+            "This is a torch.export archive: it can carry code (shape expressions, pickled objects, native "
+            "libraries) that runs when it is loaded."
+        )
     if suffix in (".pt", ".pth", ".ts", ".ckpt", ".bin"):
         return "This file holds a pickled Python object or TorchScript code: loading it runs code from the file."
     return "Opening this file runs code from it."
@@ -51,8 +53,13 @@ class Prompts:
         """Ask before a file's code runs. `why`: the context (a project or the autosave named
         the file), one plain sentence or ""."""
         informative = TRUST_MEANING if not why else f"{why}\n\n{TRUST_MEANING}"
-        box = plain_text.message_box(self.parent, QMessageBox.Icon.Warning, "Run code from this file?",
-                                     f"{source}\n\n{what_runs(source)}", informative)
+        box = plain_text.message_box(
+            self.parent,
+            QMessageBox.Icon.Warning,
+            "Run code from this file?",
+            f"{source}\n\n{what_runs(source)}",
+            informative,
+        )
         trust = box.addButton("Trust and open", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
@@ -64,16 +71,21 @@ class Prompts:
         plain_text.information(self.parent, title, message)
 
     def ask_shape(self, input_name: str | None, message: str) -> str | None:
-        label = (f"{message}\n\nShape of input “{input_name}” (e.g. 1x3x224x224):" if input_name
-                 else f"{message}\n\nInput shape (e.g. 1x3x224x224):")
+        label = (
+            f"{message}\n\nShape of input “{input_name}” (e.g. 1x3x224x224):"
+            if input_name
+            else f"{message}\n\nInput shape (e.g. 1x3x224x224):"
+        )
         text, ok = plain_text.ask_text(self.parent, "Input shape needed", label)
         return text.strip() if ok and text.strip() else None
 
     def ask_restore(self, when: str) -> bool:
         return plain_text.question(
-            self.parent, "Restore previous session?",
+            self.parent,
+            "Restore previous session?",
             f"Tradeoff Studio did not close normally last time. Restore the session autosaved {when}?\n\n"
-            "Files that run code are not trusted again on their own: you will be asked.")
+            "Files that run code are not trusted again on their own: you will be asked.",
+        )
 
     def error(self, title: str, message: str) -> None:
         plain_text.warning(self.parent, title, message)

@@ -40,22 +40,43 @@ DEFAULT = "model default"
 
 def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
     """For each knob (and some of their choices), why it does not apply to this model, or None."""
-    why: dict[str, str | None] = {k: None for k in ("prune", "structured", "precision", "fp16", "batch", "seq_len",
-                                                     "image_size", "device", "cuda", "runtime", "torch", "tf32",
-                                                     "layer_prune")}
+    why: dict[str, str | None] = {
+        k: None
+        for k in (
+            "prune",
+            "structured",
+            "precision",
+            "fp16",
+            "batch",
+            "seq_len",
+            "image_size",
+            "device",
+            "cuda",
+            "runtime",
+            "torch",
+            "tf32",
+            "layer_prune",
+        )
+    }
     if profile is None:
         return {k: "open a model first" for k in why}
     fmt = profile.model.format
     if profile.totals.latency_ms is None and profile.latency_source == "none" and fmt == "hf-config":
-        reason = "the model was built on the meta device (too large to run here): its latency is projected, not measured"
+        reason = (
+            "the model was built on the meta device (too large to run here): its latency is projected, not measured"
+        )
         return {k: reason for k in why}
     if fmt == "onnx":
-        why["structured"] = "structured pruning needs the model's Python code (removing channels rewrites the graph); ONNX offers unstructured"
+        why["structured"] = (
+            "structured pruning needs the model's Python code (removing channels rewrites the graph); ONNX offers unstructured"
+        )
         why["fp16"] = "fp16/bf16 for an ONNX model is not offered: use fp32 or int8, or open the torch model"
         why["torch"] = "an ONNX model runs with ONNX Runtime"
         why["layer_prune"] = "per-layer pruning ratios need an nn.Module; ONNX takes a global ratio"
     if fmt in ("torchscript", "torch.export"):
-        why["structured"] = f"a {fmt} file has a fixed graph: structured pruning needs the Python code — use unstructured"
+        why["structured"] = (
+            f"a {fmt} file has a fixed graph: structured pruning needs the Python code — use unstructured"
+        )
         why["layer_prune"] = why["structured"]
     if not cuda:
         why["cuda"] = "no NVIDIA GPU here"
@@ -204,8 +225,19 @@ class KnobsWidget(QWidget):
     def set_variant(self, v: Variant) -> None:
         """Show `v` without emitting `variant_changed`."""
         self._variant = v
-        blockers = [QSignalBlocker(w) for w in (self.prune_slider, self.batch_slider, self.method, self.precision,
-                                                 self.seq_len, self.image_size, self.device, self.runtime)]
+        blockers = [
+            QSignalBlocker(w)
+            for w in (
+                self.prune_slider,
+                self.batch_slider,
+                self.method,
+                self.precision,
+                self.seq_len,
+                self.image_size,
+                self.device,
+                self.runtime,
+            )
+        ]
         self.prune_slider.setValue(round(v.prune / PRUNE_STEP))
         self.prune_label.setText(f"{100 * v.prune:.0f}%")
         _select(self.method, v.method)
@@ -221,7 +253,10 @@ class KnobsWidget(QWidget):
         del blockers
         n = len(v.layer_prune)
         self.overrides_label.setText(
-            "none" if not n else ", ".join(f"{name} {100 * r:.0f}%" for name, r in v.layer_prune[:2]) + (f" +{n - 2}" if n > 2 else ""))
+            "none"
+            if not n
+            else ", ".join(f"{name} {100 * r:.0f}%" for name, r in v.layer_prune[:2]) + (f" +{n - 2}" if n > 2 else "")
+        )
         self.overrides_label.setToolTip(tip("\n".join(f"{name}: {100 * r:.0f}%" for name, r in v.layer_prune)))
         self.clear_overrides.setEnabled(n > 0)
         self._apply_applicability()
@@ -281,8 +316,7 @@ class KnobsWidget(QWidget):
                 overrides[name] = ratio
         layer_prune = tuple(sorted(overrides.items()))
         pruned = self._variant.prune > 0 or bool(layer_prune)
-        v = self._variant.with_(layer_prune=layer_prune,
-                                prune_method=(self.method.currentData() if pruned else None))
+        v = self._variant.with_(layer_prune=layer_prune, prune_method=(self.method.currentData() if pruned else None))
         self.set_variant(v)
         self.variant_changed.emit(v)
 
@@ -321,7 +355,11 @@ class KnobsWidget(QWidget):
         _gate_item(self.method, 0, why.get("structured"))
         for i in range(self.precision.count()):
             value = self.precision.itemData(i)
-            _gate_item(self.precision, i, why.get("fp16") if value in ("fp16", "bf16") else why.get("tf32") if value == "tf32" else None)
+            _gate_item(
+                self.precision,
+                i,
+                why.get("fp16") if value in ("fp16", "bf16") else why.get("tf32") if value == "tf32" else None,
+            )
         _gate_item(self.device, 1, why.get("cuda"))
         _gate_item(self.runtime, 1, why.get("torch"))
 

@@ -44,15 +44,18 @@ class _LayerView(QWidget):
     layer_selected = Signal(str)
     prune_override_requested = Signal(str, float)
 
-    def _menu_for(self, view: QAbstractItemView, pos: QPoint, overrides: dict[str, float], enabled_reason: str | None) -> None:
+    def _menu_for(
+        self, view: QAbstractItemView, pos: QPoint, overrides: dict[str, float], enabled_reason: str | None
+    ) -> None:
         index = view.indexAt(pos)
         name = index.data(LAYER_ROLE) if index.isValid() else None
         if not name or index.model().hasChildren(index.siblingAtColumn(0)):
             return
         menu = QMenu(view)
         current = overrides.get(name)
-        act = menu.addAction(menu_text(f"Prune “{name}”…" if current is None
-                                       else f"Change pruning of “{name}” ({100 * current:.0f} %)…"))
+        act = menu.addAction(
+            menu_text(f"Prune “{name}”…" if current is None else f"Change pruning of “{name}” ({100 * current:.0f} %)…")
+        )
         clear = menu.addAction("Remove this layer's override")
         clear.setEnabled(current is not None)
         if enabled_reason:
@@ -61,8 +64,9 @@ class _LayerView(QWidget):
             menu.setToolTipsVisible(True)
         chosen = menu.exec(view.viewport().mapToGlobal(pos))
         if chosen is act:
-            value, ok = ask_int(view, "Per-layer pruning", f"Share of “{name}” to prune (%):",
-                                round(100 * (current or 0.5)), 0, 95, 5)
+            value, ok = ask_int(
+                view, "Per-layer pruning", f"Share of “{name}” to prune (%):", round(100 * (current or 0.5)), 0, 95, 5
+            )
             if ok:
                 self.prune_override_requested.emit(name, value / 100.0)
         elif chosen is clear:

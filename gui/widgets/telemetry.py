@@ -69,9 +69,11 @@ class TelemetryStrip(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 4, 0)
         lay.setSpacing(14)
-        for w, tip in ((self.cpu, "CPU utilisation of the whole machine"),
-                       (self.mem, "Resident memory of the app and its measurement worker"),
-                       (self.gpu, "NVIDIA GPU utilisation, memory and power (NVML)")):
+        for w, tip in (
+            (self.cpu, "CPU utilisation of the whole machine"),
+            (self.mem, "Resident memory of the app and its measurement worker"),
+            (self.gpu, "NVIDIA GPU utilisation, memory and power (NVML)"),
+        ):
             w.setToolTip(tip)
             w.setObjectName("Muted")
             lay.addWidget(w)

@@ -23,10 +23,16 @@ class Exporting:
         planner inputs, the target's projection and the current layer figures."""
         w = self._w
         current = w.workspace.current
-        return {"workspace": w.workspace, "current": current, "plan": w.planner.plan,
-                "planner_inputs": w.planner.state(), "target": w.planner.target_name,
-                "projection": w.planner.projection(current.profile if current else None),
-                "discount": w.planner.discount_fraction, "layer_data": w.layer_data}
+        return {
+            "workspace": w.workspace,
+            "current": current,
+            "plan": w.planner.plan,
+            "planner_inputs": w.planner.state(),
+            "target": w.planner.target_name,
+            "projection": w.planner.projection(current.profile if current else None),
+            "discount": w.planner.discount_fraction,
+            "layer_data": w.layer_data,
+        }
 
     def export_report(self) -> None:
         try:

@@ -68,8 +68,15 @@ class MainWindow(QMainWindow):
     static_shown = Signal(object)
     model_failed = Signal(str)
 
-    def __init__(self, controller: RunController | None = None, *, settings: AppSettings | None = None,
-                 prompts: Prompts | None = None, autosave_dir: Path | None = None, catalog: Any = None) -> None:
+    def __init__(
+        self,
+        controller: RunController | None = None,
+        *,
+        settings: AppSettings | None = None,
+        prompts: Prompts | None = None,
+        autosave_dir: Path | None = None,
+        catalog: Any = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.setObjectName("MainWindow")

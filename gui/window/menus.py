@@ -56,7 +56,10 @@ class Menus:
         file.addAction(act)
         file.addSeparator()
         self.export_action = QAction("&Export report…", w, shortcut=QKeySequence("Ctrl+E"))
-        if importlib.util.find_spec("gui.report") is not None and importlib.util.find_spec("gui.report.export") is not None:
+        if (
+            importlib.util.find_spec("gui.report") is not None
+            and importlib.util.find_spec("gui.report.export") is not None
+        ):
             self.export_action.triggered.connect(w.exporting.export_report)
         else:
             self.export_action.setEnabled(False)
@@ -130,6 +133,9 @@ class Menus:
 def show_about(parent: QWidget) -> None:
     from profiler import __version__
 
-    QMessageBox.about(parent, "About Tradeoff Studio",
-                      f"<b>Tradeoff Studio</b> {__version__}<br>Profiler and what-if cost planner for neural networks."
-                      "<br><br>Measured figures come from this machine; GPU times and prices are projected.")
+    QMessageBox.about(
+        parent,
+        "About Tradeoff Studio",
+        f"<b>Tradeoff Studio</b> {__version__}<br>Profiler and what-if cost planner for neural networks."
+        "<br><br>Measured figures come from this machine; GPU times and prices are projected.",
+    )

@@ -34,8 +34,10 @@ AUTOSAVE_DELAY_MS = 1500
 #: How a model came to be opened: only "chosen" (File → Open, the command line, a drop, a demo)
 #: is the user's own choice of the file; the others ask before a .py factory runs.
 CHOSEN, PROJECT, AUTOSAVE, RECENT = "chosen", "project", "autosave", "recent"
-FACTORY_NOTICE = ("Opening a .py file runs its Python code — the function that builds the model — on this "
-                  "computer, with your permissions, as if you ran the file yourself. Open only files you trust.")
+FACTORY_NOTICE = (
+    "Opening a .py file runs its Python code — the function that builds the model — on this "
+    "computer, with your permissions, as if you ran the file yourself. Open only files you trust."
+)
 Shapes = tuple[tuple[str | None, tuple[int, ...]], ...]
 
 
@@ -224,7 +226,9 @@ class Opening:
         else:
             w.statusBar().showMessage(
                 f"{variant.label()} not measured: {source} was not trusted (its code would run) — "
-                "the stored results are kept", 15000)
+                "the stored results are kept",
+                15000,
+            )
             w.results_view.restore_current_rows()
 
     def ask_trust(self, source: str, why: str) -> bool:
@@ -253,7 +257,8 @@ class Opening:
         if not self.may_run():
             w.statusBar().showMessage(
                 f"Not measured: {w.workspace.source} runs Python code and was not trusted — reopen it to be asked again",
-                15000)
+                15000,
+            )
             return False
         w.controller.request(variant, immediate=immediate)
         return True
@@ -316,7 +321,9 @@ class Opening:
 
     def on_save_as_action(self) -> None:
         default = (self._w.workspace.source or "project").split(":")[-1]
-        path, _ = QFileDialog.getSaveFileName(self._w, "Save project", Path(default).stem + PROJECT_SUFFIX, PROJECT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self._w, "Save project", Path(default).stem + PROJECT_SUFFIX, PROJECT_FILTER
+        )
         if path:
             if not Path(path).suffix:
                 path += PROJECT_SUFFIX
@@ -364,11 +371,17 @@ def why(origin: tuple[str, str]) -> str:
     the recent list, and trust is never stored. "" when the user chose the file just now."""
     kind, name = origin
     if kind == PROJECT:
-        return (f"The project {name} names this file. Projects never keep trust, so Tradeoff Studio asks "
-                "before the file's code runs.")
+        return (
+            f"The project {name} names this file. Projects never keep trust, so Tradeoff Studio asks "
+            "before the file's code runs."
+        )
     if kind == AUTOSAVE:
-        return ("The session restored after a crash names this file. The autosave never keeps trust, so "
-                "Tradeoff Studio asks before the file's code runs.")
+        return (
+            "The session restored after a crash names this file. The autosave never keeps trust, so "
+            "Tradeoff Studio asks before the file's code runs."
+        )
     if kind == RECENT:
-        return "You picked this file from the recent files list. Trust is never remembered, so Tradeoff Studio asks again."
+        return (
+            "You picked this file from the recent files list. Trust is never remembered, so Tradeoff Studio asks again."
+        )
     return ""

@@ -80,7 +80,8 @@ class ResultsView:
             self.apply_model_profile(profile)
             opening.remember(profile.model.source)
             w.statusBar().showMessage(
-                f"Counted {len(profile.layers)} layers in {time.perf_counter() - opening.opened_at:.1f} s; measuring…")
+                f"Counted {len(profile.layers)} layers in {time.perf_counter() - opening.opened_at:.1f} s; measuring…"
+            )
         self.show_profile_rows(profile)
         w.static_shown.emit(profile)
 
@@ -220,12 +221,15 @@ class ResultsView:
     def update_projection(self, profile: Profile | None, refresh: bool = True) -> None:
         w = self._w
         projection = w.planner.projection(profile)
-        w.layer_data.set_projection(w.planner.target_name if projection else "",
-                                    w.planner.projected_layers(projection))
+        w.layer_data.set_projection(w.planner.target_name if projection else "", w.planner.projected_layers(projection))
         if projection is not None:
             peak, bw = w.planner.roof(projection)
-            w.roofline_chart.set_projection(f"{projection.accelerator} ({projection.precision}, batch {projection.batch})",
-                                            peak, bw, list(projection.layers))
+            w.roofline_chart.set_projection(
+                f"{projection.accelerator} ({projection.precision}, batch {projection.batch})",
+                peak,
+                bw,
+                list(projection.layers),
+            )
         else:
             w.roofline_chart.set_projection("", None, None, [])
         if refresh:
@@ -260,8 +264,11 @@ class ResultsView:
         ws = w.workspace
         current = ws.current
         if current is not None:
-            points = [(r.profile.config.batch, r.profile.totals.latency_ms.median) for r in ws.same_except_batch(current.variant)
-                      if r.profile is not None and r.profile.totals.latency_ms is not None]
+            points = [
+                (r.profile.config.batch, r.profile.totals.latency_ms.median)
+                for r in ws.same_except_batch(current.variant)
+                if r.profile is not None and r.profile.totals.latency_ms is not None
+            ]
             w.batch_chart.set_points(points)
         w.pareto_chart.show_results(ws.results, ws.current_key)  # the core's Pareto flags, as the PDF stars them
 

@@ -48,26 +48,28 @@ def accelerators(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     out = []
     for r in rows:
         half = r["fp16_bf16_dense_tflops"]
-        out.append({
-            "name": r["gpu"],
-            "vendor": r["vendor"].lower(),
-            "kind": r["kind"],
-            "class": _class_of(r["gpu"], r["kind"]),
-            "memory_gb": r["memory_gb"],
-            "bandwidth_gb_s": r["memory_bw_gbps"],
-            "fp32_tflops": r["fp32_tflops"],
-            "tf32_tflops": r["tf32_dense_tflops"],
-            "fp16_tflops": half,
-            "bf16_tflops": "" if r["gpu"].startswith(NO_BF16) else half,
-            "fp8_tflops": r["fp8_dense_tflops"],
-            "int8_tops": r["int8_dense_tops"],
-            "tdp_w": r["tdp_w"],
-            "dense_basis": r["dense_basis"],
-            "source": r["source"],
-            "as_of": SPECS_RETRIEVED,
-            "as_of_kind": "retrieved",
-            "notes": r["notes"],
-        })
+        out.append(
+            {
+                "name": r["gpu"],
+                "vendor": r["vendor"].lower(),
+                "kind": r["kind"],
+                "class": _class_of(r["gpu"], r["kind"]),
+                "memory_gb": r["memory_gb"],
+                "bandwidth_gb_s": r["memory_bw_gbps"],
+                "fp32_tflops": r["fp32_tflops"],
+                "tf32_tflops": r["tf32_dense_tflops"],
+                "fp16_tflops": half,
+                "bf16_tflops": "" if r["gpu"].startswith(NO_BF16) else half,
+                "fp8_tflops": r["fp8_dense_tflops"],
+                "int8_tops": r["int8_dense_tops"],
+                "tdp_w": r["tdp_w"],
+                "dense_basis": r["dense_basis"],
+                "source": r["source"],
+                "as_of": SPECS_RETRIEVED,
+                "as_of_kind": "retrieved",
+                "notes": r["notes"],
+            }
+        )
     return out
 
 
@@ -80,25 +82,27 @@ def instances(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         if region.startswith("all "):
             region = "all"  # Lambda, RunPod: one price in every region
         notes = "; ".join(x for x in (r["notes"], r["as_of_note"], r["price_components"]) if x)
-        out.append({
-            "provider": r["provider"],
-            "instance": r["instance_type"],
-            "region": region,
-            "accelerator": r["gpu_spec_key"],
-            "gpu_model": r["gpu_model"],
-            "count": r["gpu_count"],
-            "gpu_memory_gb": r["gpu_memory_gb"],
-            "vcpus": r["vcpus"],
-            "ram_gb": r["ram_gib"],
-            "usd_per_hour": r["on_demand_usd_per_hr"],
-            "usd_per_hour_spot": r["spot_usd_per_hr"],
-            "spot_basis": r["spot_basis"],
-            "quality": r["quality"],
-            "source": r["source"],
-            "as_of": r["as_of"],
-            "as_of_kind": r["as_of_kind"],
-            "notes": notes,
-        })
+        out.append(
+            {
+                "provider": r["provider"],
+                "instance": r["instance_type"],
+                "region": region,
+                "accelerator": r["gpu_spec_key"],
+                "gpu_model": r["gpu_model"],
+                "count": r["gpu_count"],
+                "gpu_memory_gb": r["gpu_memory_gb"],
+                "vcpus": r["vcpus"],
+                "ram_gb": r["ram_gib"],
+                "usd_per_hour": r["on_demand_usd_per_hr"],
+                "usd_per_hour_spot": r["spot_usd_per_hr"],
+                "spot_basis": r["spot_basis"],
+                "quality": r["quality"],
+                "source": r["source"],
+                "as_of": r["as_of"],
+                "as_of_kind": r["as_of_kind"],
+                "notes": notes,
+            }
+        )
     return out
 
 

@@ -142,14 +142,12 @@ class OnnxAnalysis:
 # --- loading and validation -----------------------------------------------------------------------
 
 
-
 #: A tensor computed from constants alone with more elements than this (16 Mi: 64 MiB at fp32) is
 #: never materialised by the analysis (it folds at most `_FOLD_LIMIT` elements anyway) and is
 #: counted as a run-time tensor, alive from its node to its last use; smaller ones count as
 #: resident, since runtimes fold them into the session when it loads.
 MAX_FOLDED_ELEMENTS = 16 * 2**20
 _WARN_FOLDED_BYTES = 64 * 2**20  # say so in the warnings when constants grow into this much
-
 
 
 @dataclass
@@ -164,8 +162,6 @@ class _Const:
     @property
     def nbytes(self) -> int:
         return _tensor_bytes(self.dtype, self.dims)
-
-
 
 
 def _is_param(key: tuple[str, str], position: int, const: _Const, counted: bool) -> bool:
@@ -208,7 +204,9 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
                 if a.HasField("t"):
                     consts[node.output[0]] = _Const(a.t.data_type, tuple(int(d) for d in a.t.dims))
                 elif a.HasField("sparse_tensor"):
-                    consts[node.output[0]] = _Const(a.sparse_tensor.values.data_type, tuple(int(d) for d in a.sparse_tensor.dims))
+                    consts[node.output[0]] = _Const(
+                        a.sparse_tensor.values.data_type, tuple(int(d) for d in a.sparse_tensor.dims)
+                    )
                 elif a.name in ("value_float", "value_int"):
                     consts[node.output[0]] = _Const(1 if a.name == "value_float" else 7, ())
                 elif a.name in ("value_floats", "value_ints"):
@@ -239,7 +237,11 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
     # MatMulNBits packs its weight: count N*K logical parameters, not the packed bytes.
     param_override: dict[str, int] = {}
     for node in nodes:
-        if (_domain(node), node.op_type) == (MS_DOMAIN, "MatMulNBits") and len(node.input) > 1 and node.input[1] in consts:
+        if (
+            (_domain(node), node.op_type) == (MS_DOMAIN, "MatMulNBits")
+            and len(node.input) > 1
+            and node.input[1] in consts
+        ):
             a = _attrs(node)
             if "K" in a and "N" in a:
                 param_override[node.input[1]] = int(a["K"]) * int(a["N"])
@@ -277,7 +279,14 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
         # Weights this node reads, directly or through weight-only nodes.
         row_weights: dict[str, bool] = {}
 
-        def take(name: str, position: int, *, key: tuple[str, str] = key, counted_op: bool = counted_op, row_weights: dict[str, bool] = row_weights) -> None:
+        def take(
+            name: str,
+            position: int,
+            *,
+            key: tuple[str, str] = key,
+            counted_op: bool = counted_op,
+            row_weights: dict[str, bool] = row_weights,
+        ) -> None:
             if name in consts:
                 flag = _is_param(key, position, consts[name], counted_op)
                 row_weights[name] = row_weights.get(name, False) or flag
@@ -370,7 +379,10 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
             weights_used[w] = weights_used.get(w, False) or flag
         for shape in out_shapes:
             if _prod(shape) > ABSURD_ELEMENTS:
-                raise InputError(path, f"node {names[i]!r} would output {_prod(shape):.3g} elements: the graph declares an impossible shape")
+                raise InputError(
+                    path,
+                    f"node {names[i]!r} would output {_prod(shape):.3g} elements: the graph declares an impossible shape",
+                )
         rows.append(
             LayerRow(
                 name=names[i],
@@ -396,9 +408,15 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
         listed = ", ".join(f"{k} ×{v}" for k, v in sorted(uncountable.items()))
         warnings.append(f"shapes unknown, MACs not counted for: {listed}")
     if unknown_act:
-        warnings.append(f"activation size unknown for {len(unknown_act)} tensor(s) (e.g. {unknown_act[0]!r}); counted as 0 bytes")
+        warnings.append(
+            f"activation size unknown for {len(unknown_act)} tensor(s) (e.g. {unknown_act[0]!r}); counted as 0 bytes"
+        )
 
-    peak = None if unknown_act else _activation_peak(nodes, order, types, consts, derived, graph, const_only_nodes, made_at_load, big_folded)
+    peak = (
+        None
+        if unknown_act
+        else _activation_peak(nodes, order, types, consts, derived, graph, const_only_nodes, made_at_load, big_folded)
+    )
     from_constants = sum(made_at_load.values()) + sum(big_folded.values())
     if big_folded or from_constants >= _WARN_FOLDED_BYTES:
         example = max({**made_at_load, **big_folded}.items(), key=lambda kv: kv[1])[0]

@@ -63,7 +63,12 @@ class OnnxBackend:
         assert loaded.onnx_path is not None
         yield Event("progress", 0.3, "timing end to end")
         timing, rss_growth = time_onnx(
-            loaded.onnx_path, specs, threads=request.threads, clock=clock, budget_s=request.budget_s, should_stop=should_stop
+            loaded.onnx_path,
+            specs,
+            threads=request.threads,
+            clock=clock,
+            budget_s=request.budget_s,
+            should_stop=should_stop,
         )
         if timing.stopped_because == "cancelled":
             raise Cancelled()
@@ -72,19 +77,29 @@ class OnnxBackend:
         if request.layer_latency:
             yield Event("progress", 0.7, "timing each node")
             per_node = per_node_latency_ms(loaded.onnx_path, specs, threads=request.threads, runs=request.layer_runs)
-            rows = tuple(dataclasses.replace(r, latency_ms=round(per_node[r.name], 5)) if r.name in per_node else r for r in rows)
+            rows = tuple(
+                dataclasses.replace(r, latency_ms=round(per_node[r.name], 5)) if r.name in per_node else r for r in rows
+            )
             for r in rows:
                 if r.latency_ms is not None:
                     yield Event("layer", 0.8, layer=r.name, latency_ms=r.latency_ms)
             method = "onnxruntime-profiling"
         # As for torch on the CPU: weights plus the largest set of tensors alive at once (from the
         # graph's liveness); the process RSS growth stays beside it, and 0 growth is not "no memory".
-        peak = base.totals.weight_bytes + base.totals.activation_peak_bytes if base.totals.activation_peak_bytes is not None else None
+        peak = (
+            base.totals.weight_bytes + base.totals.activation_peak_bytes
+            if base.totals.activation_peak_bytes is not None
+            else None
+        )
         totals = dataclasses.replace(
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak, rss_growth_bytes=rss_growth
         )
         return dataclasses.replace(
-            base, totals=totals, layers=rows, latency_source="measured", layer_latency_method=method,
+            base,
+            totals=totals,
+            layers=rows,
+            latency_source="measured",
+            layer_latency_method=method,
             config=dataclasses.replace(base.config, threads=request.threads or len(os.sched_getaffinity(0))),
         )
 
@@ -107,7 +122,9 @@ class OnnxBackend:
         report = None
         density = None
         if variant.runtime == "torch":
-            raise InputError(source, "an ONNX model runs with onnxruntime; open the torch model to measure it with PyTorch")
+            raise InputError(
+                source, "an ONNX model runs with onnxruntime; open the torch model to measure it with PyTorch"
+            )
         if variant.pruned:
             if variant.method == "structured":
                 raise InputError(
@@ -117,15 +134,31 @@ class OnnxBackend:
                 )
             if variant.layer_prune:
                 raise InputError(source, "per-layer pruning ratios need an nn.Module; ONNX takes a global ratio")
-            path, density, considered, zeroed = prune_onnx_unstructured(path, session.scratch_path("pruned"), variant.prune)
-            report = {"method": "unstructured", "ratio_asked": variant.prune, "params_before": considered,
-                      "params_after": considered, "nonzero_after": considered - zeroed,
-                      "param_ratio": 1.0, "sparsity": zeroed / considered if considered else 0.0, "strategy": "global-magnitude"}
-            notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
+            path, density, considered, zeroed = prune_onnx_unstructured(
+                path, session.scratch_path("pruned"), variant.prune
+            )
+            report = {
+                "method": "unstructured",
+                "ratio_asked": variant.prune,
+                "params_before": considered,
+                "params_after": considered,
+                "nonzero_after": considered - zeroed,
+                "param_ratio": 1.0,
+                "sparsity": zeroed / considered if considered else 0.0,
+                "strategy": "global-magnitude",
+            }
+            notes.append(
+                "unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change"
+            )
         if variant.precision in ("fp16", "bf16", "tf32"):
-            raise InputError("--precision", f"{variant.precision} for an ONNX model is not offered: use fp32 or int8, or open the torch model")
+            raise InputError(
+                "--precision",
+                f"{variant.precision} for an ONNX model is not offered: use fp32 or int8, or open the torch model",
+            )
         if variant.precision == "int8":
-            path, qnotes = quantize_onnx(path, session.scratch_path("int8"), calibration=session.calibration_feeds(variant))
+            path, qnotes = quantize_onnx(
+                path, session.scratch_path("int8"), calibration=session.calibration_feeds(variant)
+            )
             notes += qnotes
         loaded = dataclasses.replace(session.loaded, onnx_path=str(path), warnings=[])
         return loaded, notes, report, density

@@ -66,7 +66,11 @@ def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -
     other tensors keep only their dims.
     """
     for tensor, target, offset, length in entries:
-        if tensor.data_type not in _BITS or _prod(tensor.dims) > _FOLD_LIMIT or length != _tensor_bytes(tensor.data_type, tensor.dims):
+        if (
+            tensor.data_type not in _BITS
+            or _prod(tensor.dims) > _FOLD_LIMIT
+            or length != _tensor_bytes(tensor.data_type, tensor.dims)
+        ):
             continue
         with open(target, "rb") as fh:
             fh.seek(offset)
@@ -74,7 +78,6 @@ def _load_small_external(model: Any, entries: list[tuple[Any, str, int, int]]) -
         tensor.raw_data = data
         tensor.data_location = 0
         del tensor.external_data[:]
-
 
 
 _FOLD_LIMIT = 4096  # elements: fold only small tensors (shape arithmetic), never weights
@@ -215,7 +218,11 @@ def _fold_output_bound(node: Any, args: list[Any], opset: int) -> int | None:
             return None
         return max(0, math.ceil((limit - start) / delta))
     if op == "Pad" and first is not None:
-        pads = values.get("pads") if "pads" in values else (_shape_values(args[1]) if len(args) > 1 and args[1] is not None else None)
+        pads = (
+            values.get("pads")
+            if "pads" in values
+            else (_shape_values(args[1]) if len(args) > 1 and args[1] is not None else None)
+        )
         if pads is None:
             return None
         axes_arg = args[3] if len(args) > 3 else None
@@ -240,7 +247,6 @@ def _fold_output_bound(node: Any, args: list[Any], opset: int) -> int | None:
         right = right if len(right) > 1 else (right[0], 1)
         return _broadcast_numel([left[:-2], right[:-2]]) * left[-2] * right[-1]
     return None
-
 
 
 def _fold_small_constants(
@@ -287,7 +293,11 @@ def _fold_small_constants(
                 dims[node.output[0]] = tuple(int(d) for d in node.attribute[0].t.dims)
                 if _prod(node.attribute[0].t.dims) <= _FOLD_LIMIT:
                     values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-            elif key in (("", "Shape"), ("", "Size")) and ins and (ins[0] in dims or ins[0] in values or known.get(ins[0]) is not None):
+            elif (
+                key in (("", "Shape"), ("", "Size"))
+                and ins
+                and (ins[0] in dims or ins[0] in values or known.get(ins[0]) is not None)
+            ):
                 if ins[0] in dims:
                     shape = dims[ins[0]]
                 elif ins[0] in values:
@@ -298,7 +308,14 @@ def _fold_small_constants(
                     outs = [np.array(_prod(shape), dtype=np.int64)]
                 else:
                     a = {x.name: x.i for x in node.attribute}
-                    outs = [np.array(shape[a.get("start", 0) : a.get("end", len(shape))] if "end" in a else shape[a.get("start", 0) :], dtype=np.int64)]
+                    outs = [
+                        np.array(
+                            shape[a.get("start", 0) : a.get("end", len(shape))]
+                            if "end" in a
+                            else shape[a.get("start", 0) :],
+                            dtype=np.int64,
+                        )
+                    ]
             elif cache is not None and node.output and all(o in cache for o in node.output if o):
                 outs = [cache[o] if o else np.zeros(0) for o in node.output]
             elif (

@@ -94,9 +94,17 @@ _CONTROL_FLOW = frozenset({"If", "Loop", "Scan"})
 _ALIAS_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"})
 _NORM_OPS = frozenset(
     {
-        "BatchNormalization", "GroupNormalization", "InstanceNormalization", "LayerNormalization",
-        "RMSNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization",
-        "SkipSimplifiedLayerNormalization", "EmbedLayerNormalization", "GroupNorm", "SkipGroupNorm",
+        "BatchNormalization",
+        "GroupNormalization",
+        "InstanceNormalization",
+        "LayerNormalization",
+        "RMSNormalization",
+        "SimplifiedLayerNormalization",
+        "SkipLayerNormalization",
+        "SkipSimplifiedLayerNormalization",
+        "EmbedLayerNormalization",
+        "GroupNorm",
+        "SkipGroupNorm",
     }
 )
 
@@ -408,8 +416,6 @@ def _domain(node: Any) -> str:
 def op_key(domain: str, op_type: str) -> str:
     """The `unsupported_ops` key of an op: "onnx::Conv", "com.microsoft::Attention"."""
     return f"onnx::{op_type}" if domain in ("", "ai.onnx") else f"{domain}::{op_type}"
-
-
 
 
 def _tensor_bytes(dtype: int, dims: Iterable[int]) -> int:

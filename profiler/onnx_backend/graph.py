@@ -22,7 +22,6 @@ def _short(exc: BaseException, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-
 def _np_dtype_name(elem_type: int) -> str:
     import onnx
 
@@ -57,7 +56,6 @@ def _opset(model: Any) -> int:
         if imp.domain in ("", "ai.onnx"):
             return int(imp.version)
     return 0
-
 
 
 def unique_node_names(graph: Any) -> list[str]:
@@ -97,7 +95,6 @@ def node_scope(node: Any) -> str:
                 parts = [str(s) for s in scopes[1:-1] if str(s)]
                 return "/".join(parts)
     return ""
-
 
 
 def _attr_value(attr: Any) -> Any:

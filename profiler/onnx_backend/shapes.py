@@ -44,9 +44,15 @@ def _fix_inputs(path: str, model: Any, inputs: tuple[InputSpec, ...]) -> None:
         declared = _declared_dims(vi)
         spec = by_name.get(name)
         if spec is None:
-            if vi.type.HasField("tensor_type") and all(isinstance(d, int) for d in declared) and vi.type.tensor_type.HasField("shape"):
+            if (
+                vi.type.HasField("tensor_type")
+                and all(isinstance(d, int) for d in declared)
+                and vi.type.tensor_type.HasField("shape")
+            ):
                 continue
-            raise InputError(path, f"no shape given for input {name!r} (declared {list(declared)}); pass --input-shape {name}=…")
+            raise InputError(
+                path, f"no shape given for input {name!r} (declared {list(declared)}); pass --input-shape {name}=…"
+            )
         if not vi.type.HasField("tensor_type"):
             raise InputError(path, f"input {name!r} is not a tensor; only tensor inputs can be profiled")
         model_dtype = _np_dtype_name(vi.type.tensor_type.elem_type)
@@ -56,7 +62,9 @@ def _fix_inputs(path: str, model: Any, inputs: tuple[InputSpec, ...]) -> None:
             raise InputError(path, f"input {name!r}: shape {list(spec.shape)} has a non-positive size")
         if vi.type.tensor_type.HasField("shape"):
             if len(declared) != len(spec.shape):
-                raise InputError(path, f"input {name!r} has {len(declared)} dims in the model, got shape {list(spec.shape)}")
+                raise InputError(
+                    path, f"input {name!r} has {len(declared)} dims in the model, got shape {list(spec.shape)}"
+                )
             for i, (d, s) in enumerate(zip(declared, spec.shape, strict=True)):
                 if isinstance(d, int) and d > 0 and d != s:
                     raise InputError(path, f"input {name!r} dim {i} is fixed at {d} in the model, got {s}")
@@ -86,9 +94,11 @@ def _collect_types(graph: Any) -> dict[str, tuple[int, tuple[int, ...] | None]]:
         dtype, shape = _value_shape(vi)
         old = types.get(vi.name)
         if old is None or (old[1] is None and shape is not None) or (old[0] == 0 and dtype):
-            types[vi.name] = (dtype or (old[0] if old else 0), shape if shape is not None else (old[1] if old else None))
+            types[vi.name] = (
+                dtype or (old[0] if old else 0),
+                shape if shape is not None else (old[1] if old else None),
+            )
     return types
-
 
 
 def _infer_types(model: Any, warnings: list[str]) -> tuple[dict[str, tuple[int, tuple[int, ...] | None]], Any]:
@@ -152,7 +162,6 @@ def _normalize_constants(graph: Any) -> None:
             continue
         del node.attribute[:]
         node.attribute.append(onnx.helper.make_attribute("value", t))
-
 
 
 def _infer(model: Any, warnings: list[str]) -> Any:
@@ -298,7 +307,9 @@ def _guard_constant_of_shape(inference: Any) -> None:
     dispatcher["ConstantOfShape"] = guarded
 
 
-def _symbolic_infer(model: Any, warnings: list[str], types: dict[str, tuple[int, tuple[int, ...] | None]] | None = None) -> Any | None:
+def _symbolic_infer(
+    model: Any, warnings: list[str], types: dict[str, tuple[int, tuple[int, ...] | None]] | None = None
+) -> Any | None:
     """onnxruntime's symbolic shape inference, which knows the com.microsoft ops; None on failure.
 
     `SymbolicShapeInference.infer_shapes` saves "sym_shape_infer_temp.onnx" (and external data

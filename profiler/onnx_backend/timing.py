@@ -44,7 +44,12 @@ if TYPE_CHECKING:
 
 __all__ = ["make_session", "per_node_latency_ms", "random_feeds", "time_onnx"]
 
-_OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+_OPT_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*")
 _EXTERNAL_FOLDER_KEY = "session.model_external_initializers_file_folder_path"
 
@@ -80,7 +85,10 @@ def _session_options(threads: int | None, optimization: str) -> Any:
     import onnxruntime as ort
 
     if optimization not in _OPT_LEVELS:
-        raise InputError("--optimization", f"unknown onnxruntime optimisation level {optimization!r} (one of {', '.join(_OPT_LEVELS)})")
+        raise InputError(
+            "--optimization",
+            f"unknown onnxruntime optimisation level {optimization!r} (one of {', '.join(_OPT_LEVELS)})",
+        )
     so = ort.SessionOptions()
     if threads:
         so.intra_op_num_threads = int(threads)
@@ -125,7 +133,9 @@ def make_session(
     providers: list[Any] = ["CPUExecutionProvider"]
     if device == "cuda":
         if "CUDAExecutionProvider" not in ort.get_available_providers():
-            raise MeasureError(path, "device cuda needs onnxruntime-gpu (this onnxruntime has no CUDAExecutionProvider)")
+            raise MeasureError(
+                path, "device cuda needs onnxruntime-gpu (this onnxruntime has no CUDAExecutionProvider)"
+            )
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     source: Any = path
     if unique_names:
@@ -334,7 +344,11 @@ def per_node_latency_ms(
     warmup = max(1, int(warmup))  # the first run also allocates the arena: never timed
     with tempfile.TemporaryDirectory(prefix="tradeoff-ort-") as tmp:
         session = make_session(
-            path, threads=threads, device=device, enable_profiling=True, profile_dir=tmp,
+            path,
+            threads=threads,
+            device=device,
+            enable_profiling=True,
+            profile_dir=tmp,
             optimization=optimization,
         )
         feeds = random_feeds(session, inputs, vocab_size=vocab_size)

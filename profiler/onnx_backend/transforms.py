@@ -20,7 +20,9 @@ from ..errors import InputError, MeasureError
 _PRUNABLE_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 
 
-def export_onnx(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str], path: Path, *, source: str) -> Path:
+def export_onnx(
+    model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str], path: Path, *, source: str
+) -> Path:
     """Export `model` with TorchScript-based `torch.onnx.export` (no network, no onnxscript rewrite)."""
     import warnings
 
@@ -32,11 +34,19 @@ def export_onnx(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _silenced_fd(1):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module, inputs, str(path), input_names=names, dynamo=False, opset_version=17,
+                module,
+                inputs,
+                str(path),
+                input_names=names,
+                dynamo=False,
+                opset_version=17,
                 do_constant_folding=True,
             )
     except Exception as exc:
-        raise MeasureError(source, f"could not export to ONNX for onnxruntime: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
+        raise MeasureError(
+            source,
+            f"could not export to ONNX for onnxruntime: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+        ) from None
     return path
 
 
@@ -123,7 +133,9 @@ def quantize_onnx(src: Path, dst: Path, *, calibration: list[dict[str, Any]] | N
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _quantize(src: Path, dst: Path, *, source: Path, calibration: list[dict[str, Any]] | None) -> tuple[Path, list[str]]:
+def _quantize(
+    src: Path, dst: Path, *, source: Path, calibration: list[dict[str, Any]] | None
+) -> tuple[Path, list[str]]:
     from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
 
     logging.getLogger().setLevel(logging.ERROR)  # quantize_* log a pre-processing hint at WARNING
@@ -142,13 +154,18 @@ def _quantize(src: Path, dst: Path, *, source: Path, calibration: list[dict[str,
             return dst, [f"int8: ONNX Runtime static quantization, calibrated on {len(calibration)} sample batch(es)"]
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
     except Exception as exc:
-        raise MeasureError(str(source), f"ONNX Runtime could not quantize the model: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+        raise MeasureError(
+            str(source),
+            f"ONNX Runtime could not quantize the model: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
+        ) from None
     return dst, ["int8: ONNX Runtime dynamic quantization (weights int8, activations quantized per call)"]
 
 
 def convert_onnx_float(src: Path, dst: Path, precision: str) -> tuple[Path, list[str]]:
     """fp16 via onnx's float16 converter is not shipped with onnx itself; refuse plainly."""
-    raise InputError("--precision", f"{precision} for ONNX models is not supported here: use fp32 or int8, or open the torch model")
+    raise InputError(
+        "--precision", f"{precision} for ONNX models is not supported here: use fp32 or int8, or open the torch model"
+    )
 
 
 def prune_onnx_unstructured(src: Path, dst: Path, ratio: float) -> tuple[Path, dict[str, float], int, int]:

@@ -49,7 +49,6 @@ class OnnxGraphInfo:
     opset: int
 
 
-
 def _all_tensors(model: Any) -> Iterator[Any]:
     """Every TensorProto in the model: initializers, Constant values and attributes, subgraphs."""
 
@@ -80,7 +79,6 @@ def _all_tensors(model: Any) -> Iterator[Any]:
             yield from in_attrs(node.attribute)
 
 
-
 def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
     """Validate every external-data reference; returns (tensor, file, offset, length).
 
@@ -100,13 +98,21 @@ def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
         if not location or "\x00" in location:
             raise InputError(path, f"not a valid ONNX model: tensor {name!r} has external data without a location")
         if os.path.isabs(location) or location.startswith(("\\", "/")) or (len(location) > 1 and location[1] == ":"):
-            raise InputError(path, f"external data {location!r} of tensor {name!r} is an absolute path; it must lie in the model's folder")
+            raise InputError(
+                path,
+                f"external data {location!r} of tensor {name!r} is an absolute path; it must lie in the model's folder",
+            )
         target = os.path.realpath(os.path.join(base, location))
         if os.path.commonpath([base, target]) != base:
-            raise InputError(path, f"external data {location!r} of tensor {name!r} lies outside the model's folder; refusing to read it")
+            raise InputError(
+                path,
+                f"external data {location!r} of tensor {name!r} lies outside the model's folder; refusing to read it",
+            )
         if target not in sizes:
             if not os.path.isfile(target):
-                raise InputError(path, f"external data file {location!r} (tensor {name!r}) is missing; keep it beside the model")
+                raise InputError(
+                    path, f"external data file {location!r} (tensor {name!r}) is missing; keep it beside the model"
+                )
             sizes[target] = os.path.getsize(target)
             if sizes[target] > MAX_EXTERNAL_DATA_BYTES:
                 raise InputError(
@@ -119,11 +125,18 @@ def _external_entries(path: str, model: Any) -> list[tuple[Any, str, int, int]]:
             expected = _tensor_bytes(tensor.data_type, tensor.dims)
             length = int(info["length"]) if info.get("length") else expected
         except ValueError:
-            raise InputError(path, f"not a valid ONNX model: bad external data offset or length for tensor {name!r}") from None
+            raise InputError(
+                path, f"not a valid ONNX model: bad external data offset or length for tensor {name!r}"
+            ) from None
         if offset < 0 or length < 0:
-            raise InputError(path, f"not a valid ONNX model: negative external data offset or length for tensor {name!r}")
+            raise InputError(
+                path, f"not a valid ONNX model: negative external data offset or length for tensor {name!r}"
+            )
         if offset + length > sizes[target]:
-            raise InputError(path, f"external data file {location!r} is shorter than the model says (truncated?): tensor {name!r} needs bytes {offset}..{offset + length}")
+            raise InputError(
+                path,
+                f"external data file {location!r} is shorter than the model says (truncated?): tensor {name!r} needs bytes {offset}..{offset + length}",
+            )
         entries.append((tensor, target, offset, length))
     return entries
 
@@ -177,12 +190,15 @@ def _check_structure(path: str, model: Any) -> None:
         for name in node.input:
             if name and name not in known:
                 who = node.name or node.op_type
-                raise InputError(path, f"not a valid ONNX model: node {who!r} reads {name!r}, which no node, input or initializer provides (truncated file?)")
+                raise InputError(
+                    path,
+                    f"not a valid ONNX model: node {who!r} reads {name!r}, which no node, input or initializer provides (truncated file?)",
+                )
     for out in graph.output:
         if out.name not in known:
-            raise InputError(path, f"not a valid ONNX model: graph output {out.name!r} is never produced (truncated file?)")
-
-
+            raise InputError(
+                path, f"not a valid ONNX model: graph output {out.name!r} is never produced (truncated file?)"
+            )
 
 
 #: No real activation holds 2^48 elements (a petabyte at fp32): a shape beyond that comes from a
@@ -193,7 +209,9 @@ ABSURD_ELEMENTS = 1 << 48
 def _refuse_absurd_tensors(path: str, types: dict[str, Any]) -> None:
     for name, (_dtype, dims) in types.items():
         if dims and all(isinstance(d, int) and d >= 0 for d in dims) and _prod(dims) > ABSURD_ELEMENTS:
-            raise InputError(path, f"tensor {name!r} would hold {_prod(dims):.3g} elements: the graph declares an impossible shape")
+            raise InputError(
+                path, f"tensor {name!r} would hold {_prod(dims):.3g} elements: the graph declares an impossible shape"
+            )
 
 
 #: Model-local functions that call each other can describe an exponential graph in a few bytes
@@ -230,7 +248,9 @@ def _refuse_function_explosion(path: str, model: Any) -> None:
     total = nodes_of(model.graph.node, 0)
     if total > MAX_INLINED_NODES:
         shown = "an unbounded number of" if math.isinf(total) else f"{total:.3g}"
-        raise InputError(path, f"its model-local functions expand to {shown} nodes (at most {MAX_INLINED_NODES:,} are accepted)")
+        raise InputError(
+            path, f"its model-local functions expand to {shown} nodes (at most {MAX_INLINED_NODES:,} are accepted)"
+        )
 
 
 def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
@@ -280,7 +300,6 @@ def load_checked_model(path: str, *, inline_functions: bool = True) -> Any:
         except Exception:  # a model-local function the inliner cannot expand stays a call
             pass
     return model
-
 
 
 def read_onnx_inputs(path: str) -> OnnxGraphInfo:

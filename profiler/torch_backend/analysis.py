@@ -323,8 +323,17 @@ def _op_rows(op_rows: list[str], stats: dict[str, _ModuleStats], model: Any) -> 
         )
     params, weight_bytes = _unique_weights(model)
     rows.append(
-        LayerRow(name="(weights)", type="parameters", params=params, macs=0, flops=0, weight_bytes=weight_bytes,
-                 activation_bytes=0, latency_ms=None, counted=True)
+        LayerRow(
+            name="(weights)",
+            type="parameters",
+            params=params,
+            macs=0,
+            flops=0,
+            weight_bytes=weight_bytes,
+            activation_bytes=0,
+            latency_ms=None,
+            counted=True,
+        )
     )
     return tuple(rows)
 

@@ -58,17 +58,29 @@ class TorchBackend:
         except (InputError, MeasureError):
             raise
         except Exception as exc:
-            raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
+            raise MeasureError(
+                loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}"
+            ) from None
         rows = analysis.layers
         if loaded.type_names:  # torch.export: unflattened modules are InterpreterModules; show the real class
             rows = tuple(
-                dataclasses.replace(r, type=loaded.type_names.get(r.name, r.type).split(" ")[0] + (" (own ops)" if "own ops" in r.type else ""))
+                dataclasses.replace(
+                    r,
+                    type=loaded.type_names.get(r.name, r.type).split(" ")[0]
+                    + (" (own ops)" if "own ops" in r.type else ""),
+                )
                 if r.type.startswith("InterpreterModule") or r.type.startswith("UnflattenedModule")
                 else r
                 for r in rows
             )
         peak = None if loaded.on_meta else analysis.activation_peak_bytes
-        return rows, analysis.params, analysis.weight_bytes, analysis.unsupported_ops, peak if peak is not None else analysis.activation_peak_bytes
+        return (
+            rows,
+            analysis.params,
+            analysis.weight_bytes,
+            analysis.unsupported_ops,
+            peak if peak is not None else analysis.activation_peak_bytes,
+        )
 
     def measure(
         self,
@@ -91,11 +103,19 @@ class TorchBackend:
         yield Event("progress", 0.3, "timing end to end")
         try:
             timing = time_forward(
-                model, args, kwargs, device=request.device, threads=request.threads,
-                clock=clock, budget_s=request.budget_s, should_stop=should_stop,
+                model,
+                args,
+                kwargs,
+                device=request.device,
+                threads=request.threads,
+                clock=clock,
+                budget_s=request.budget_s,
+                should_stop=should_stop,
             )
         except Exception as exc:
-            raise MeasureError(loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}") from None
+            raise MeasureError(
+                loaded.info.source, f"the forward pass raised {type(exc).__name__}: {first_line(exc)}"
+            ) from None
         if timing.stopped_because == "cancelled":
             raise Cancelled()
         rss_growth = max(0, _max_rss_bytes() - rss_before)
@@ -113,8 +133,15 @@ class TorchBackend:
             # Slow variants (bf16 on a CPU without it) get fewer hooked runs: each costs a forward.
             runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
             per_layer = layer_latencies_ms(
-                model, args, kwargs, names, device=request.device, threads=request.threads,
-                runs=runs, on_layer=lambda n, ms: streamed.append((n, ms)), should_stop=should_stop,
+                model,
+                args,
+                kwargs,
+                names,
+                device=request.device,
+                threads=request.threads,
+                runs=runs,
+                on_layer=lambda n, ms: streamed.append((n, ms)),
+                should_stop=should_stop,
             )
             for name, ms in streamed:
                 yield Event("layer", 0.8, layer=name, latency_ms=ms)
@@ -126,7 +153,11 @@ class TorchBackend:
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak_memory, rss_growth_bytes=rss_growth
         )
         return dataclasses.replace(
-            base, totals=totals, layers=rows, latency_source="measured", layer_latency_method=method,
+            base,
+            totals=totals,
+            layers=rows,
+            latency_source="measured",
+            layer_latency_method=method,
             config=dataclasses.replace(base.config, threads=request.threads or torch.get_num_threads()),
         )
 
@@ -149,7 +180,10 @@ class TorchBackend:
 
         source = session.loaded.info.source
         if session.loaded.on_meta:
-            raise InputError(source, "the model is on the meta device (too large to hold here): variants cannot be measured; the planner projects them")
+            raise InputError(
+                source,
+                "the model is on the meta device (too large to hold here): variants cannot be measured; the planner projects them",
+            )
         model = session.loaded.module
         specs = session.specs_for(variant)
         args, kwargs = session.torch_inputs(specs)
@@ -165,8 +199,13 @@ class TorchBackend:
                         "file has a fixed graph — use --prune-method unstructured",
                     )
                 model, rep = prune_structured(
-                    model, args, kwargs, variant.prune, layer_ratios=dict(variant.layer_prune),
-                    round_to=variant.round_to, source=source,
+                    model,
+                    args,
+                    kwargs,
+                    variant.prune,
+                    layer_ratios=dict(variant.layer_prune),
+                    round_to=variant.round_to,
+                    source=source,
                     memo=session.prune_memo.setdefault(variant.shape_key(), {}),
                 )
                 report = rep.to_dict()
@@ -180,11 +219,15 @@ class TorchBackend:
                 report = rep.to_dict()
                 report["nonzero_after"] = rep.nonzero_after
                 density = layer_density(model)
-                notes.append("unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change")
+                notes.append(
+                    "unstructured pruning zeroes weights: dense kernels still multiply them, so latency does not change"
+                )
         runtime = variant.runtime or "torch"
         if runtime == "onnxruntime":
             if variant.precision not in ("fp32", "int8"):
-                raise InputError("--precision", f"{variant.precision} with onnxruntime is not offered: use fp32 or int8")
+                raise InputError(
+                    "--precision", f"{variant.precision} with onnxruntime is not offered: use fp32 or int8"
+                )
             # the (pruned) module as it is: profiler/conversion.py exports it for onnxruntime
             return dataclasses.replace(session.loaded, module=model, warnings=[]), notes, report, density
         if variant.device == "cuda":
@@ -207,10 +250,14 @@ class TorchBackend:
         if getattr(session, "base_activation_peak", None) is None:
             args, kwargs = make_inputs(session.loaded, base_specs)
             try:
-                session.base_activation_peak = analyze_module(model, args, kwargs, hooks=session.loaded.hooks_supported).activation_peak_bytes
+                session.base_activation_peak = analyze_module(
+                    model, args, kwargs, hooks=session.loaded.hooks_supported
+                ).activation_peak_bytes
             except Exception as exc:
                 text = str(exc).splitlines()[0][:200] if str(exc) else ""
-                raise MeasureError(session.loaded.info.source, f"the forward pass raised {type(exc).__name__}: {text}") from None
+                raise MeasureError(
+                    session.loaded.info.source, f"the forward pass raised {type(exc).__name__}: {text}"
+                ) from None
         scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
         return int(2 * weights + 1.5 * scale * (session.base_activation_peak or 0))
 

@@ -68,13 +68,16 @@ def convert_torch(model: Any, precision: str, device: str, *, source: str = "mod
         # int8 copy of weights the embedding still holds in fp32.
         embedding_weights = {id(m.weight) for m in work.modules() if isinstance(m, torch.nn.Embedding)}
         targets = {
-            name for name, m in work.named_modules()
+            name
+            for name, m in work.named_modules()
             if isinstance(m, torch.nn.Linear) and id(m.weight) not in embedding_weights
         }
         tied = [name for name, m in work.named_modules() if isinstance(m, torch.nn.Linear) and name not in targets]
         with _quiet_deprecations():
             qconfig = torch.ao.quantization.default_dynamic_qconfig
-            quantized = torch.ao.quantization.quantize_dynamic(work, {name: qconfig for name in targets}, dtype=torch.qint8)
+            quantized = torch.ao.quantization.quantize_dynamic(
+                work, {name: qconfig for name in targets}, dtype=torch.qint8
+            )
         if tied:
             notes.append(f"int8: {', '.join(tied)} is tied to the token embedding and stays fp32 (shared weights)")
         n_linear = len(targets)
@@ -137,7 +140,9 @@ class _quiet_deprecations:
         self._ctx.__exit__(*exc)
 
 
-def convert_inputs(args: tuple[Any, ...], kwargs: dict[str, Any], precision: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def convert_inputs(
+    args: tuple[Any, ...], kwargs: dict[str, Any], precision: str
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Floating inputs follow the weights for fp16/bf16; int8 models take fp32 inputs."""
     import torch
 

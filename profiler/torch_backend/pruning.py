@@ -164,7 +164,9 @@ def prune_structured(
                 round_to=round_to,
                 # The graph is traced from the first output tensor (HF models return ModelOutput,
                 # with past_key_values the tracer cannot follow).
-                forward_fn=(lambda m, ex: _first_tensor(m(*ex[0], **ex[1]))) if kwargs else (lambda m, ex: _first_tensor(m(*ex))),
+                forward_fn=(lambda m, ex: _first_tensor(m(*ex[0], **ex[1])))
+                if kwargs
+                else (lambda m, ex: _first_tensor(m(*ex))),
             )
             pruner.step()
             with torch.no_grad():
@@ -176,8 +178,10 @@ def prune_structured(
             continue
         after = _unique_params(candidate)
         changed = sum(
-            1 for name, mod in candidate.named_modules()
-            if hasattr(mod, "weight") and isinstance(getattr(mod, "weight", None), torch.Tensor)
+            1
+            for name, mod in candidate.named_modules()
+            if hasattr(mod, "weight")
+            and isinstance(getattr(mod, "weight", None), torch.Tensor)
             and name in dict(model.named_modules())
             and tuple(mod.weight.shape) != tuple(dict(model.named_modules())[name].weight.shape)
         )
@@ -185,9 +189,14 @@ def prune_structured(
             errors.append(f"{strategy}: nothing could be removed")
             continue
         report = PruneReport(
-            method="structured", ratio_asked=ratio, params_before=before, params_after=after,
-            nonzero_after=_nonzero(candidate), layers_pruned=changed,
-            kept_layers=tuple(n for n, m in candidate.named_modules() if m in kept), strategy=strategy,
+            method="structured",
+            ratio_asked=ratio,
+            params_before=before,
+            params_after=after,
+            nonzero_after=_nonzero(candidate),
+            layers_pruned=changed,
+            kept_layers=tuple(n for n, m in candidate.named_modules() if m in kept),
+            strategy=strategy,
         )
         candidate.eval()
         return candidate, report
@@ -212,19 +221,20 @@ def prune_unstructured(model: Any, ratio: float, *, keep: list[Any] | None = Non
 
     candidate = copy.deepcopy(model)
     kept_names = {n for n, m in model.named_modules() if keep and m in keep}
-    targets = [
-        (m, "weight")
-        for n, m in candidate.named_modules()
-        if _is_weight_layer(m) and n not in kept_names
-    ]
+    targets = [(m, "weight") for n, m in candidate.named_modules() if _is_weight_layer(m) and n not in kept_names]
     before = _unique_params(candidate)
     if targets and ratio > 0:
         prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=ratio)
         for m, name in targets:
             prune.remove(m, name)
     report = PruneReport(
-        method="unstructured", ratio_asked=ratio, params_before=before, params_after=before,
-        nonzero_after=_nonzero(candidate), layers_pruned=len(targets), kept_layers=tuple(sorted(kept_names)),
+        method="unstructured",
+        ratio_asked=ratio,
+        params_before=before,
+        params_after=before,
+        nonzero_after=_nonzero(candidate),
+        layers_pruned=len(targets),
+        kept_layers=tuple(sorted(kept_names)),
         strategy="global-magnitude",
     )
     return candidate, report

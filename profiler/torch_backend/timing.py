@@ -149,8 +149,11 @@ def layer_latencies_ms(
                     continue  # warm-up: first calls pay for allocation and kernel selection
                 for name in row_names:
                     kids = children.get(name, ())
-                    own = (inclusive.get(name, 0.0) - sum(inclusive.get(c, 0.0) for c in kids)
-                           - overhead_s * sum(calls.get(c, 0) for c in kids))
+                    own = (
+                        inclusive.get(name, 0.0)
+                        - sum(inclusive.get(c, 0.0) for c in kids)
+                        - overhead_s * sum(calls.get(c, 0) for c in kids)
+                    )
                     per_run[name].append(max(own, 0.0) * 1000.0)
                 if run_totals_ms is not None:  # what the rows of this one run add up to
                     run_totals_ms.append(sum(per_run[n][-1] for n in row_names))

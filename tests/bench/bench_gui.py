@@ -40,8 +40,9 @@ def child(model: str, launched_at: float) -> None:
     from gui.session import AppSettings
 
     figures: dict[str, float] = {}
-    w = MainWindow(settings=AppSettings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)),
-                   autosave_dir=tmp / "data")
+    w = MainWindow(
+        settings=AppSettings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)), autosave_dir=tmp / "data"
+    )
     w.show()
     figures["window_shown_s"] = time.time() - launched_at  # show() returned; first paint follows at once
     gaps: list[float] = []
@@ -53,8 +54,10 @@ def child(model: str, launched_at: float) -> None:
         if measuring[0]:
             gaps.append((now - last[0]) * 1000.0 - HEARTBEAT_MS)
             if gaps[-1] > 40 and os.environ.get("BENCH_VERBOSE"):
-                print(f"stall {gaps[-1]:.0f} ms at {time.time() - launched_at:.2f} s: {w.statusBar().currentMessage()!r}",
-                      file=sys.stderr)
+                print(
+                    f"stall {gaps[-1]:.0f} ms at {time.time() - launched_at:.2f} s: {w.statusBar().currentMessage()!r}",
+                    file=sys.stderr,
+                )
         last[0] = now
 
     heartbeat = QTimer(interval=HEARTBEAT_MS)
@@ -113,8 +116,13 @@ def main() -> int:
     env["PYTHONPATH"] = str(ROOT)
     for run in range(args.runs):
         launched = time.time()
-        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--child", repr(launched)],
-                             env=env, capture_output=True, text=True, timeout=900)
+        out = subprocess.run(
+            [sys.executable, __file__, "--model", args.model, "--child", repr(launched)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
         if line is None or env.get("BENCH_VERBOSE"):
             print(out.stdout[-2000:], out.stderr[-2000:], file=sys.stderr)
@@ -125,9 +133,11 @@ def main() -> int:
         print(f"  window shown after launch        {f['window_shown_s']:6.2f} s   (target < 2 s)")
         print(f"  static profile shown after launch {f['static_profile_shown_s']:5.2f} s   (target < 5 s)")
         print(f"  first measured result            {f['first_result_s']:6.2f} s")
-        print(f"  heartbeat ({HEARTBEAT_MS} ms) during {f['variants_measured']} measurements: "
-              f"max stall {f['max_stall_ms']:.1f} ms, p99 {f['p99_stall_ms']:.1f} ms over {f['heartbeats']} beats "
-              "(target max < 50 ms)")
+        print(
+            f"  heartbeat ({HEARTBEAT_MS} ms) during {f['variants_measured']} measurements: "
+            f"max stall {f['max_stall_ms']:.1f} ms, p99 {f['p99_stall_ms']:.1f} ms over {f['heartbeats']} beats "
+            "(target max < 50 ms)"
+        )
     return 0
 
 

@@ -51,9 +51,13 @@ def main() -> int:
     result.check()
     n_train = len(result.training.options) if result.training else 0
     print(f"model {profile.model.name}: {len(profile.layers)} layers, {profile.totals.params:,} params")
-    print(f"catalog: {len(catalog.instances)} instances, {len(catalog.accelerators)} accelerators, loaded in {load_ms:.1f} ms")
+    print(
+        f"catalog: {len(catalog.instances)} instances, {len(catalog.accelerators)} accelerators, loaded in {load_ms:.1f} ms"
+    )
     print(f"re-plan ({n_train} training + {len(result.inference.options)} inference options), {args.repeat} runs:")
-    print(f"  median {statistics.median(times):.1f} ms   min {min(times):.1f} ms   max {max(times):.1f} ms   (target < 50 ms)")
+    print(
+        f"  median {statistics.median(times):.1f} ms   min {min(times):.1f} ms   max {max(times):.1f} ms   (target < 50 ms)"
+    )
     return 0
 
 

@@ -23,10 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 LLAMA_2_7B = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
-    "intermediate_size": 11008, "num_attention_heads": 32, "num_hidden_layers": 32,
-    "num_key_value_heads": 32, "max_position_embeddings": 4096, "rms_norm_eps": 1e-05,
-    "vocab_size": 32000, "tie_word_embeddings": False, "hidden_act": "silu",
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 32,
+    "max_position_embeddings": 4096,
+    "rms_norm_eps": 1e-05,
+    "vocab_size": 32000,
+    "tie_word_embeddings": False,
+    "hidden_act": "silu",
 }
 
 
@@ -50,12 +58,17 @@ def bench_llama() -> None:
         t0 = time.perf_counter()
         proc = subprocess.run(
             ["/usr/bin/time", "-v", str(exe), "profile", str(cfg), "--json", "-"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         t_cli = time.perf_counter() - t0
         rss_kb = next((int(line.split()[-1]) for line in proc.stderr.splitlines() if "Maximum resident" in line), -1)
-    print(f"(a) Llama-2-7B config: params {profile.totals.params:,}, MACs {profile.totals.macs:.4g} (seq {profile.inputs[0].shape[1]})")
-    print(f"    analysis in process {t_analyse:.2f} s; model build {t_load:.2f} s cold (imports transformers' modeling code), {t_load_warm:.2f} s warm")
+    print(
+        f"(a) Llama-2-7B config: params {profile.totals.params:,}, MACs {profile.totals.macs:.4g} (seq {profile.inputs[0].shape[1]})"
+    )
+    print(
+        f"    analysis in process {t_analyse:.2f} s; model build {t_load:.2f} s cold (imports transformers' modeling code), {t_load_warm:.2f} s warm"
+    )
     print(f"    whole CLI {t_cli:.2f} s, peak RSS {rss_kb / 1024:.0f} MiB (exit {proc.returncode})")
 
 
@@ -75,16 +88,23 @@ def bench_vs_torch_benchmark(source: str = "demo:resnet18", rounds: int = 3) -> 
         profile = profile_model(loaded, ProfileRequest(layer_latency=False, budget_s=3.0))
         args, kwargs = make_inputs(loaded, profile.inputs)
         with torch.inference_mode():
-            timer = tb.Timer(stmt="model(*args, **kwargs)", globals={"model": model, "args": args, "kwargs": kwargs},
-                             num_threads=torch.get_num_threads())
+            timer = tb.Timer(
+                stmt="model(*args, **kwargs)",
+                globals={"model": model, "args": args, "kwargs": kwargs},
+                num_threads=torch.get_num_threads(),
+            )
             m = timer.blocked_autorange(min_run_time=3.0)
         ours = profile.totals.latency_ms
         assert ours is not None
         theirs_ms = m.median * 1000
         diffs.append(100 * (ours.median / theirs_ms - 1))
-        print(f"(b) {source} round {i + 1}: tradeoff median {ours.median:.2f} ms ({ours.samples} samples, p10-p90 "
-              f"{ours.p10:.1f}-{ours.p90:.1f}) vs torch.utils.benchmark {theirs_ms:.2f} ms -> {diffs[-1]:+.1f} %")
-    print(f"(b) mean difference {sum(diffs) / len(diffs):+.1f} %, mean |difference| {sum(abs(d) for d in diffs) / len(diffs):.1f} %")
+        print(
+            f"(b) {source} round {i + 1}: tradeoff median {ours.median:.2f} ms ({ours.samples} samples, p10-p90 "
+            f"{ours.p10:.1f}-{ours.p90:.1f}) vs torch.utils.benchmark {theirs_ms:.2f} ms -> {diffs[-1]:+.1f} %"
+        )
+    print(
+        f"(b) mean difference {sum(diffs) / len(diffs):+.1f} %, mean |difference| {sum(abs(d) for d in diffs) / len(diffs):.1f} %"
+    )
 
 
 def bench_layer_sum(source: str = "demo:resnet18", rounds: int = 3) -> None:
@@ -108,9 +128,11 @@ def bench_layer_sum(source: str = "demo:resnet18", rounds: int = 3) -> None:
         totals: list[float] = []
         layer_latencies_ms(loaded.module, args, kwargs, {r.name for r in profile.layers}, runs=30, run_totals_ms=totals)
         per_run = statistics.median(totals)
-        print(f"(c) {source} round {i + 1}: end to end {e2e.median:.2f} ms (p10-p90 {e2e.p10:.1f}-{e2e.p90:.1f}); "
-              f"sum of per-layer medians {total:.2f} ms ({100 * (total / e2e.median - 1):+.1f} %); "
-              f"median per-run layer total {per_run:.2f} ms ({100 * (per_run / e2e.median - 1):+.1f} %)")
+        print(
+            f"(c) {source} round {i + 1}: end to end {e2e.median:.2f} ms (p10-p90 {e2e.p10:.1f}-{e2e.p90:.1f}); "
+            f"sum of per-layer medians {total:.2f} ms ({100 * (total / e2e.median - 1):+.1f} %); "
+            f"median per-run layer total {per_run:.2f} ms ({100 * (per_run / e2e.median - 1):+.1f} %)"
+        )
 
 
 def bench_other_counters() -> None:
@@ -132,8 +154,15 @@ def bench_other_counters() -> None:
             extra = {}
             if profile.inputs[0].dtype.startswith("int"):
                 extra["input_constructor"] = lambda _shape, ids=args[0]: {"input_ids": ids}
-            macs, _ = get_model_complexity_info(loaded.module, shape, as_strings=False, print_per_layer_stat=False,
-                                                verbose=False, backend="aten", **extra)
+            macs, _ = get_model_complexity_info(
+                loaded.module,
+                shape,
+                as_strings=False,
+                print_per_layer_stat=False,
+                verbose=False,
+                backend="aten",
+                **extra,
+            )
             line += f" | ptflops(aten) {macs / 1e9:8.4f} in {time.perf_counter() - t0:.2f} s"
         except Exception as exc:  # a bench reports what it could not do
             line += f" | ptflops: {type(exc).__name__}"

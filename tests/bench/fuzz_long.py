@@ -84,7 +84,10 @@ def parse_outcomes(junit: Path) -> dict[str, tuple[str, float, str]]:
         outcome, detail = "passed", ""
         for child in case:
             if child.tag in ("failure", "error"):
-                outcome, detail = "FAILED", (child.get("message") or "").splitlines()[0][:160] if child.get("message") else ""
+                outcome, detail = (
+                    "FAILED",
+                    (child.get("message") or "").splitlines()[0][:160] if child.get("message") else "",
+                )
             elif child.tag == "skipped":
                 kind = child.get("type", "")
                 outcome = "xfailed" if "xfail" in kind else "skipped"
@@ -95,7 +98,9 @@ def parse_outcomes(junit: Path) -> dict[str, tuple[str, float, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--examples", type=int, default=None, help="examples per property test (default: the 'long' profile, 5000)")
+    ap.add_argument(
+        "--examples", type=int, default=None, help="examples per property test (default: the 'long' profile, 5000)"
+    )
     ap.add_argument("--flips", type=int, default=300, help="seeded bit flips per file in the flip scans (default 300)")
     ap.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random)")
     ap.add_argument("-k", dest="keyword", default=None, help="pytest -k expression to narrow the tests")
@@ -104,13 +109,31 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fuzz-long-") as tmp:
         Path(tmp, "fuzz_long_plugin.py").write_text(PLUGIN)
         junit = Path(tmp, "junit.xml")
-        env = {**os.environ, "HYPOTHESIS_PROFILE": "long", "RELIABILITY_FLIPS": str(args.flips),
-               "PYTHONPATH": os.pathsep.join([tmp, str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+        env = {
+            **os.environ,
+            "HYPOTHESIS_PROFILE": "long",
+            "RELIABILITY_FLIPS": str(args.flips),
+            "PYTHONPATH": os.pathsep.join([tmp, str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        }
         if args.examples:
             env["FUZZ_LONG_EXAMPLES"] = str(args.examples)
-        cmd = [sys.executable, "-m", "pytest", *TARGETS, "-p", "fuzz_long_plugin", "-p", "no:cacheprovider",
-               "--hypothesis-show-statistics", f"--junitxml={junit}", "-o", "junit_family=xunit1", "-q", "-rN"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *TARGETS,
+            "-p",
+            "fuzz_long_plugin",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-show-statistics",
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit1",
+            "-q",
+            "-rN",
+        ]
         if args.seed is not None:
             cmd.append(f"--hypothesis-seed={args.seed}")
         if args.keyword:
@@ -137,17 +160,21 @@ def main(argv: list[str] | None = None) -> int:
             n = args.flips
         total_examples += n or 0
         shown = "—" if n is None else str(n)
-        print(f"{test_id:<{width}}  {shown:>9}  {secs:8.1f}  {outcome}{(': ' + detail) if detail and outcome == 'FAILED' else ''}")
+        print(
+            f"{test_id:<{width}}  {shown:>9}  {secs:8.1f}  {outcome}{(': ' + detail) if detail and outcome == 'FAILED' else ''}"
+        )
         if outcome == "FAILED":
             failed.append(test_id)
     counts = {k: sum(1 for o, _, _ in outcomes.values() if o == k) for k in ("passed", "FAILED", "xfailed", "skipped")}
-    print(f"\n{len(outcomes)} tests, {total_examples} examples in {took:.0f} s: "
-          + ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v))
+    print(
+        f"\n{len(outcomes)} tests, {total_examples} examples in {took:.0f} s: "
+        + ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
+    )
     if failed:
         print("\nfailures (falsifying examples are in the pytest output below):")
         for test_id in failed:
             print(f"  {test_id}")
-        tail = proc.stdout[proc.stdout.find("= FAILURES ="):] if "= FAILURES =" in proc.stdout else proc.stdout
+        tail = proc.stdout[proc.stdout.find("= FAILURES =") :] if "= FAILURES =" in proc.stdout else proc.stdout
         print(tail[-12000:])
         return 1
     return 0

@@ -75,7 +75,17 @@ def test_json_to_stdout_is_only_the_document(capsys: pytest.CaptureFixture[str])
     assert isinstance(totals["peak_memory_bytes"], int) and totals["peak_memory_bytes"] > 0
     assert {r["name"] for r in doc["layers"]} == {"flatten", "fc1", "act1", "fc2", "act2", "head"}
     for row in doc["layers"]:
-        assert set(row) >= {"name", "type", "params", "macs", "flops", "weight_bytes", "activation_bytes", "latency_ms", "counted"}
+        assert set(row) >= {
+            "name",
+            "type",
+            "params",
+            "macs",
+            "flops",
+            "weight_bytes",
+            "activation_bytes",
+            "latency_ms",
+            "counted",
+        }
         assert isinstance(row["latency_ms"], float) and row["counted"] is True
     assert doc["config"]["runtime"] == "torch" and doc["config"]["device"] == "cpu"
     assert doc["config"]["precision"] == "fp32" and doc["config"]["batch"] == 1
@@ -86,7 +96,9 @@ def test_json_to_stdout_is_only_the_document(capsys: pytest.CaptureFixture[str])
 def test_json_and_csv_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     json_path, csv_path = tmp_path / "out" / "p.json", tmp_path / "p.csv"
     json_path.parent.mkdir()
-    code, out, err = run(["profile", "demo:mlp", "--no-latency", "--json", str(json_path), "--csv", str(csv_path)], capsys)
+    code, out, err = run(
+        ["profile", "demo:mlp", "--no-latency", "--json", str(json_path), "--csv", str(csv_path)], capsys
+    )
     assert code == 0, err
     assert "Totals" in out  # the table still goes to stdout when JSON goes to a file
     doc = json.loads(json_path.read_text(encoding="utf-8"))
@@ -164,17 +176,30 @@ def test_hf_config_folder_from_the_command_line(tmp_path: Path, capsys: pytest.C
     pytest.importorskip("transformers")
     folder = tmp_path / "tiny-gpt2"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({
-        "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": 32, "n_layer": 1,
-        "n_head": 2, "vocab_size": 64, "n_positions": 32, "bos_token_id": 0, "eos_token_id": 0,
-    }))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "gpt2",
+                "architectures": ["GPT2LMHeadModel"],
+                "n_embd": 32,
+                "n_layer": 1,
+                "n_head": 2,
+                "vocab_size": 64,
+                "n_positions": 32,
+                "bos_token_id": 0,
+                "eos_token_id": 0,
+            }
+        )
+    )
     doc = run_json(["profile", str(folder), "--no-latency", "--batch", "2", "--seq-len", "8"], capsys)
     assert doc["model"]["format"] == "hf-config"
     assert doc["inputs"] == [{"name": "input_ids", "shape": [2, 8], "dtype": "int64"}]
     assert doc["config"]["seq_len"] == 8
 
 
-def test_onnx_from_the_command_line_is_measured_with_onnxruntime(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_onnx_from_the_command_line_is_measured_with_onnxruntime(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
     from torch import nn
 
@@ -182,8 +207,13 @@ def test_onnx_from_the_command_line_is_measured_with_onnxruntime(tmp_path: Path,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).eval(), (torch.randn(1, 16),), str(path),
-            dynamo=False, input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).eval(),
+            (torch.randn(1, 16),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
         )
     doc = run_json(["profile", str(path), "--batch", "3", "--threads", "1"], capsys)
     assert doc["model"]["format"] == "onnx"
@@ -200,7 +230,12 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [*tradeoff_command(), "profile", "demo:mlp", "--no-latency", "--json", "-", "--csv", str(tmp_path / "l.csv")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

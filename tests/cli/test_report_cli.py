@@ -34,9 +34,29 @@ def _run(argv: list[str]) -> int:
 
 def test_report_writes_pdf_json_and_exports(tmp_path: Path, capsys: Any) -> None:
     pdf = tmp_path / "mlp.pdf"
-    rc = _run(["report", "demo:mlp", "--no-latency", "--prune", "0,0.5", "--precision", "fp32,int8",
-               "--train-samples", "1e6", "--page-size", "letter", "-o", str(pdf), "--json", str(tmp_path / "report.json"),
-               "--csv", str(tmp_path / "costs.csv"), "--export-dir", str(tmp_path / "export")])
+    rc = _run(
+        [
+            "report",
+            "demo:mlp",
+            "--no-latency",
+            "--prune",
+            "0,0.5",
+            "--precision",
+            "fp32,int8",
+            "--train-samples",
+            "1e6",
+            "--page-size",
+            "letter",
+            "-o",
+            str(pdf),
+            "--json",
+            str(tmp_path / "report.json"),
+            "--csv",
+            str(tmp_path / "costs.csv"),
+            "--export-dir",
+            str(tmp_path / "export"),
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert f"wrote {pdf}" in out.out
@@ -50,7 +70,14 @@ def test_report_writes_pdf_json_and_exports(tmp_path: Path, capsys: Any) -> None
     assert doc["plan"]["schema"] == "tradeoff.plan/1"
     assert len(doc["sweep"]["variants"]) == 4
     assert (tmp_path / "costs.csv").read_text().startswith("section,")
-    assert {p.name for p in (tmp_path / "export").iterdir()} >= {"layers.csv", "profile.json", "variants.csv", "sweep.json", "costs.csv", "plan.json"}
+    assert {p.name for p in (tmp_path / "export").iterdir()} >= {
+        "layers.csv",
+        "profile.json",
+        "variants.csv",
+        "sweep.json",
+        "costs.csv",
+        "plan.json",
+    }
 
 
 def test_unwritable_destination_is_exit_2_before_measuring(tmp_path: Path, capsys: Any) -> None:

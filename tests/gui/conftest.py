@@ -13,9 +13,6 @@ from window_factory import make_windows
 DATA = Path(__file__).parent / "data"
 
 
-
-
-
 @pytest.fixture
 def settings(tmp_path: Path, qapp: Any) -> Any:
     from PySide6.QtCore import QSettings
@@ -31,7 +28,9 @@ def prompts() -> AnsweredPrompts:
 
 
 @pytest.fixture
-def make_window(qtbot: Any, tmp_path: Path, settings: Any, prompts: AnsweredPrompts, monkeypatch: pytest.MonkeyPatch) -> Any:
+def make_window(
+    qtbot: Any, tmp_path: Path, settings: Any, prompts: AnsweredPrompts, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     """A MainWindow with an in-process runner (or a given factory), isolated settings and autosave."""
     yield from make_windows(qtbot, tmp_path, monkeypatch, settings, prompts)
 

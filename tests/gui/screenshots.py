@@ -51,11 +51,13 @@ def _shoot_dialogs(app: object, w: object, out: Path, theme_name: str) -> None:
 
     prompts = w.prompts  # type: ignore[attr-defined]
     about = next(a for a in w.menuBar().actions()[-1].menu().actions() if "About" in a.text())  # type: ignore[attr-defined]
-    shots = (("trust", lambda: prompts.confirm_trust("/data/models/net.pt")),
-             ("shape", lambda: prompts.ask_shape("input_ids", "the input has a dynamic dimension")),
-             ("restore", lambda: prompts.ask_restore("2026-01-01 12:00")),
-             ("error", lambda: prompts.error("Cannot open model", "/data/models/missing.onnx: no such file")),
-             ("about", about.trigger))
+    shots = (
+        ("trust", lambda: prompts.confirm_trust("/data/models/net.pt")),
+        ("shape", lambda: prompts.ask_shape("input_ids", "the input has a dynamic dimension")),
+        ("restore", lambda: prompts.ask_restore("2026-01-01 12:00")),
+        ("error", lambda: prompts.error("Cannot open model", "/data/models/missing.onnx: no such file")),
+        ("about", about.trigger),
+    )
     for name, show in shots:
         QTimer.singleShot(300, lambda n=name: grab_and_close(n))
         show()
@@ -66,7 +68,11 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--model", default="demo:resnet18")
     args = parser.parse_args()
-    if not os.environ.get("DISPLAY") and not os.environ.get("TRADEOFF_UNDER_XVFB") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+    if (
+        not os.environ.get("DISPLAY")
+        and not os.environ.get("TRADEOFF_UNDER_XVFB")
+        and os.environ.get("QT_QPA_PLATFORM") != "offscreen"
+    ):
         return _reexec_under_xvfb()
     sys.path.insert(0, str(ROOT))
     tmp = Path(tempfile.mkdtemp(prefix="tradeoff-shots-"))
@@ -104,8 +110,14 @@ def main() -> int:
     t0 = time.monotonic()
     w.open_model(args.model)
     wait_for(1)
-    for i, variant in enumerate((Variant(batch=2), Variant(batch=4), Variant(prune=0.5, prune_method="structured"),
-                                 Variant(batch=2, prune=0.5, prune_method="structured"))):
+    for i, variant in enumerate(
+        (
+            Variant(batch=2),
+            Variant(batch=4),
+            Variant(prune=0.5, prune_method="structured"),
+            Variant(batch=2, prune=0.5, prune_method="structured"),
+        )
+    ):
         w.knobs.set_variant(variant)
         w.controller.request(variant, immediate=True)
         wait_for(i + 2)

@@ -58,9 +58,16 @@ class _Scripted(InProcessRunner):
 
 def test_events_become_signals_by_type(qtbot: Any) -> None:
     trust = Failed(FailureKind.NEEDS_TRUST, "m.pt: refused", "m.pt", "load")
-    c = RunController(lambda: _Scripted(Started(task="t", pid=None), Progress(0.5, "half", "variant"),
-                                        LayerMeasured("fc", 2.0, "variant"), LayerMeasured("relu", None),
-                                        trust), debounce_ms=0)
+    c = RunController(
+        lambda: _Scripted(
+            Started(task="t", pid=None),
+            Progress(0.5, "half", "variant"),
+            LayerMeasured("fc", 2.0, "variant"),
+            LayerMeasured("relu", None),
+            trust,
+        ),
+        debounce_ms=0,
+    )
     c.set_model("m.pt")
     progress: list[tuple[float, str]] = []
     layers: list[tuple[str, float]] = []

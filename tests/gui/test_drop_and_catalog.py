@@ -21,8 +21,9 @@ def _drop_event(cls: Any, path: Path) -> Any:
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPointF(10, 10)
     if cls is QDragEnterEvent:
-        return QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                               Qt.KeyboardModifier.NoModifier)
+        return QDragEnterEvent(
+            pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
     return QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
 
 
@@ -44,7 +45,9 @@ def test_dropping_a_model_file_opens_it(qtbot: Any, make_window: Any, tmp_path: 
     assert w.workspace.source == str(path)
 
 
-def test_catalog_edit_persists_to_the_user_overrides(qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalog_edit_persists_to_the_user_overrides(
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     from gui.models.catalog_table import COLUMNS, OVERRIDES_FILE, CatalogTableModel
     from planner.catalog import load_catalog, user_catalog_dir
@@ -59,7 +62,10 @@ def test_catalog_edit_persists_to_the_user_overrides(qapp: Any, tmp_path: Path, 
     assert path == folder / OVERRIDES_FILE and path.is_file()
     # the next load merges the override over the shipped row
     reloaded = load_catalog()
-    match = [i for i in reloaded.instances
-             if (i.provider, i.instance, i.region) == (first.provider, first.instance, first.region)]
+    match = [
+        i
+        for i in reloaded.instances
+        if (i.provider, i.instance, i.region) == (first.provider, first.instance, first.region)
+    ]
     assert len(match) == 1 and match[0].usd_per_hour == pytest.approx(1.2345)
     assert not [w for w in reloaded.warnings if OVERRIDES_FILE in w]

@@ -115,7 +115,7 @@ def test_autosave_and_restore_after_crash(qtbot: Any, make_window: Any, settings
     # no clean exit recorded: the next start offers the autosave
     w2 = make_window()
     w2.start("demo:resnet18")
-    assert ("restore" in [a[0] for a in prompts.asked])
+    assert "restore" in [a[0] for a in prompts.asked]
     assert w2.workspace.source == "demo:mlp" and w2.workspace.results
     w2.close()
     assert str(settings.qs.value("session/running")) == "false"
@@ -140,10 +140,19 @@ def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompt
     model = tmp_path / "m.pt"
     model.write_bytes(b"x")
     # the app reacts to the failure's kind (profiler.events.Failed), not its wording
-    w = make_window(scripted_runner([Failed(
-        failure=FailureKind.NEEDS_TRUST, file=str(model), stage="load",
-        message=f"{model}: holds a pickled Python object, and loading it runs code from the file: "
-                "pass --trust only if you trust where it came from")]))
+    w = make_window(
+        scripted_runner(
+            [
+                Failed(
+                    failure=FailureKind.NEEDS_TRUST,
+                    file=str(model),
+                    stage="load",
+                    message=f"{model}: holds a pickled Python object, and loading it runs code from the file: "
+                    "pass --trust only if you trust where it came from",
+                )
+            ]
+        )
+    )
     prompts.trust = False
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
@@ -154,12 +163,19 @@ def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompt
 def test_dynamic_dimension_asks_for_a_shape(qtbot: Any, make_window: Any, prompts: Any, tmp_path: Path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(b"x")
-    w = make_window(scripted_runner([
-        Failed(failure=FailureKind.MISSING_DIM, file=str(model),
-               message=f"{model}: input 'x' dimension 2 ('height') has no value: pass --input-shape x=…",
-               fields={"missing_dim": {"input": "x", "dim": 2, "symbol": "height", "declared": [1, 3, None, 32]}}),
-        Failed(failure=FailureKind.UNUSABLE_INPUT, file=str(model), message=f"{model}: still wrong"),
-    ]))
+    w = make_window(
+        scripted_runner(
+            [
+                Failed(
+                    failure=FailureKind.MISSING_DIM,
+                    file=str(model),
+                    message=f"{model}: input 'x' dimension 2 ('height') has no value: pass --input-shape x=…",
+                    fields={"missing_dim": {"input": "x", "dim": 2, "symbol": "height", "declared": [1, 3, None, 32]}},
+                ),
+                Failed(failure=FailureKind.UNUSABLE_INPUT, file=str(model), message=f"{model}: still wrong"),
+            ]
+        )
+    )
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))
     assert ("shape", "x") in prompts.asked
@@ -171,8 +187,13 @@ def test_worker_crash_keeps_previous_results(qtbot: Any, make_window: Any, promp
     w = make_window(scripted_runner(failures))
     _open(qtbot, w)
     macs = _macs_in_heatmap(w)
-    failures.append(Failed(failure=FailureKind.MODEL_FAILED, fields={"worker_died": True, "exitcode": -9},
-                           message="the measurement process died (signal SIGKILL; perhaps it ran out of memory)"))
+    failures.append(
+        Failed(
+            failure=FailureKind.MODEL_FAILED,
+            fields={"worker_died": True, "exitcode": -9},
+            message="the measurement process died (signal SIGKILL; perhaps it ran out of memory)",
+        )
+    )
     with qtbot.waitSignal(w.controller.run_failed, timeout=5000):
         w.knobs.batch_slider.setValue(2)
     assert _macs_in_heatmap(w) == macs

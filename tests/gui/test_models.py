@@ -82,14 +82,34 @@ def test_plan_and_catalog_models(qtmodeltester: Any, resnet_result: dict[str, An
 
 def _big_profile(n: int) -> Profile:
     rows = tuple(
-        LayerRow(name=f"blocks.{i // 10}.mod{i % 10}", type="Linear", params=1000 + i, macs=10_000 + i, flops=20_000 + 2 * i,
-                 weight_bytes=4000, activation_bytes=512, latency_ms=None, counted=True, scope=f"blocks.{i // 10}")
+        LayerRow(
+            name=f"blocks.{i // 10}.mod{i % 10}",
+            type="Linear",
+            params=1000 + i,
+            macs=10_000 + i,
+            flops=20_000 + 2 * i,
+            weight_bytes=4000,
+            activation_bytes=512,
+            latency_ms=None,
+            counted=True,
+            scope=f"blocks.{i // 10}",
+        )
         for i in range(n)
     )
-    return Profile(model=ModelInfo("big", "demo:big", "demo"), inputs=(), config=RunConfig(), environment=None,
-                   totals=Totals(params=sum(r.params for r in rows), macs=sum(r.macs for r in rows),
-                                 flops=sum(r.flops for r in rows), weight_bytes=4000 * n, activation_bytes=512 * n),
-                   layers=rows)
+    return Profile(
+        model=ModelInfo("big", "demo:big", "demo"),
+        inputs=(),
+        config=RunConfig(),
+        environment=None,
+        totals=Totals(
+            params=sum(r.params for r in rows),
+            macs=sum(r.macs for r in rows),
+            flops=sum(r.flops for r in rows),
+            weight_bytes=4000 * n,
+            activation_bytes=512 * n,
+        ),
+        layers=rows,
+    )
 
 
 def test_thousands_of_layers_stay_responsive(qtbot: Any) -> None:
@@ -123,8 +143,12 @@ def test_state_is_plain_data_without_qt() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, gui.state.workspace, gui.state.layer_data, gui.fmt; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'shiboken6', 'pyqtgraph', 'torch'}))")
+    code = (
+        "import sys, gui.state.workspace, gui.state.layer_data, gui.fmt; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'shiboken6', 'pyqtgraph', 'torch'}))"
+    )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    ).stdout.strip()
     assert out == "[]"

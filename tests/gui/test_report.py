@@ -31,7 +31,10 @@ def inputs() -> Any:
 
     session = WhatIfSession(load_model("demo:mlp"), ProfileRequest(budget_s=0.3, layer_runs=2))
     try:
-        results = [session.run(v) for v in (Variant(), Variant(precision="int8"), Variant(prune=0.5, prune_method="structured"))]
+        results = [
+            session.run(v)
+            for v in (Variant(), Variant(precision="int8"), Variant(prune=0.5, prune_method="structured"))
+        ]
     finally:
         session.close()
     assert all(r.error is None for r in results), [r.error for r in results]
@@ -118,8 +121,15 @@ def test_text_has_assumptions_and_sources(inputs: Any, a4: tuple[int, Any, str])
     _, _, text = a4
     flat = _flat(text)
     a = inputs.plan_baseline.assumptions
-    for words in ("Assumptions and method", "MFU (training)", "Utilisation when serving", "Efficiency, datacenter class",
-                  "Price dates and sources", "Newest price date", "Oldest price date"):
+    for words in (
+        "Assumptions and method",
+        "MFU (training)",
+        "Utilisation when serving",
+        "Efficiency, datacenter class",
+        "Price dates and sources",
+        "Newest price date",
+        "Oldest price date",
+    ):
         assert words in flat, words
     assert str(a["utilization"]) in flat
     assert a["catalog_as_of"] in flat and a["catalog_oldest_as_of"] in flat
@@ -217,7 +227,15 @@ def test_export_report_dialog_reads_the_window(inputs: Any, qtbot: Any, tmp_path
     assert float(reader.pages[0].mediabox.width) == pytest.approx(LETTER_PT[0], abs=0.5)
     files = export_data_dialog(w, folder=str(tmp_path / "data"), quiet=True)
     names = {Path(f).name for f in files}
-    assert {"layers.csv", "profile.json", "variants.csv", "sweep.json", "costs.csv", "plan.json", "costs-chosen.csv"} <= names
+    assert {
+        "layers.csv",
+        "profile.json",
+        "variants.csv",
+        "sweep.json",
+        "costs.csv",
+        "plan.json",
+        "costs-chosen.csv",
+    } <= names
 
     class Empty(QMainWindow):
         def report_inputs(self) -> Any:

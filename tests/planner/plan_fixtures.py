@@ -16,9 +16,18 @@ Shape = tuple[int, ...]
 
 
 def layer(
-    name: str, type_: str, *, params: int = 0, macs: int = 0, weight_bytes: int | None = None,
-    inputs: Sequence[Shape] = (), outputs: Sequence[Shape] = (), act_bytes_per_elem: int = 4,
-    param_bytes: int = 4, latency_ms: float | None = None, flops: int | None = None,
+    name: str,
+    type_: str,
+    *,
+    params: int = 0,
+    macs: int = 0,
+    weight_bytes: int | None = None,
+    inputs: Sequence[Shape] = (),
+    outputs: Sequence[Shape] = (),
+    act_bytes_per_elem: int = 4,
+    param_bytes: int = 4,
+    latency_ms: float | None = None,
+    flops: int | None = None,
 ) -> LayerRow:
     out_elems = sum(math.prod(s) for s in outputs)
     return LayerRow(
@@ -30,8 +39,14 @@ def layer(
 
 
 def make_profile(
-    layers: Sequence[LayerRow], *, name: str = "synthetic", batch: int = 1, precision: str = "fp32",
-    inputs: Sequence[InputSpec] = (), seq_len: int | None = None, params: int | None = None,
+    layers: Sequence[LayerRow],
+    *,
+    name: str = "synthetic",
+    batch: int = 1,
+    precision: str = "fp32",
+    inputs: Sequence[InputSpec] = (),
+    seq_len: int | None = None,
+    params: int | None = None,
 ) -> Profile:
     ls = tuple(layers)
     totals = Totals(
@@ -51,12 +66,24 @@ def make_profile(
 def linear(name: str, d_in: int, d_out: int, rows: Shape, *, bias: bool = False, **kw: object) -> LayerRow:
     n = math.prod(rows)
     params = d_in * d_out + (d_out if bias else 0)
-    return layer(name, "Linear", params=params, macs=n * d_in * d_out, inputs=[(*rows, d_in)], outputs=[(*rows, d_out)], **kw)  # type: ignore[arg-type]
+    return layer(
+        name, "Linear", params=params, macs=n * d_in * d_out, inputs=[(*rows, d_in)], outputs=[(*rows, d_out)], **kw
+    )  # type: ignore[arg-type]
 
 
 def decoder_profile(
-    *, n_layers: int, d_model: int, n_heads: int, d_ff: int, vocab: int, seq: int, batch: int = 1,
-    n_kv_heads: int | None = None, glu: bool = True, name: str = "decoder", precision: str = "fp32",
+    *,
+    n_layers: int,
+    d_model: int,
+    n_heads: int,
+    d_ff: int,
+    vocab: int,
+    seq: int,
+    batch: int = 1,
+    n_kv_heads: int | None = None,
+    glu: bool = True,
+    name: str = "decoder",
+    precision: str = "fp32",
 ) -> Profile:
     """A Llama-style (glu=True, RMSNorm) or GPT-style (glu=False, LayerNorm) decoder LM."""
     kv_heads = n_kv_heads or n_heads
@@ -65,10 +92,16 @@ def decoder_profile(
     rows = (batch, seq)
     norm = "LlamaRMSNorm" if glu else "LayerNorm"
     norm_params = d_model if glu else 2 * d_model
-    L: list[LayerRow] = [layer("model.embed_tokens", "Embedding", params=vocab * d_model, inputs=[rows], outputs=[(*rows, d_model)])]
+    L: list[LayerRow] = [
+        layer("model.embed_tokens", "Embedding", params=vocab * d_model, inputs=[rows], outputs=[(*rows, d_model)])
+    ]
     for i in range(n_layers):
         p = f"model.layers.{i}"
-        L.append(layer(f"{p}.input_layernorm", norm, params=norm_params, inputs=[(*rows, d_model)], outputs=[(*rows, d_model)]))
+        L.append(
+            layer(
+                f"{p}.input_layernorm", norm, params=norm_params, inputs=[(*rows, d_model)], outputs=[(*rows, d_model)]
+            )
+        )
         L.append(linear(f"{p}.self_attn.q_proj", d_model, d_model, rows))
         L.append(linear(f"{p}.self_attn.k_proj", d_model, kv, rows))
         L.append(linear(f"{p}.self_attn.v_proj", d_model, kv, rows))
@@ -76,7 +109,15 @@ def decoder_profile(
         L.append(layer(f"{p}.self_attn", "LlamaAttention" if glu else "Attention", macs=attn_macs,
                        inputs=[(*rows, d_model)], outputs=[(*rows, d_model)]))  # fmt: skip
         L.append(linear(f"{p}.self_attn.o_proj", d_model, d_model, rows))
-        L.append(layer(f"{p}.post_attention_layernorm", norm, params=norm_params, inputs=[(*rows, d_model)], outputs=[(*rows, d_model)]))
+        L.append(
+            layer(
+                f"{p}.post_attention_layernorm",
+                norm,
+                params=norm_params,
+                inputs=[(*rows, d_model)],
+                outputs=[(*rows, d_model)],
+            )
+        )
         if glu:
             L.append(linear(f"{p}.mlp.gate_proj", d_model, d_ff, rows))
             L.append(linear(f"{p}.mlp.up_proj", d_model, d_ff, rows))
@@ -94,7 +135,9 @@ def decoder_profile(
 
 def llama2_7b(seq: int = 4096, batch: int = 1) -> Profile:
     """Llama-2-7B: 32 blocks, d 4096, 32 heads, SwiGLU 11008, vocab 32000 (6,738,415,616 params)."""
-    return decoder_profile(n_layers=32, d_model=4096, n_heads=32, d_ff=11008, vocab=32000, seq=seq, batch=batch, name="llama-2-7b")
+    return decoder_profile(
+        n_layers=32, d_model=4096, n_heads=32, d_ff=11008, vocab=32000, seq=seq, batch=batch, name="llama-2-7b"
+    )
 
 
 def resnet50(batch: int = 1, image: int = 224) -> Profile:

@@ -56,7 +56,9 @@ def test_shipped_peaks_are_dense(catalog: Catalog) -> None:
     assert h100.peak_tflops(PeakPrecision.BF16) == 989.4  # not the 1979 sparsity figure
     assert h100.peak_tflops(PeakPrecision.FP8) == 1978.9
     a100 = catalog.accelerator("a100-sxm4-80gb")  # case-insensitive
-    assert a100 is not None and a100.peak_tflops(PeakPrecision.BF16) == 312 and a100.peak_tflops(PeakPrecision.FP8) is None
+    assert (
+        a100 is not None and a100.peak_tflops(PeakPrecision.BF16) == 312 and a100.peak_tflops(PeakPrecision.FP8) is None
+    )
     t4 = catalog.accelerator("T4")
     assert t4 is not None and t4.peak_tflops(PeakPrecision.BF16) is None and t4.peak_tflops(PeakPrecision.FP16) == 65
     l4 = catalog.accelerator("L4")

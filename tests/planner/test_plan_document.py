@@ -29,7 +29,9 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_plan_json_round_trip_and_contract_fields(catalog: Catalog) -> None:
-    p = plan(llama2_7b(seq=256), PlanOptions(train_tokens=2e9, serve_qps=5, slo_ms=60_000, gpus=("H100", "L4")), catalog)
+    p = plan(
+        llama2_7b(seq=256), PlanOptions(train_tokens=2e9, serve_qps=5, slo_ms=60_000, gpus=("H100", "L4")), catalog
+    )
     p.check()
     doc = json.loads(json.dumps(p.to_dict()))
     assert doc["schema"] == PLAN_SCHEMA

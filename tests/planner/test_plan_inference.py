@@ -90,7 +90,9 @@ def test_decoder_lm_detection() -> None:
 def test_kv_shape_from_layers_and_explicit() -> None:
     mha = kv_shape_from_layers(llama2_7b(seq=64))
     assert mha is not None and (mha.n_layers, mha.kv_dim) == (32, 4096)
-    gqa = kv_shape_from_layers(decoder_profile(n_layers=4, d_model=512, n_heads=8, n_kv_heads=2, d_ff=1024, vocab=1000, seq=32))
+    gqa = kv_shape_from_layers(
+        decoder_profile(n_layers=4, d_model=512, n_heads=8, n_kv_heads=2, d_ff=1024, vocab=1000, seq=32)
+    )
     assert gqa is not None and (gqa.n_layers, gqa.kv_dim) == (4, 128)
     assert gqa.kv_elems_per_token() == 2 * 4 * 128
     explicit = lm_shape(llama2_7b(seq=64), n_layers=80, n_kv_heads=8, head_dim=128)
@@ -98,7 +100,11 @@ def test_kv_shape_from_layers_and_explicit() -> None:
 
 
 def test_decode_is_bandwidth_bound_and_priced_per_token(catalog: Catalog) -> None:
-    p = plan(llama2_7b(seq=512), PlanOptions(precision=PeakPrecision.BF16, gpus=("H100",), max_batch=1, output_tokens=128), catalog)
+    p = plan(
+        llama2_7b(seq=512),
+        PlanOptions(precision=PeakPrecision.BF16, gpus=("H100",), max_batch=1, output_tokens=128),
+        catalog,
+    )
     p.check()
     assert p.inference.decoder_lm and p.inference.prompt_tokens == 512 and p.inference.output_tokens == 128
     o = p.inference.options[0]

@@ -83,8 +83,15 @@ PRECISIONS = st.sampled_from(list(PeakPrecision))
     others=st.lists(st.floats(1.0, 5000.0), min_size=6, max_size=6), bw=st.floats(1000.0, 10000.0),
 )  # fmt: skip
 def test_higher_peak_precision_never_slower_on_a_compute_bound_layer(
-    d_in: int, d_out: int, rows: int, p1: PeakPrecision, p2: PeakPrecision, peak1: float, gain: float,
-    others: list[float], bw: float,
+    d_in: int,
+    d_out: int,
+    rows: int,
+    p1: PeakPrecision,
+    p2: PeakPrecision,
+    peak1: float,
+    gain: float,
+    others: list[float],
+    bw: float,
 ) -> None:
     peaks = dict(zip(PeakPrecision, others, strict=True))
     peaks[p1] = peak1
@@ -108,8 +115,15 @@ def test_higher_peak_precision_never_slower_on_a_compute_bound_layer(
 
 
 @FAST
-@given(m1=st.floats(0.05, 200.0), extra=st.floats(0.0, 200.0), hidden=st.integers(16, 20000), slo=st.none() | st.floats(0.01, 50.0))
-def test_more_memory_never_makes_a_feasible_plan_infeasible(m1: float, extra: float, hidden: int, slo: float | None) -> None:
+@given(
+    m1=st.floats(0.05, 200.0),
+    extra=st.floats(0.0, 200.0),
+    hidden=st.integers(16, 20000),
+    slo=st.none() | st.floats(0.01, 50.0),
+)
+def test_more_memory_never_makes_a_feasible_plan_infeasible(
+    m1: float, extra: float, hidden: int, slo: float | None
+) -> None:
     prof = mlp(batch=8, hidden=hidden)
     opts = PlanOptions(train_samples=1e6, serve_qps=10.0, slo_ms=slo, micro_batch=8)
     small = plan(prof, opts, toy_catalog(memory_gb=m1, count=2))

@@ -23,7 +23,9 @@ from planner.plan import plan
 
 
 def test_gpt3_training_flops(catalog: Catalog) -> None:
-    gpt3 = decoder_profile(n_layers=96, d_model=12288, n_heads=96, d_ff=4 * 12288, vocab=50257, seq=2048, glu=False, name="gpt-3")
+    gpt3 = decoder_profile(
+        n_layers=96, d_model=12288, n_heads=96, d_ff=4 * 12288, vocab=50257, seq=2048, glu=False, name="gpt-3"
+    )
     p = plan(gpt3, PlanOptions(train_tokens=300e9, gpus=("H100",)), catalog)
     tr = p.training
     assert tr is not None

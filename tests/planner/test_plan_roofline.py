@@ -126,7 +126,9 @@ def test_throughput_curve_and_largest_batch(catalog: Catalog) -> None:
     assert small is not None
     capped = largest_serving_batch(wl, small, slo_ms=None, max_batch=10_000)
     assert capped is not None and 1 < capped < 10_000
-    assert serving_memory_bytes(wl, small, capped) <= 0.012 * 1024**3 * 0.9 < serving_memory_bytes(wl, small, capped + 1)
+    assert (
+        serving_memory_bytes(wl, small, capped) <= 0.012 * 1024**3 * 0.9 < serving_memory_bytes(wl, small, capped + 1)
+    )
 
 
 def test_calibration_per_layer_type() -> None:

@@ -95,9 +95,19 @@ def test_bundle_and_errors(objects: tuple[Any, Any, Any], tmp_path: Path) -> Non
     from profiler.exports import export_bundle, export_layers
 
     profile, sweep, p = objects
-    out = export_bundle(tmp_path / "out", profile=profile, sweep=sweep, plan=p, plan_csv=plan_csv_text, extra_plans={"chosen": p})
-    assert [x.name for x in out.paths] == ["layers.csv", "profile.json", "variants.csv", "sweep.json", "costs.csv", "plan.json",
-                                           "costs-chosen.csv", "plan-chosen.json"]
+    out = export_bundle(
+        tmp_path / "out", profile=profile, sweep=sweep, plan=p, plan_csv=plan_csv_text, extra_plans={"chosen": p}
+    )
+    assert [x.name for x in out.paths] == [
+        "layers.csv",
+        "profile.json",
+        "variants.csv",
+        "sweep.json",
+        "costs.csv",
+        "plan.json",
+        "costs-chosen.csv",
+        "plan-chosen.json",
+    ]
     assert not list((tmp_path / "out").glob(".*"))  # no temporary file left
     with pytest.raises(InputError, match="name the file .csv or .json"):
         export_layers(profile, tmp_path / "layers.txt")

@@ -124,8 +124,13 @@ def export_onnx(module: nn.Module, path: Path, shape: tuple[int, ...], dynamic: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
         torch.onnx.export(
-            module.eval(), (torch.randn(*shape),), str(path), dynamo=False,
-            input_names=["x"], output_names=["y"], dynamic_axes={"x": dynamic, "y": {0: "batch"}},
+            module.eval(),
+            (torch.randn(*shape),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": dynamic, "y": {0: "batch"}},
         )
     return path
 
@@ -141,16 +146,34 @@ def unique_params(module: nn.Module) -> int:
 
 
 TINY_GPT2 = {
-    "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": 32, "n_layer": 2, "n_head": 2,
-    "vocab_size": 100, "n_positions": 64, "bos_token_id": 0, "eos_token_id": 0,
+    "model_type": "gpt2",
+    "architectures": ["GPT2LMHeadModel"],
+    "n_embd": 32,
+    "n_layer": 2,
+    "n_head": 2,
+    "vocab_size": 100,
+    "n_positions": 64,
+    "bos_token_id": 0,
+    "eos_token_id": 0,
 }
 TINY_BERT = {
-    "model_type": "bert", "architectures": ["BertModel"], "hidden_size": 32, "num_hidden_layers": 2,
-    "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 100, "max_position_embeddings": 64,
+    "model_type": "bert",
+    "architectures": ["BertModel"],
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "vocab_size": 100,
+    "max_position_embeddings": 64,
 }
 TINY_RESNET = {
-    "model_type": "resnet", "architectures": ["ResNetModel"], "embedding_size": 8, "hidden_sizes": [8, 16],
-    "depths": [1, 1], "num_channels": 3, "layer_type": "basic",
+    "model_type": "resnet",
+    "architectures": ["ResNetModel"],
+    "embedding_size": 8,
+    "hidden_sizes": [8, 16],
+    "depths": [1, 1],
+    "num_channels": 3,
+    "layer_type": "basic",
 }
 
 
@@ -319,7 +342,7 @@ def test_state_dict_is_refused_asking_for_the_architecture(tmp_path: Path, suffi
 
 # --- the user's Python factory --------------------------------------------------------------
 
-FACTORY = '''
+FACTORY = """
 import torch
 from torch import nn
 
@@ -334,7 +357,7 @@ def make():
 
 def make_pair():
     return nn.Bilinear(5, 6, 2), [torch.randn(2, 5), torch.randn(2, 6)]
-'''
+"""
 
 
 def test_py_factory_default_build_model(tmp_path: Path) -> None:
@@ -422,8 +445,13 @@ def test_hf_config_vision_resnet(tmp_path: Path) -> None:
 def test_hf_gpt2_small_counts_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("transformers")
     config = {
-        "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": 768, "n_layer": 12,
-        "n_head": 12, "vocab_size": 50257, "n_positions": 1024,
+        "model_type": "gpt2",
+        "architectures": ["GPT2LMHeadModel"],
+        "n_embd": 768,
+        "n_layer": 12,
+        "n_head": 12,
+        "vocab_size": 50257,
+        "n_positions": 1024,
     }
     path = write_json(tmp_path / "gpt2" / "config.json", config)
     monkeypatch.setattr(hf_config, "META_MEMORY_SHARE", 0.0)  # count on meta: same numbers, no 500 MB init
@@ -444,9 +472,15 @@ def test_llama2_7b_config_on_meta(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     import psutil
 
     config = {
-        "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 4096,
-        "intermediate_size": 11008, "num_attention_heads": 32, "num_hidden_layers": 32,
-        "num_key_value_heads": 32, "vocab_size": 32000, "max_position_embeddings": 4096,
+        "model_type": "llama",
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 32,
+        "vocab_size": 32000,
+        "max_position_embeddings": 4096,
         "tie_word_embeddings": False,
     }
     path = write_json(tmp_path / "llama-2-7b" / "config.json", config)
@@ -587,7 +621,8 @@ def test_seq_len_override_on_tokens(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "dims"), [("1x3x224x224", (1, 3, 224, 224)), ("1,3,224,224", (1, 3, 224, 224)), (" 2×7 ", (2, 7)), ("5", (5,))]
+    ("text", "dims"),
+    [("1x3x224x224", (1, 3, 224, 224)), ("1,3,224,224", (1, 3, 224, 224)), (" 2×7 ", (2, 7)), ("5", (5,))],
 )
 def test_parse_shape(text: str, dims: tuple[int, ...]) -> None:
     assert parse_shape(text) == dims

@@ -33,8 +33,16 @@ def _init(name: str, shape: tuple[int, ...], dtype: type = np.float32, seed: int
     return numpy_helper.from_array(arr, name)
 
 
-def _save(tmp_path: Path, nodes: list, inputs: list, outputs: list, inits: list, name: str = "m.onnx",
-          opset: int = 17, extra_opsets: list | None = None) -> str:
+def _save(
+    tmp_path: Path,
+    nodes: list,
+    inputs: list,
+    outputs: list,
+    inits: list,
+    name: str = "m.onnx",
+    opset: int = 17,
+    extra_opsets: list | None = None,
+) -> str:
     graph = helper.make_graph(nodes, "g", inputs, outputs, inits)
     opsets = [helper.make_opsetid("", opset)] + list(extra_opsets or [])
     model = helper.make_model(graph, opset_imports=opsets)
@@ -95,16 +103,35 @@ def test_contraction_macs_by_hand(tmp_path: Path) -> None:
         # ConvTranspose (1,4,4,4) * W(4,2,3,3) -> each input element x 2*3*3.
         helper.make_node("ConvTranspose", ["t", "TW"], ["ty"], name="deconv"),
     ]
-    inputs = [_vi("x", [1, 3, 8, 8]), _vi("a", [2, 3, 4, 5]), _vi("e1", [2, 3, 4]), _vi("e2", [2, 4, 5]),
-              _vi("s", [5, 2, 3]), _vi("t", [1, 4, 4, 4])]
+    inputs = [
+        _vi("x", [1, 3, 8, 8]),
+        _vi("a", [2, 3, 4, 5]),
+        _vi("e1", [2, 3, 4]),
+        _vi("e2", [2, 4, 5]),
+        _vi("s", [5, 2, 3]),
+        _vi("t", [1, 4, 4, 4]),
+    ]
     outputs = [_vi("g", None), _vi("mm", None), _vi("es", None), _vi("ly", None), _vi("ty", None)]
-    inits = [_init("W1", (4, 3, 3, 3)), _init("b1", (4,)), _init("W2", (8, 2, 3, 3)), _init("G", (10, 128)),
-             _init("gb", (10,)), _init("M", (5, 6)), _init("LW", (1, 16, 3)), _init("LR", (1, 16, 4)),
-             _init("TW", (4, 2, 3, 3))]
+    inits = [
+        _init("W1", (4, 3, 3, 3)),
+        _init("b1", (4,)),
+        _init("W2", (8, 2, 3, 3)),
+        _init("G", (10, 128)),
+        _init("gb", (10,)),
+        _init("M", (5, 6)),
+        _init("LW", (1, 16, 3)),
+        _init("LR", (1, 16, 4)),
+        _init("TW", (4, 2, 3, 3)),
+    ]
     path = _save(tmp_path, nodes, inputs, outputs, inits)
-    specs = (InputSpec("x", (1, 3, 8, 8), "float32"), InputSpec("a", (2, 3, 4, 5), "float32"),
-             InputSpec("e1", (2, 3, 4), "float32"), InputSpec("e2", (2, 4, 5), "float32"),
-             InputSpec("s", (5, 2, 3), "float32"), InputSpec("t", (1, 4, 4, 4), "float32"))
+    specs = (
+        InputSpec("x", (1, 3, 8, 8), "float32"),
+        InputSpec("a", (2, 3, 4, 5), "float32"),
+        InputSpec("e1", (2, 3, 4), "float32"),
+        InputSpec("e2", (2, 4, 5), "float32"),
+        InputSpec("s", (5, 2, 3), "float32"),
+        InputSpec("t", (1, 4, 4, 4), "float32"),
+    )
     a = analyze_onnx(path, specs)
     _check(a, specs)
     rows = _rows(a)
@@ -150,9 +177,15 @@ def test_buffers_and_quantization_parameters_are_not_params(tmp_path: Path) -> N
         helper.make_node("DequantizeLinear", ["qw", "scale", "zp"], ["w"], name="dq"),
         helper.make_node("MatMul", ["f", "w"], ["y"], name="mm"),
     ]
-    inits = [_init("s", (2,)), _init("b", (2,)), _init("mean", (2,)), _init("var", (2,)),
-             _init("qw", (8, 3), np.int8), numpy_helper.from_array(np.array(0.1, np.float32), "scale"),
-             numpy_helper.from_array(np.array(0, np.int8), "zp")]
+    inits = [
+        _init("s", (2,)),
+        _init("b", (2,)),
+        _init("mean", (2,)),
+        _init("var", (2,)),
+        _init("qw", (8, 3), np.int8),
+        numpy_helper.from_array(np.array(0.1, np.float32), "scale"),
+        numpy_helper.from_array(np.array(0, np.int8), "zp"),
+    ]
     path = _save(tmp_path, nodes, [_vi("x", [1, 2, 2, 2])], [_vi("y", None)], inits)
     a = analyze_onnx(path, (InputSpec("x", (1, 2, 2, 2), "float32"),))
     _check(a)
@@ -175,8 +208,12 @@ def test_unsupported_ops_are_listed_and_flag_their_rows(tmp_path: Path) -> None:
         helper.make_node("Relu", ["x"], ["r"], name="relu"),
     ]
     path = _save(
-        tmp_path, nodes, [_vi("x", [2, 4]), _vi("sq", [3, 3])], [_vi("y", None), _vi("d", None), _vi("r", None)],
-        [_init("W", (4, 5))], extra_opsets=[helper.make_opsetid("my.ops", 1)],
+        tmp_path,
+        nodes,
+        [_vi("x", [2, 4]), _vi("sq", [3, 3])],
+        [_vi("y", None), _vi("d", None), _vi("r", None)],
+        [_init("W", (4, 5))],
+        extra_opsets=[helper.make_opsetid("my.ops", 1)],
     )
     specs = (InputSpec("x", (2, 4), "float32"), InputSpec("sq", (3, 3), "float32"))
     a = analyze_onnx(path, specs)
@@ -203,8 +240,14 @@ def test_contrib_ops(tmp_path: Path) -> None:
         # (2,3) x (4,3)^T = 2*3*4.
         helper.make_node("FusedMatMul", ["p", "q"], ["fm"], name="fused", domain="com.microsoft", transB=1),
     ]
-    path = _save(tmp_path, nodes, [_vi("x", [1, 8, 16]), _vi("p", [2, 3])], [_vi("att", None), _vi("fm", None)],
-                 [_init("W", (16, 48)), _init("b", (48,)), _init("q", (4, 3))], extra_opsets=[ms])
+    path = _save(
+        tmp_path,
+        nodes,
+        [_vi("x", [1, 8, 16]), _vi("p", [2, 3])],
+        [_vi("att", None), _vi("fm", None)],
+        [_init("W", (16, 48)), _init("b", (48,)), _init("q", (4, 3))],
+        extra_opsets=[ms],
+    )
     specs = (InputSpec("x", (1, 8, 16), "float32"), InputSpec("p", (2, 3), "float32"))
     a = analyze_onnx(path, specs)
     _check(a, specs)
@@ -221,7 +264,8 @@ def test_control_flow(tmp_path: Path) -> None:
     else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [], [_vi("e", None)])
     body = helper.make_graph(
         [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("MatMul", ["h_in", "W"], ["h_out"])],
-        "body", [_vi("i", [], TensorProto.INT64), _vi("cond_in", [], TensorProto.BOOL), _vi("h_in", None)],
+        "body",
+        [_vi("i", [], TensorProto.INT64), _vi("cond_in", [], TensorProto.BOOL), _vi("h_in", None)],
         [_vi("cond_out", [], TensorProto.BOOL), _vi("h_out", None)],
     )
     nodes = [
@@ -283,8 +327,14 @@ def test_read_onnx_inputs(tmp_path: Path) -> None:
     ids = _vi("ids", ["batch", "seq"], TensorProto.INT64)
     w_as_input = _vi("W", [4, 4])  # old exporters list initializers among the inputs
     nodes = [helper.make_node("Identity", ["x"], ["y"]), helper.make_node("Identity", ["ids"], ["z"])]
-    path = _save(tmp_path, nodes, [x, ids, w_as_input], [_vi("y", None), _vi("z", None, TensorProto.INT64)],
-                 [_init("W", (4, 4))], opset=13)
+    path = _save(
+        tmp_path,
+        nodes,
+        [x, ids, w_as_input],
+        [_vi("y", None), _vi("z", None, TensorProto.INT64)],
+        [_init("W", (4, 4))],
+        opset=13,
+    )
     info = read_onnx_inputs(path)
     assert info.opset == 13
     assert info.inputs == (("x", ("batch", 3, None), "float32"), ("ids", ("batch", "seq"), "int64"))
@@ -308,12 +358,17 @@ def test_input_shapes_that_do_not_fit_are_input_errors(tmp_path: Path) -> None:
 
 
 def _valid_bytes(tmp_path: Path) -> bytes:
-    nodes = [helper.make_node("MatMul", ["x", "W"], ["h"], name="mm"), helper.make_node("Relu", ["h"], ["y"], name="relu")]
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["h"], name="mm"),
+        helper.make_node("Relu", ["h"], ["y"], name="relu"),
+    ]
     path = _save(tmp_path, nodes, [_vi("x", [1, 64])], [_vi("y", None)], [_init("W", (64, 64))], name="ok.onnx")
     return Path(path).read_bytes()
 
 
-@pytest.mark.parametrize("kind", ["empty", "garbage", "text", "trunc-10", "trunc-50", "trunc-90", "trunc-last", "missing", "folder"])
+@pytest.mark.parametrize(
+    "kind", ["empty", "garbage", "text", "trunc-10", "trunc-50", "trunc-90", "trunc-last", "missing", "folder"]
+)
 def test_bad_files_are_one_line_input_errors(tmp_path: Path, kind: str) -> None:
     data = _valid_bytes(tmp_path)
     path = tmp_path / "bad.onnx"
@@ -511,12 +566,23 @@ def test_per_node_latency_keys_match_row_names(tmp_path: Path) -> None:
 
 def test_random_feeds(tmp_path: Path) -> None:
     nodes = [helper.make_node("Identity", [n], [n + "_out"]) for n in ("x", "input_ids", "attention_mask", "flag")]
-    inputs = [_vi("x", ["b", 3]), _vi("input_ids", ["b", "s"], TensorProto.INT64),
-              _vi("attention_mask", ["b", "s"], TensorProto.INT64), _vi("flag", [2], TensorProto.BOOL)]
-    outputs = [_vi(n + "_out", None, i.type.tensor_type.elem_type) for n, i in zip(("x", "input_ids", "attention_mask", "flag"), inputs, strict=True)]
+    inputs = [
+        _vi("x", ["b", 3]),
+        _vi("input_ids", ["b", "s"], TensorProto.INT64),
+        _vi("attention_mask", ["b", "s"], TensorProto.INT64),
+        _vi("flag", [2], TensorProto.BOOL),
+    ]
+    outputs = [
+        _vi(n + "_out", None, i.type.tensor_type.elem_type)
+        for n, i in zip(("x", "input_ids", "attention_mask", "flag"), inputs, strict=True)
+    ]
     path = _save(tmp_path, nodes, inputs, outputs, [])
     session = make_session(path, threads=1)
-    specs = (InputSpec("x", (2, 3), "float32"), InputSpec("input_ids", (2, 7), "int64"), InputSpec("attention_mask", (2, 7), "int64"))
+    specs = (
+        InputSpec("x", (2, 3), "float32"),
+        InputSpec("input_ids", (2, 7), "int64"),
+        InputSpec("attention_mask", (2, 7), "int64"),
+    )
     feeds = random_feeds(session, specs, vocab_size=50)
     assert feeds["x"].dtype == np.float32 and feeds["x"].shape == (2, 3)
     assert feeds["input_ids"].dtype == np.int64 and 0 <= feeds["input_ids"].min() and feeds["input_ids"].max() < 50

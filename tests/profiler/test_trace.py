@@ -74,8 +74,18 @@ def _trace_parser() -> argparse.ArgumentParser:
 def test_cli_trace_runs_in_the_worker(tmp_path: Path, capsys: Any) -> None:
     from tradeoff.commands.trace import run as run_trace
 
-    args = _trace_parser().parse_args(["trace", "demo:mlp", "--logdir", str(tmp_path / "logs"), "--run-name", "cli-run",
-                                       "--json", str(tmp_path / "trace.json")])
+    args = _trace_parser().parse_args(
+        [
+            "trace",
+            "demo:mlp",
+            "--logdir",
+            str(tmp_path / "logs"),
+            "--run-name",
+            "cli-run",
+            "--json",
+            str(tmp_path / "trace.json"),
+        ]
+    )
     assert run_trace(args) == 0
     out = capsys.readouterr().out
     assert "wrote run 'cli-run'" in out and "Perfetto" in out

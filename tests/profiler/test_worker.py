@@ -214,7 +214,9 @@ def test_cache_hit_answers_without_running(runner: Runner) -> None:
     assert third.result["calls"] == 2  # the cache hit never reached the worker
     failed = runner.wait(runner.submit(T + "raise_bug", {}, cache_key="bad"), timeout_s=10)
     assert isinstance(failed, Failed)
-    assert isinstance(runner.wait(runner.submit(T + "raise_bug", {}, cache_key="bad"), timeout_s=10), Failed)  # not cached
+    assert isinstance(
+        runner.wait(runner.submit(T + "raise_bug", {}, cache_key="bad"), timeout_s=10), Failed
+    )  # not cached
 
 
 def test_stale_events_of_superseded_runs_are_not_returned(runner: Runner) -> None:
@@ -324,18 +326,34 @@ def test_events_are_picklable_and_failures_derive_their_exit_code() -> None:
 
     from profiler.events import StaticResult
 
-    events = [Started(task="t", pid=1, run_id=1), Progress(0.5, "m", "baseline", run_id=1),
-              StaticResult({"schema": "tradeoff.profile/1"}, 0.1, "variant", baseline=True, run_id=1),
-              LayerMeasured("fc", 1.5, "variant", run_id=1), Finished({"x": 1}, run_id=1),
-              Failed(FailureKind.MISSING_DIM, "m.onnx: no size", "m.onnx", "load",
-                     {"missing_dim": {"input": "x", "dim": 2, "symbol": None, "declared": [1, None]}}, run_id=1),
-              Cancelled("superseded", killed=True, run_id=1)]
+    events = [
+        Started(task="t", pid=1, run_id=1),
+        Progress(0.5, "m", "baseline", run_id=1),
+        StaticResult({"schema": "tradeoff.profile/1"}, 0.1, "variant", baseline=True, run_id=1),
+        LayerMeasured("fc", 1.5, "variant", run_id=1),
+        Finished({"x": 1}, run_id=1),
+        Failed(
+            FailureKind.MISSING_DIM,
+            "m.onnx: no size",
+            "m.onnx",
+            "load",
+            {"missing_dim": {"input": "x", "dim": 2, "symbol": None, "declared": [1, None]}},
+            run_id=1,
+        ),
+        Cancelled("superseded", killed=True, run_id=1),
+    ]
     assert [pickle.loads(pickle.dumps(e)) for e in events] == events
     assert [e.terminal for e in events] == [False] * 4 + [True] * 3
     codes = {kind: Failed(kind).exit_code for kind in FailureKind}
-    assert codes == {FailureKind.UNUSABLE_INPUT: 2, FailureKind.NEEDS_TRUST: 2, FailureKind.MISSING_DIM: 2,
-                     FailureKind.MODEL_FAILED: 3, FailureKind.OUT_OF_MEMORY: 3, FailureKind.TIMED_OUT: 3,
-                     FailureKind.CANCELLED: 3}
+    assert codes == {
+        FailureKind.UNUSABLE_INPUT: 2,
+        FailureKind.NEEDS_TRUST: 2,
+        FailureKind.MISSING_DIM: 2,
+        FailureKind.MODEL_FAILED: 3,
+        FailureKind.OUT_OF_MEMORY: 3,
+        FailureKind.TIMED_OUT: 3,
+        FailureKind.CANCELLED: 3,
+    }
 
 
 def test_failed_event_kinds_follow_the_error_not_its_wording() -> None:

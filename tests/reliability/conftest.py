@@ -24,9 +24,6 @@ def _run_in_an_empty_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatc
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-
-
-
 @pytest.fixture
 def settings_store(tmp_path: Path, qapp: Any) -> Any:
     from PySide6.QtCore import QSettings
@@ -42,7 +39,8 @@ def prompts() -> AnsweredPrompts:
 
 
 @pytest.fixture
-def make_window(qtbot: Any, tmp_path: Path, settings_store: Any, prompts: AnsweredPrompts,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def make_window(
+    qtbot: Any, tmp_path: Path, settings_store: Any, prompts: AnsweredPrompts, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """A MainWindow with an in-process runner (or a given factory), isolated settings and autosave."""
     yield from make_windows(qtbot, tmp_path, monkeypatch, settings_store, prompts)

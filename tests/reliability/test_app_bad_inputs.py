@@ -70,8 +70,9 @@ def _onnx_bytes() -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(nn.Sequential(nn.Linear(8, 4)).eval(), (torch.randn(1, 8),), buf, dynamo=False,
-                          input_names=["x"])
+        torch.onnx.export(
+            nn.Sequential(nn.Linear(8, 4)).eval(), (torch.randn(1, 8),), buf, dynamo=False, input_names=["x"]
+        )
     return buf.getvalue()
 
 
@@ -116,8 +117,10 @@ def _make_bad(kind: str, d: Path) -> Path:
         p.write_text("{not json")
     elif kind == ".py whose forward raises":
         p = d / "broken.py"
-        p.write_text("import torch\n\nclass B(torch.nn.Module):\n    def forward(self, x):\n        raise RuntimeError('boom')\n\n\n"
-                     "def build_model():\n    return B(), (torch.randn(1, 3),)\n")
+        p.write_text(
+            "import torch\n\nclass B(torch.nn.Module):\n    def forward(self, x):\n        raise RuntimeError('boom')\n\n\n"
+            "def build_model():\n    return B(), (torch.randn(1, 3),)\n"
+        )
     elif kind == "zip member name not UTF-8":
         p = d / "badname.pt"
         buf = io.BytesIO()
@@ -138,16 +141,27 @@ _FORWARD_UNNAMED = (
     "boom', naming no file; wrap it like analyze._torch_static does: MeasureError(source, 'the forward pass "
     "raised …') (see the report)"
 )
-BAD_MODELS = ["random bytes .onnx", "truncated .onnx", "untrusted pickled module .pt", "hostile pickle .ckpt",
-              "hostile raw pickle .bin", "missing file", "empty file", "directory", "symlink loop", "state_dict only",
-              "config.json that is not JSON",
-              pytest.param(".py whose forward raises"),
-              pytest.param("zip member name not UTF-8")]
+BAD_MODELS = [
+    "random bytes .onnx",
+    "truncated .onnx",
+    "untrusted pickled module .pt",
+    "hostile pickle .ckpt",
+    "hostile raw pickle .bin",
+    "missing file",
+    "empty file",
+    "directory",
+    "symlink loop",
+    "state_dict only",
+    "config.json that is not JSON",
+    pytest.param(".py whose forward raises"),
+    pytest.param("zip member name not UTF-8"),
+]
 
 
 @pytest.mark.parametrize("kind", BAD_MODELS)
-def test_bad_model_shows_a_message_and_the_app_keeps_working(kind: str, qtbot: Any, opened: Any, prompts: Any,
-                                                             tmp_path: Path) -> None:
+def test_bad_model_shows_a_message_and_the_app_keeps_working(
+    kind: str, qtbot: Any, opened: Any, prompts: Any, tmp_path: Path
+) -> None:
     w, result, rows = opened
     bad = _make_bad(kind, tmp_path)
     asked_before = len(prompts.asked)
@@ -190,8 +204,9 @@ def test_failed_open_keeps_the_previous_workspace_and_autosave(qtbot: Any, opene
     assert doc["model"]["source"] == "demo:mlp" and doc["variants"], doc["model"]
 
 
-def test_declined_trust_then_a_knob_change_does_not_run_the_pickle(qtbot: Any, opened: Any, prompts: Any,
-                                                                   tmp_path: Path) -> None:
+def test_declined_trust_then_a_knob_change_does_not_run_the_pickle(
+    qtbot: Any, opened: Any, prompts: Any, tmp_path: Path
+) -> None:
     """After declining, nothing later (a knob change, re-measure) loads the pickle behind the user's back."""
     w, _, _ = opened
     bad = _make_bad("hostile pickle .ckpt", tmp_path)
@@ -271,11 +286,29 @@ _PROJECT_ESCAPES = (
     "so the exception leaves the slot (see the report)"
 )
 
-DAMAGED = ["truncated JSON", "not JSON", "binary garbage", "not UTF-8", "empty", "JSON array", "wrong schema", "no schema",
-           "model is a string", "no model source", "variants hold garbage", "profile of the wrong schema",
-           "shape with a text dimension", "a directory", "missing"]
-ESCAPING = {"deeply nested JSON": "RecursionError", "Infinity in a shape": "OverflowError",
-            "unknown precision in the knobs": "InputError", "unknown runtime in a variant": "InputError"}
+DAMAGED = [
+    "truncated JSON",
+    "not JSON",
+    "binary garbage",
+    "not UTF-8",
+    "empty",
+    "JSON array",
+    "wrong schema",
+    "no schema",
+    "model is a string",
+    "no model source",
+    "variants hold garbage",
+    "profile of the wrong schema",
+    "shape with a text dimension",
+    "a directory",
+    "missing",
+]
+ESCAPING = {
+    "deeply nested JSON": "RecursionError",
+    "Infinity in a shape": "OverflowError",
+    "unknown precision in the knobs": "InputError",
+    "unknown runtime in a variant": "InputError",
+}
 
 
 @pytest.fixture
@@ -290,12 +323,20 @@ def project(qtbot: Any, opened: Any, tmp_path: Path) -> tuple[Any, dict[str, Any
 
 
 def _state(w: Any) -> tuple[Any, ...]:
-    return (w.workspace.source, list(w.workspace.results), w.workspace.current_key, _rows(w), w.project_path,
-            w.knobs.variant, w.planner.state())
+    return (
+        w.workspace.source,
+        list(w.workspace.results),
+        w.workspace.current_key,
+        _rows(w),
+        w.project_path,
+        w.knobs.variant,
+        w.planner.state(),
+    )
 
 
-def test_damaged_project_files_show_a_message_and_lose_nothing(qtbot: Any, project: Any, prompts: Any,
-                                                               tmp_path: Path) -> None:
+def test_damaged_project_files_show_a_message_and_lose_nothing(
+    qtbot: Any, project: Any, prompts: Any, tmp_path: Path
+) -> None:
     """One window tries every damaged project in turn (one message each, nothing changed), then measures."""
     w, good = project
     before = _state(w)
@@ -338,8 +379,9 @@ def test_damaged_project_dropped_on_the_window(qtbot: Any, project: Any, prompts
     assert list(w.workspace.results) == before
 
 
-def test_json_naming_the_project_schema_is_a_model_not_a_project(qtbot: Any, project: Any, prompts: Any,
-                                                                  tmp_path: Path) -> None:
+def test_json_naming_the_project_schema_is_a_model_not_a_project(
+    qtbot: Any, project: Any, prompts: Any, tmp_path: Path
+) -> None:
     """Only .tradeoff files are projects: a dropped .json is opened as a model (a Hugging Face config),
     whatever it holds, and fails as one; what was on screen stays."""
     w, good = project
@@ -352,12 +394,15 @@ def test_json_naming_the_project_schema_is_a_model_not_a_project(qtbot: Any, pro
     assert list(w.workspace.results) == before and w.workspace.source == good["model"]["source"]
 
 
-def test_damaged_autosave_after_a_crash_falls_back_to_the_model(qtbot: Any, make_window: Any, prompts: Any,
-                                                                settings_store: Any) -> None:
+def test_damaged_autosave_after_a_crash_falls_back_to_the_model(
+    qtbot: Any, make_window: Any, prompts: Any, settings_store: Any
+) -> None:
     """The autosave offered after a crash is itself damaged: say so, then open the model asked for."""
     w = make_window()
     w.autosave_path.parent.mkdir(parents=True, exist_ok=True)
-    w.autosave_path.write_bytes(b'{"schema": "tradeoff.project/1", "model": {"source": "demo:mlp"}, "variants": [\x00\xff')
+    w.autosave_path.write_bytes(
+        b'{"schema": "tradeoff.project/1", "model": {"source": "demo:mlp"}, "variants": [\x00\xff'
+    )
     settings_store.qs.setValue("session/running", "true")  # the last session did not exit cleanly
     prompts.restore = True
     with qtbot.waitSignal(w.result_shown, timeout=TIMEOUT_MS):
@@ -374,8 +419,9 @@ _SAVE_ESCAPES = (
 )
 
 
-def test_unwritable_project_path_is_a_message_and_the_previous_file_stays(qtbot: Any, project: Any, prompts: Any,
-                                                                          tmp_path: Path) -> None:
+def test_unwritable_project_path_is_a_message_and_the_previous_file_stays(
+    qtbot: Any, project: Any, prompts: Any, tmp_path: Path
+) -> None:
     w, good = project
     target = tmp_path / "keep.tradeoff"
     target.write_text("previous\n")

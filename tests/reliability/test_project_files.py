@@ -59,11 +59,14 @@ def _check_loads_or_project_error(doc: Any) -> None:
 # --- random values -------------------------------------------------------------------------------
 
 # JSON scalars as json.loads gives them: finite floats here (Infinity/NaN have their own tests).
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                    st.text(max_size=12))
-JSON = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                     st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                    max_leaves=20)
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
 KEYS = st.sampled_from(["schema", "model", "knobs", "current", "variants", "planner", "saved_at"])
 
 
@@ -114,8 +117,9 @@ VARIANT_PATHS = [p for p in PATHS if p[0] == "knobs" or (p[0] == "variants" and 
 OTHER_PATHS = [p for p in PATHS if p not in VARIANT_PATHS]
 # Values that stress the parsers: wrong types, empty containers, out-of-range numbers, enums that
 # do not exist. No Infinity/NaN and no unknown enum values here: those are the known escapes below.
-REPLACEMENTS = st.one_of(SCALARS, st.just([]), st.just({}), st.just([[1, 2]]), st.just(2**70), st.just(-1),
-                         st.just("1x2"), JSON)
+REPLACEMENTS = st.one_of(
+    SCALARS, st.just([]), st.just({}), st.just([[1, 2]]), st.just(2**70), st.just(-1), st.just("1x2"), JSON
+)
 
 
 @given(st.sampled_from(OTHER_PATHS), REPLACEMENTS, st.booleans())
@@ -165,8 +169,16 @@ def test_known_escapes_from_the_project_loader(name: str) -> None:
     _check_loads_or_project_error(_set(GOOD, path, value))
 
 
-@given(st.sampled_from(PATHS), st.one_of(st.just(math.inf), st.just(-math.inf), st.just(math.nan), st.sampled_from(
-    ["fp8", "fp7", "tensorrt", "magnitude", "cuda:99", "tpu", ""]), REPLACEMENTS))
+@given(
+    st.sampled_from(PATHS),
+    st.one_of(
+        st.just(math.inf),
+        st.just(-math.inf),
+        st.just(math.nan),
+        st.sampled_from(["fp8", "fp7", "tensorrt", "magnitude", "cuda:99", "tpu", ""]),
+        REPLACEMENTS,
+    ),
+)
 @example(("model", "shapes", 0, 1, 0), math.inf)
 @example(("knobs", "precision"), "fp7")
 def test_a_valid_project_with_one_part_replaced_by_anything(path: tuple[Any, ...], value: Any) -> None:
@@ -231,7 +243,9 @@ def test_a_save_killed_midway_leaves_the_previous_project_intact(tmp_path: Path,
     before = dest.read_bytes()
     script = KILLED_WRITER.format(root=str(ROOT), data=str(DATA / "data_mlp_baseline.json"), dest=str(dest))
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()

@@ -33,8 +33,13 @@ REQUEST = ProfileRequest(budget_s=0.2, layer_runs=1)
 
 
 def payload(source: str, variant: Variant) -> dict[str, Any]:
-    return {"source": source, "trust": False, "request": request_to_dict(REQUEST), "inputs": None,
-            "variant": variant.to_dict()}
+    return {
+        "source": source,
+        "trust": False,
+        "request": request_to_dict(REQUEST),
+        "inputs": None,
+        "variant": variant.to_dict(),
+    }
 
 
 def until(runner: Runner, run_id: int, kinds: set[str], timeout_s: float = 120.0) -> RunEvent:
@@ -87,7 +92,7 @@ def test_kill_9_while_resnet18_measures(runner: Runner, kept: tuple[dict[str, An
     _next_request_works(runner, pid, kept)
 
 
-USER_MODEL = '''
+USER_MODEL = """
 import ctypes, os, time
 import torch
 
@@ -119,16 +124,25 @@ def exit():
 
 def hang():
     return Hostile("hang"), (torch.randn(1, 8),)
-'''
+"""
 
 
-@pytest.mark.parametrize(("factory", "kind", "words", "limit"), [
-    ("segfault", FailureKind.MODEL_FAILED, "SIGSEGV", None),
-    ("hang", FailureKind.TIMED_OUT, "time limit", 1.0),
-])
-def test_a_user_model_that_kills_or_hangs_the_worker(factory: str, kind: FailureKind, words: str, limit: float | None,
-                                                     runner: Runner, kept: tuple[dict[str, Any], VariantResult],
-                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("factory", "kind", "words", "limit"),
+    [
+        ("segfault", FailureKind.MODEL_FAILED, "SIGSEGV", None),
+        ("hang", FailureKind.TIMED_OUT, "time limit", 1.0),
+    ],
+)
+def test_a_user_model_that_kills_or_hangs_the_worker(
+    factory: str,
+    kind: FailureKind,
+    words: str,
+    limit: float | None,
+    runner: Runner,
+    kept: tuple[dict[str, Any], VariantResult],
+    tmp_path: Path,
+) -> None:
     model = tmp_path / "hostile_model.py"
     model.write_text(USER_MODEL)
     t0 = time.monotonic()

@@ -71,16 +71,15 @@ def settings(tmp_path: Path, qapp: Any) -> Any:
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
-
-
 @pytest.fixture
 def prompts() -> AnsweredPrompts:
     return AnsweredPrompts(trust=False)
 
 
 @pytest.fixture
-def make_window(qtbot: Any, tmp_path: Path, settings: Any, prompts: AnsweredPrompts,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def make_window(
+    qtbot: Any, tmp_path: Path, settings: Any, prompts: AnsweredPrompts, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """make_window(runner_factory=InProcessRunner, real_prompts=False): a MainWindow with isolated
     settings and autosave; real_prompts=True shows the app's own dialogs (answer them with Watcher)."""
     yield from make_windows(qtbot, tmp_path, monkeypatch, settings, prompts)
@@ -99,10 +98,20 @@ class Watcher:
         w = QApplication.activeModalWidget()
         if w is None:
             return
-        labels = [(lab.objectName(), lab.textFormat(), lab.text(), lab.sizeHint())
-                  for lab in w.findChildren(QLabel) if lab.text()]
-        self.seen.append({"class": w.metaObject().className(), "title": w.windowTitle(), "labels": labels,
-                          "image": w.grab().toImage(), "size": w.sizeHint()})
+        labels = [
+            (lab.objectName(), lab.textFormat(), lab.text(), lab.sizeHint())
+            for lab in w.findChildren(QLabel)
+            if lab.text()
+        ]
+        self.seen.append(
+            {
+                "class": w.metaObject().className(),
+                "title": w.windowTitle(),
+                "labels": labels,
+                "image": w.grab().toImage(),
+                "size": w.sizeHint(),
+            }
+        )
         w.reject()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
@@ -153,10 +162,13 @@ def save_onnx(path: Path, *, dynamic: bool = False) -> Path:
     y = helper.make_tensor_value_info(n("out"), TensorProto.FLOAT, [1, 4])
     w = numpy_helper.from_array(np.ones((8, 4), np.float32), n("W"))
     b = numpy_helper.from_array(np.ones((4,), np.float32), n("B"))
-    nodes = [helper.make_node("MatMul", [n("in"), n("W")], [n("mm")], name=n("matmul")),
-             helper.make_node("Add", [n("mm"), n("B")], [n("out")], name=n("add"))]
-    model = helper.make_model(helper.make_graph(nodes, n("graph"), [x], [y], [w, b]),
-                              opset_imports=[helper.make_opsetid("", 17)])
+    nodes = [
+        helper.make_node("MatMul", [n("in"), n("W")], [n("mm")], name=n("matmul")),
+        helper.make_node("Add", [n("mm"), n("B")], [n("out")], name=n("add")),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, n("graph"), [x], [y], [w, b]), opset_imports=[helper.make_opsetid("", 17)]
+    )
     model.ir_version = 8
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
@@ -186,8 +198,10 @@ def hostile_pickle(path: Path, marker: Path) -> Path:
 
 
 def factory(path: Path, marker: Path) -> Path:
-    path.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\nimport torch\n\n\n"
-                    "def build_model():\n    return torch.nn.Linear(4, 2), (torch.randn(1, 4),)\n")
+    path.write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\nimport torch\n\n\n"
+        "def build_model():\n    return torch.nn.Linear(4, 2), (torch.randn(1, 4),)\n"
+    )
     return path
 
 
@@ -195,8 +209,13 @@ def project(path: Path, source: Path | str, *, trust: bool = True, with_results:
     from gui.session import PROJECT_SCHEMA
 
     variants = [json.loads((DATA / "data_mlp_baseline.json").read_text())] if with_results else []
-    doc = {"schema": PROJECT_SCHEMA, "model": {"source": str(source), "trust": trust, "shapes": []},
-           "knobs": {}, "variants": variants, "planner": {}}
+    doc = {
+        "schema": PROJECT_SCHEMA,
+        "model": {"source": str(source), "trust": trust, "shapes": []},
+        "knobs": {},
+        "variants": variants,
+        "planner": {},
+    }
     path.write_text(json.dumps(doc))
     return path
 
@@ -204,8 +223,9 @@ def project(path: Path, source: Path | str, *, trust: bool = True, with_results:
 # --- 1. model text is plain text --------------------------------------------------------------
 
 
-def test_hostile_names_are_plain_text_in_the_window(qtbot: Any, make_window: Any, hostile_dir: Path,
-                                                    tmp_path: Path) -> None:
+def test_hostile_names_are_plain_text_in_the_window(
+    qtbot: Any, make_window: Any, hostile_dir: Path, tmp_path: Path
+) -> None:
     from gui.models.roles import LAYER_ROLE
     from gui.state.layer_data import HEADERS
 
@@ -269,8 +289,9 @@ def test_hostile_names_are_plain_text_in_the_window(qtbot: Any, make_window: Any
     assert red_pixels(img, step=4) == 0
 
 
-def test_cannot_open_dialog_shows_a_hostile_path_as_text(qtbot: Any, make_window: Any, hostile_dir: Path,
-                                                         watcher: Watcher) -> None:
+def test_cannot_open_dialog_shows_a_hostile_path_as_text(
+    qtbot: Any, make_window: Any, hostile_dir: Path, watcher: Watcher
+) -> None:
     w = make_window(real_prompts=True)
     missing = hostile_dir / (hostile("nowhere") + ".onnx")
     w.open_model(str(missing))  # the quick check: a message box at once
@@ -287,7 +308,8 @@ def test_cannot_open_dialog_shows_a_hostile_path_as_text(qtbot: Any, make_window
 
 
 def test_trust_question_names_the_file_as_text_and_says_what_trust_means(
-        qtbot: Any, make_window: Any, hostile_dir: Path, tmp_path: Path, watcher: Watcher) -> None:
+    qtbot: Any, make_window: Any, hostile_dir: Path, tmp_path: Path, watcher: Watcher
+) -> None:
     marker = tmp_path / MARKER
     pt = hostile_pickle(hostile_dir / (hostile("model") + ".pt"), marker)
     w = make_window(real_prompts=True)
@@ -295,14 +317,17 @@ def test_trust_question_names_the_file_as_text_and_says_what_trust_means(
     qtbot.waitUntil(lambda: len(watcher.seen) >= 2, timeout=TIMEOUT_MS)  # the question, then "not opened"
     question, refusal = watcher.seen[0], watcher.seen[1]
     assert question["title"] == "Run code from this file?"
-    assert_plain_dialog(question, str(pt), "read, change or delete your files", "Only trust files from people you trust")
+    assert_plain_dialog(
+        question, str(pt), "read, change or delete your files", "Only trust files from people you trust"
+    )
     assert_plain_dialog(refusal, hostile("model"), "not trusted")
     assert not marker.exists(), "the pickle ran although trust was declined"
     question["image"].save(str(tmp_path / "trust.png"))
 
 
-def test_shape_question_shows_a_hostile_input_name_as_text(qtbot: Any, make_window: Any, hostile_dir: Path,
-                                                           watcher: Watcher) -> None:
+def test_shape_question_shows_a_hostile_input_name_as_text(
+    qtbot: Any, make_window: Any, hostile_dir: Path, watcher: Watcher
+) -> None:
     path = save_onnx(hostile_dir / "dynamic.onnx", dynamic=True)
     w = make_window(real_prompts=True)
     w.open_model(str(path))
@@ -342,9 +367,11 @@ def test_pdf_report_draws_hostile_names_as_text(tmp_path: Path, red_png: Path, q
     result = VariantResult.from_dict(json.loads((DATA / "data_mlp_baseline.json").read_text()))
     assert result.profile is not None
     name = hostile("fc1") + "</b>"
-    profile = replace(result.profile, layers=tuple(replace(r, name=name if i == 0 else r.name)
-                                                   for i, r in enumerate(result.profile.layers)),
-                      model=replace(result.profile.model, name=hostile("model")))
+    profile = replace(
+        result.profile,
+        layers=tuple(replace(r, name=name if i == 0 else r.name) for i, r in enumerate(result.profile.layers)),
+        model=replace(result.profile.model, name=hostile("model")),
+    )
     inputs = build_report_inputs(profile, [replace(result, profile=profile)])
     out = tmp_path / "report.pdf"
     render_report_pdf(inputs, str(out))
@@ -372,8 +399,9 @@ def test_project_file_never_carries_trust(tmp_path: Path) -> None:
         load_project(as_json)
 
 
-def test_project_saying_trust_true_asks_before_a_pickle_runs(qtbot: Any, make_window: Any, prompts: AnsweredPrompts,
-                                                             tmp_path: Path) -> None:
+def test_project_saying_trust_true_asks_before_a_pickle_runs(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     pt = hostile_pickle(tmp_path / "evil.pt", marker)
     proj = project(tmp_path / "evil.tradeoff", pt, trust=True)
@@ -386,8 +414,9 @@ def test_project_saying_trust_true_asks_before_a_pickle_runs(qtbot: Any, make_wi
     assert not marker.exists(), "a project's trust flag ran the pickle"
 
 
-def test_project_with_stored_results_asks_before_measuring_a_pickle(qtbot: Any, make_window: Any,
-                                                                    prompts: AnsweredPrompts, tmp_path: Path) -> None:
+def test_project_with_stored_results_asks_before_measuring_a_pickle(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, tmp_path: Path
+) -> None:
     """The stored results show without loading anything; the first measurement asks, and a "no" keeps them."""
     marker = tmp_path / MARKER
     pt = hostile_pickle(tmp_path / "evil.pt", marker)
@@ -405,8 +434,9 @@ def test_project_with_stored_results_asks_before_measuring_a_pickle(qtbot: Any, 
     assert w.workspace.results and not marker.exists()
 
 
-def test_crash_restore_does_not_grant_trust(qtbot: Any, make_window: Any, prompts: AnsweredPrompts, settings: Any,
-                                            tmp_path: Path) -> None:
+def test_crash_restore_does_not_grant_trust(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, settings: Any, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     pt = hostile_pickle(tmp_path / "evil.pt", marker)
     w = make_window()
@@ -421,8 +451,9 @@ def test_crash_restore_does_not_grant_trust(qtbot: Any, make_window: Any, prompt
     assert not marker.exists()
 
 
-def test_project_naming_a_python_factory_asks_before_running_it(qtbot: Any, make_window: Any, prompts: AnsweredPrompts,
-                                                                tmp_path: Path) -> None:
+def test_project_naming_a_python_factory_asks_before_running_it(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     py = factory(tmp_path / "net.py", marker)
     w = make_window()
@@ -446,8 +477,9 @@ def test_project_naming_a_python_factory_asks_before_running_it(qtbot: Any, make
     assert marker.exists()
 
 
-def test_recent_entry_of_a_python_factory_asks(qtbot: Any, make_window: Any, prompts: AnsweredPrompts, settings: Any,
-                                               tmp_path: Path) -> None:
+def test_recent_entry_of_a_python_factory_asks(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, settings: Any, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     py = factory(tmp_path / "net & co.py", marker)
     settings.add_recent(str(py))
@@ -460,8 +492,9 @@ def test_recent_entry_of_a_python_factory_asks(qtbot: Any, make_window: Any, pro
     assert not marker.exists()
 
 
-def test_a_python_file_the_user_chose_runs_with_a_one_time_notice(qtbot: Any, make_window: Any, prompts: AnsweredPrompts,
-                                                                  settings: Any, tmp_path: Path) -> None:
+def test_a_python_file_the_user_chose_runs_with_a_one_time_notice(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, settings: Any, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     py = factory(tmp_path / "net.py", marker)
     w = make_window()
@@ -477,8 +510,9 @@ def test_a_python_file_the_user_chose_runs_with_a_one_time_notice(qtbot: Any, ma
     assert "trust" not in str(settings.qs.allKeys())  # the notice is remembered, trust never
 
 
-def test_json_with_the_project_schema_is_opened_as_a_model(qtbot: Any, make_window: Any, prompts: AnsweredPrompts,
-                                                           tmp_path: Path) -> None:
+def test_json_with_the_project_schema_is_opened_as_a_model(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, tmp_path: Path
+) -> None:
     marker = tmp_path / MARKER
     pt = hostile_pickle(tmp_path / "evil.pt", marker)
     doc = project(tmp_path / "config.json", pt, trust=True)
@@ -489,12 +523,18 @@ def test_json_with_the_project_schema_is_opened_as_a_model(qtbot: Any, make_wind
     assert not [k for k, _ in prompts.asked if k == "trust"] and not marker.exists()
 
 
-def test_trust_question_follows_the_failure_details_not_its_wording(qtbot: Any, make_window: Any,
-                                                                    prompts: AnsweredPrompts, tmp_path: Path) -> None:
+def test_trust_question_follows_the_failure_details_not_its_wording(
+    qtbot: Any, make_window: Any, prompts: AnsweredPrompts, tmp_path: Path
+) -> None:
     model = tmp_path / "m.pt"
     model.write_bytes(b"x")
-    failures = [Failed(failure=FailureKind.UNUSABLE_INPUT, file=str(model),
-                       message=f"{model}: pass --trust only if you trust where it came from")]
+    failures = [
+        Failed(
+            failure=FailureKind.UNUSABLE_INPUT,
+            file=str(model),
+            message=f"{model}: pass --trust only if you trust where it came from",
+        )
+    ]
     w = make_window(scripted_runner(failures))
     with qtbot.waitSignal(w.model_failed, timeout=5000):
         w.open_model(str(model))

@@ -145,7 +145,9 @@ def test_custom_code_needs_trust_and_never_runs(tmp_path: Path, stdin_reads: lis
 )
 def test_auto_map_must_point_into_the_folder(tmp_path: Path, auto_map: Any, expected: str) -> None:
     marker = tmp_path / "marker"
-    folder = write_folder(tmp_path / "m", {**TINY_LLAMA, "auto_map": auto_map}, {"modeling_evil.py": marker_code(marker)})
+    folder = write_folder(
+        tmp_path / "m", {**TINY_LLAMA, "auto_map": auto_map}, {"modeling_evil.py": marker_code(marker)}
+    )
     for trust in (False, True):
         err = refused(folder, trust=trust)
         assert expected in err.problem and "needs_trust" not in err.details
@@ -166,7 +168,9 @@ def test_custom_code_with_trust_builds_from_the_folder_only(
         "auto_map": {"AutoModelForCausalLM": "modeling_evil.EvilModel"},
         "_name_or_path": "attacker/elsewhere",  # never where the code is looked up
     }
-    folder = write_folder(tmp_path / "trusted_custom", config, {"modeling_evil.py": marker_code(marker) + EVIL_MODELING})
+    folder = write_folder(
+        tmp_path / "trusted_custom", config, {"modeling_evil.py": marker_code(marker) + EVIL_MODELING}
+    )
     loaded = load_model(str(folder), trust=True)
     assert marker.exists()  # the user trusted it: the folder's own code built the model
     assert type(loaded.module).__name__ == "EvilModel" and loaded.info.name == "EvilModel"
@@ -188,7 +192,11 @@ def test_the_prompt_of_transformers_cannot_read_stdin(stdin_reads: list[str]) ->
 
 def test_tokenizer_only_auto_map_is_not_custom_model_code(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    config = {**TINY_LLAMA, "torch_dtype": "bfloat16", "auto_map": {"AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]}}
+    config = {
+        **TINY_LLAMA,
+        "torch_dtype": "bfloat16",
+        "auto_map": {"AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]},
+    }
     folder = write_folder(tmp_path / "tok", config, {"tokenization_evil.py": marker_code(marker)})
     loaded = load_model(str(folder))
     assert type(loaded.module).__name__ == "LlamaForCausalLM"
@@ -241,7 +249,10 @@ def test_architectures_must_name_a_model_class(
         ({**TINY_LLAMA, "hidden_size": -1}, "outside the supported range"),
         ({**TINY_LLAMA, "vocab_size": 1e30}, "outside the supported range"),
         ({**TINY_LLAMA, "num_attention_heads": [4] * 5000}, "whole number"),
-        ({**TINY_LLAMA, "text_config": {"model_type": "llama", "num_hidden_layers": 10**9}}, "text_config.num_hidden_layers"),
+        (
+            {**TINY_LLAMA, "text_config": {"model_type": "llama", "num_hidden_layers": 10**9}},
+            "text_config.num_hidden_layers",
+        ),
         ({**TINY_LLAMA, "model_type": 7}, "'model_type' must be a non-empty string"),
         ({**TINY_LLAMA, "attn_implementation": "kernels-community/flash-attn"}, "kernels are never fetched"),
         ({**TINY_LLAMA, "torch_dtype": "load"}, "not a floating-point dtype"),
@@ -249,7 +260,9 @@ def test_architectures_must_name_a_model_class(
         ({**TINY_LLAMA, "dtype": "int64"}, "not a floating-point dtype"),
     ],
 )
-def test_bad_sizes_are_refused_before_transformers_builds(tmp_path: Path, config: dict[str, Any], expected: str) -> None:
+def test_bad_sizes_are_refused_before_transformers_builds(
+    tmp_path: Path, config: dict[str, Any], expected: str
+) -> None:
     folder = write_folder(tmp_path / "sizes", config)
     start = time.perf_counter()
     err = refused(folder)
@@ -263,9 +276,20 @@ def test_bad_sizes_are_refused_before_transformers_builds(tmp_path: Path, config
         # Each field within its bound, the whole beyond: 1,024 layers of width 2^20.
         ({**TINY_LLAMA, "num_hidden_layers": 1024, "hidden_size": 1 << 20, "intermediate_size": 1 << 20}, "parameters"),
         # 64 layers of 16,384 experts: millions of modules.
-        ({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "hidden_size": 8, "intermediate_size": 8,
-          "num_hidden_layers": 64, "num_attention_heads": 2, "num_key_value_heads": 1, "num_local_experts": 16384,
-          "vocab_size": 32}, "modules"),  # fmt: skip
+        (
+            {
+                "model_type": "mixtral",
+                "architectures": ["MixtralForCausalLM"],
+                "hidden_size": 8,
+                "intermediate_size": 8,
+                "num_hidden_layers": 64,
+                "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+                "num_local_experts": 16384,
+                "vocab_size": 32,
+            },
+            "modules",
+        ),  # fmt: skip
         ({**TINY_VIT, "image_size": 8192, "patch_size": 1}, "patches"),
         ({**TINY_LLAMA, "model_type": "no_such_type"}, "model_type 'no_such_type' is unknown"),
     ],

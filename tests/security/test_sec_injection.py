@@ -20,7 +20,7 @@ FORMULA_PAYLOADS = ['=HYPERLINK("http://evil/","x")', "+1", "@SUM(A1)", "-2+3", 
 #: renderer itself puts between lines), no DEL and no bidi control.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-MODEL = '''
+MODEL = """
 import torch
 from torch import nn
 NAMES = {names!r}
@@ -35,7 +35,7 @@ class Net(nn.Module):
         return x
 def build_model():
     return Net(), (torch.randn(1, 4),)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,8 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Any:
     import dataclasses
 
     return dataclasses.replace(
-        p, model=dataclasses.replace(p.model, name="\x1b]0;pwned\x07net"),
+        p,
+        model=dataclasses.replace(p.model, name="\x1b]0;pwned\x07net"),
         warnings=(*p.warnings, "note \x1b[2J cleared", "=cmd|' /C calc'!A0"),
         unsupported_ops={"\x1b]52;c;ZWNobyBoaQ==\x07op": 1},
     )
@@ -65,10 +66,22 @@ def sweep(profile: Any) -> Any:
     from profiler.whatif import VariantResult
 
     results = [
-        VariantResult(Variant(), profile, profile, None, {"latency": 1.0, "params": 1.0, "macs": 1.0},
-                      notes=("\x1b[2J\x1b]0;pwned\x07 note",)),
-        VariantResult(Variant(prune=0.5, prune_method="structured"), None, None, None, {},
-                      error='=HYPERLINK("http://evil/","x") \x1b]52;c;ZWNobyBoaQ==\x07 failed'),
+        VariantResult(
+            Variant(),
+            profile,
+            profile,
+            None,
+            {"latency": 1.0, "params": 1.0, "macs": 1.0},
+            notes=("\x1b[2J\x1b]0;pwned\x07 note",),
+        ),
+        VariantResult(
+            Variant(prune=0.5, prune_method="structured"),
+            None,
+            None,
+            None,
+            {},
+            error='=HYPERLINK("http://evil/","x") \x1b]52;c;ZWNobyBoaQ==\x07 failed',
+        ),
         VariantResult(Variant(prune=0.3, prune_method="structured"), None, None, None, {}, error="-2+3"),
     ]
     return build_sweep(profile.model, profile, results)
@@ -223,9 +236,15 @@ def test_cost_csv_export_has_no_live_formula(hostile_plan: Any, tmp_path: Path) 
 def test_trace_printout_is_terminal_safe(tmp_path: Path) -> None:
     from profiler.trace import TraceResult, render_trace_result
 
-    result = TraceResult(logdir=tmp_path, run_name="net\x1b]0;pwned\x07", run_dir=tmp_path / "run\x1b[2J",
-                         trace_files=(tmp_path / "a.pt.trace.json",), chrome_trace=tmp_path / "run.perfetto.json",
-                         steps=3, notes=("\x1b]52;c;ZWNobyBoaQ==\x07 pruned", "\u202eevil"))
+    result = TraceResult(
+        logdir=tmp_path,
+        run_name="net\x1b]0;pwned\x07",
+        run_dir=tmp_path / "run\x1b[2J",
+        trace_files=(tmp_path / "a.pt.trace.json",),
+        chrome_trace=tmp_path / "run.perfetto.json",
+        steps=3,
+        notes=("\x1b]52;c;ZWNobyBoaQ==\x07 pruned", "\u202eevil"),
+    )
     text = render_trace_result(result)
     _assert_terminal_safe(text)
     assert "note: \\x1b]52;c;ZWNobyBoaQ==\\x07 pruned" in text and "\\u202eevil" in text

@@ -57,7 +57,10 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 def _zero_bomb(path: Path, declared_bytes: int) -> Path:
     """A real bomb: `declared_bytes` of zeros behind an honest header, deflated to ~1/1000."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, zf.open("x.npy", "w", force_zip64=True) as m:
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("x.npy", "w", force_zip64=True) as m,
+    ):
         m.write(_npy_header((declared_bytes // 8,)))
         chunk = bytes(MiB)
         for _ in range(declared_bytes // MiB):
@@ -137,7 +140,9 @@ def test_bomb_memory_before_and_after(tmp_path: Path) -> None:
     """)
     grown = {}
     for which in ("old", "new"):
-        done = subprocess.run([sys.executable, "-c", code, which], capture_output=True, text=True, timeout=60, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, which], capture_output=True, text=True, timeout=60, check=True
+        )
         grown[which] = int(done.stdout.split()[-1])
         assert ("refused" in done.stderr) == (which == "new")
     assert grown["old"] >= 90 and grown["new"] < 16, grown  # MiB of peak RSS growth
@@ -255,7 +260,13 @@ def test_parse_shape_refuses_absurd_dims(text: str) -> None:
 
 
 def test_cli_huge_batch_is_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--batch", "4000000000"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--batch", "4000000000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and "--batch" in done.stderr and "Traceback" not in done.stderr

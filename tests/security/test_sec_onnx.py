@@ -80,8 +80,15 @@ def _vi(name: str, shape: list[Any] | None, dtype: int = F32) -> onnx.ValueInfoP
     return helper.make_tensor_value_info(name, dtype, shape)
 
 
-def _save(path: Path, nodes: list[Any], inputs: list[Any], outputs: list[Any], inits: tuple[Any, ...] | list[Any] = (),
-          opset: int = 17, extra: tuple[Any, ...] | list[Any] = ()) -> Path:
+def _save(
+    path: Path,
+    nodes: list[Any],
+    inputs: list[Any],
+    outputs: list[Any],
+    inits: tuple[Any, ...] | list[Any] = (),
+    opset: int = 17,
+    extra: tuple[Any, ...] | list[Any] = (),
+) -> Path:
     graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), *extra])
     onnx.save(model, str(path))
@@ -149,8 +156,9 @@ print(json.dumps(report))
 
 
 def _run_child(args: list[str], timeout: float = 120) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
@@ -185,14 +193,29 @@ def _case(kind: str) -> tuple[list[Any], list[Any], int, int]:
     if kind == "ConstantOfShape":
         return [helper.make_node(kind, ["s"], ["c"], value=vals)], [_const("s", [2**30])], 17, 2**30
     if kind == "Expand":
-        return [helper.make_node(kind, ["a", "s"], ["c"])], [_const("a", [1.0], np.float32), _const("s", [2**15, 2**15])], 17, 2**30
+        return (
+            [helper.make_node(kind, ["a", "s"], ["c"])],
+            [_const("a", [1.0], np.float32), _const("s", [2**15, 2**15])],
+            17,
+            2**30,
+        )
     if kind == "Tile":
-        return [helper.make_node(kind, ["a", "r"], ["c"])], [_const("a", [1.0, 2.0], np.float32), _const("r", [2**29])], 17, 2**30
+        return (
+            [helper.make_node(kind, ["a", "r"], ["c"])],
+            [_const("a", [1.0, 2.0], np.float32), _const("r", [2**29])],
+            17,
+            2**30,
+        )
     if kind == "Range":
         inits = [_const("a", 0.0, np.float32), _const("b", float(2**30), np.float32), _const("d", 1.0, np.float32)]
         return [helper.make_node(kind, ["a", "b", "d"], ["c"])], inits, 17, 2**30
     if kind == "Pad":
-        return [helper.make_node(kind, ["a", "p"], ["c"])], [_const("a", [1.0, 2.0], np.float32), _const("p", [0, 2**30 - 2])], 17, 2**30
+        return (
+            [helper.make_node(kind, ["a", "p"], ["c"])],
+            [_const("a", [1.0, 2.0], np.float32), _const("p", [0, 2**30 - 2])],
+            17,
+            2**30,
+        )
     if kind == "Resize":
         inits = [_const("a", np.ones((1, 1, 2, 2)), np.float32), _const("sc", [1, 1, 2**14, 2**14], np.float32)]
         return [helper.make_node(kind, ["a", "", "sc"], ["c"])], inits, 17, 2**30
@@ -209,16 +232,32 @@ def _case(kind: str) -> tuple[list[Any], list[Any], int, int]:
         inits = [_const("a", np.ones((4096, 1)), np.float32), _const("b", np.ones((1, 4096)), np.float32)]
         return [helper.make_node(kind, ["a", "b"], ["c"])], inits, 17, 2**24
     if kind == "Concat":  # one small tensor repeated: the sum of the inputs
-        return [helper.make_node(kind, ["a"] * 4096, ["c"], axis=0)], [_const("a", np.ones(4096), np.float32)], 17, 2**24
+        return (
+            [helper.make_node(kind, ["a"] * 4096, ["c"], axis=0)],
+            [_const("a", np.ones(4096), np.float32)],
+            17,
+            2**24,
+        )
     if kind == "ConcatFromSequence":  # sequences are never evaluated
-        nodes = [helper.make_node("SequenceConstruct", ["a"] * 8, ["q"]),
-                 helper.make_node(kind, ["q"], ["c"], axis=0)]
+        nodes = [helper.make_node("SequenceConstruct", ["a"] * 8, ["q"]), helper.make_node(kind, ["q"], ["c"], axis=0)]
         return nodes, [_const("a", np.ones(4096), np.float32)], 17, 8 * 4096
     raise AssertionError(kind)
 
 
-_FOLD_CASES = ["ConstantOfShape", "Expand", "Tile", "Range", "Pad", "Resize", "Upsample", "OneHot", "Add", "MatMul",
-               "Concat", "ConcatFromSequence"]
+_FOLD_CASES = [
+    "ConstantOfShape",
+    "Expand",
+    "Tile",
+    "Range",
+    "Pad",
+    "Resize",
+    "Upsample",
+    "OneHot",
+    "Add",
+    "MatMul",
+    "Concat",
+    "ConcatFromSequence",
+]
 
 
 @pytest.mark.parametrize("kind", _FOLD_CASES)
@@ -241,7 +280,9 @@ def test_folding_bounds_a_node_before_evaluating_it(kind: str, tmp_path: Path, m
     monkeypatch.setattr(onnx.reference, "ReferenceEvaluator", Recording)
     nodes, inits, opset, elements = _case(kind)
     nodes = [*nodes, helper.make_node("Relu", ["c"], ["relu"]), helper.make_node("Add", ["x", "x"], ["y"])]
-    path = _save(tmp_path / f"{kind}.onnx", nodes, [_vi("x", [1])], [_vi("y", None), _vi("relu", None)], inits, opset=opset)
+    path = _save(
+        tmp_path / f"{kind}.onnx", nodes, [_vi("x", [1])], [_vi("y", None), _vi("relu", None)], inits, opset=opset
+    )
     a = analyze_onnx(str(path), X1)
     assert kind not in evaluated and "SequenceConstruct" not in evaluated
     assert not any("failed" in w for w in a.warnings), a.warnings
@@ -265,8 +306,14 @@ def test_small_shape_arithmetic_still_folds(tmp_path: Path) -> None:
         helper.make_node("Reshape", ["x", "target"], ["y"]),
         helper.make_node("MatMul", ["y", "W"], ["z"]),
     ]
-    inits = [_const("zero", 0), _const("start", 0), _const("one", 1), _const("minus1", [-1]), _const("two", [2]),
-             _const("W", np.ones((2, 3)), np.float32)]
+    inits = [
+        _const("zero", 0),
+        _const("start", 0),
+        _const("one", 1),
+        _const("minus1", [-1]),
+        _const("two", [2]),
+        _const("W", np.ones((2, 3)), np.float32),
+    ]
     path = _save(tmp_path / "ok.onnx", nodes, [_vi("x", ["n"])], [_vi("z", None), _vi("idx", None, I64)], inits)
     a = analyze_onnx(str(path), (InputSpec("x", (8,), "float32"),))
     rows = {r.type: r for r in a.layers}
@@ -281,8 +328,9 @@ def _guard_request() -> Any:
     return ProfileRequest(latency=True, layer_latency=True, budget_s=0.2)
 
 
-def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """2**40 floats from a 130-byte file: the guard that runs before latency sees them and refuses."""
     import profiler.onnx_backend.timing
     from profiler.analyze import profile_model
@@ -304,8 +352,14 @@ def test_memory_guard_refuses_constant_derived_tensors_before_onnxruntime(tmp_pa
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-c", "import sys; from tradeoff.main import main; sys.exit(main())", *args],
-                          capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from tradeoff.main import main; sys.exit(main())", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def test_cli_exits_3_with_one_line_for_constants_that_do_not_fit(tmp_path: Path) -> None:
@@ -361,11 +415,17 @@ def test_sparse_file_under_the_limit_is_refused_from_its_first_bytes(tmp_path: P
 def _external(folder: Path, location: str = "model.data") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")]
-    graph = helper.make_graph(nodes, "g", [_vi("x", [2, 64])], [_vi("y", None)],
-                              [_const("W", np.ones((64, 64)), np.float32)])
+    graph = helper.make_graph(
+        nodes, "g", [_vi("x", [2, 64])], [_vi("y", None)], [_const("W", np.ones((64, 64)), np.float32)]
+    )
     path = folder / "model.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path),
-              save_as_external_data=True, location=location, size_threshold=0)
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+        str(path),
+        save_as_external_data=True,
+        location=location,
+        size_threshold=0,
+    )
     return path
 
 
@@ -400,8 +460,13 @@ def test_small_tensor_claiming_a_huge_external_length_is_not_read(tmp_path: Path
         entry.key, entry.value = key, value
     if _sparse(folder / "t.bin", GIB) is None:
         pytest.skip("this filesystem cannot hold a 1 GiB sparse file")
-    path = _save(folder / "model.onnx", [helper.make_node("Reshape", ["x", "t"], ["y"])], [_vi("x", [64])],
-                 [_vi("y", None)], [target])
+    path = _save(
+        folder / "model.onnx",
+        [helper.make_node("Reshape", ["x", "t"], ["y"])],
+        [_vi("x", [64])],
+        [_vi("y", None)],
+        [target],
+    )
     before = psutil.Process().memory_info().rss
     with _Watch() as events:
         a = analyze_onnx(str(path), (InputSpec("x", (64,), "float32"),))
@@ -417,13 +482,21 @@ def test_exponential_model_local_functions_are_refused(tmp_path: Path) -> None:
         if k == 39:
             body = [helper.make_node("Relu", ["a"], ["b"])]
         else:
-            body = [helper.make_node(f"F{k + 1}", ["a"], ["m"], domain="local"),
-                    helper.make_node(f"F{k + 1}", ["m"], ["b"], domain="local")]
-        functions.append(helper.make_function("local", f"F{k}", ["a"], ["b"], body,
-                                              [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]))
-    graph = helper.make_graph([helper.make_node("F0", ["x"], ["y"], domain="local")], "g", [_vi("x", [1])], [_vi("y", [1])])
-    model = helper.make_model(graph, functions=functions,
-                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+            body = [
+                helper.make_node(f"F{k + 1}", ["a"], ["m"], domain="local"),
+                helper.make_node(f"F{k + 1}", ["m"], ["b"], domain="local"),
+            ]
+        functions.append(
+            helper.make_function(
+                "local", f"F{k}", ["a"], ["b"], body, [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]
+            )
+        )
+    graph = helper.make_graph(
+        [helper.make_node("F0", ["x"], ["y"], domain="local")], "g", [_vi("x", [1])], [_vi("y", [1])]
+    )
+    model = helper.make_model(
+        graph, functions=functions, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]
+    )
     path = tmp_path / "laughs.onnx"
     onnx.save(model, str(path))
     t0 = time.monotonic()
@@ -440,23 +513,39 @@ def test_exponential_model_local_functions_are_refused(tmp_path: Path) -> None:
 def _quantizable(folder: Path) -> Path:
     (folder / "weights").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"], name="mm1"), helper.make_node("Relu", ["h"], ["r"]),
-             helper.make_node("MatMul", ["r", "W2"], ["y"], name="mm2")]
-    inits = [_const("W1", rng.standard_normal((16, 32)), np.float32), _const("W2", rng.standard_normal((32, 8)), np.float32)]
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["h"], name="mm1"),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "W2"], ["y"], name="mm2"),
+    ]
+    inits = [
+        _const("W1", rng.standard_normal((16, 32)), np.float32),
+        _const("W2", rng.standard_normal((32, 8)), np.float32),
+    ]
     graph = helper.make_graph(nodes, "g", [_vi("x", [4, 16])], [_vi("y", [4, 8])], inits)
     path = folder / "model.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path),
-              save_as_external_data=True, location="weights/model.data", size_threshold=0)
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+        str(path),
+        save_as_external_data=True,
+        location="weights/model.data",
+        size_threshold=0,
+    )
     return path
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int, bytes]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size, p.read_bytes())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("calibrated", [False, True])
-def test_quantize_never_writes_beside_the_model(calibrated: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quantize_never_writes_beside_the_model(
+    calibrated: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from profiler.onnx_backend.transforms import quantize_onnx
 
     folder = tmp_path / "user"
@@ -519,15 +608,24 @@ def test_quantize_refuses_external_data_outside_the_folder(tmp_path: Path) -> No
 # --- 4. symbolic shape inference: no file, no chdir ----------------------------------------------
 
 
-def test_symbolic_inference_writes_nothing_and_never_changes_directory(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_symbolic_inference_writes_nothing_and_never_changes_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A contrib op only onnxruntime's inference knows, then an op nobody knows: its inference is
     incomplete, which made it save sym_shape_infer_temp.onnx into the working directory."""
     ms = helper.make_opsetid("com.microsoft", 1)
-    nodes = [helper.make_node("FusedMatMul", ["x", "W"], ["h"], name="fused", domain="com.microsoft"),
-             helper.make_node("Frobnicate", ["h"], ["y"], name="unknown")]
-    path = _save(tmp_path / "m.onnx", nodes, [_vi("x", [2, 3])], [_vi("y", None)],
-                 [_const("W", np.ones((3, 4)), np.float32)], extra=[ms])
+    nodes = [
+        helper.make_node("FusedMatMul", ["x", "W"], ["h"], name="fused", domain="com.microsoft"),
+        helper.make_node("Frobnicate", ["h"], ["y"], name="unknown"),
+    ]
+    path = _save(
+        tmp_path / "m.onnx",
+        nodes,
+        [_vi("x", [2, 3])],
+        [_vi("y", None)],
+        [_const("W", np.ones((3, 4)), np.float32)],
+        extra=[ms],
+    )
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -551,8 +649,13 @@ def test_symbolic_inference_writes_nothing_and_never_changes_directory(tmp_path:
 def _custom(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "libevil.so").write_bytes(b"\x7fELF not really")
-    return _save(folder / "custom.onnx", [helper.make_node("Frobnicate", ["x"], ["y"], name="evil", domain="libevil")],
-                 [_vi("x", [2])], [_vi("y", [2])], extra=[helper.make_opsetid("libevil", 1)])
+    return _save(
+        folder / "custom.onnx",
+        [helper.make_node("Frobnicate", ["x"], ["y"], name="evil", domain="libevil")],
+        [_vi("x", [2])],
+        [_vi("y", [2])],
+        extra=[helper.make_opsetid("libevil", 1)],
+    )
 
 
 def test_custom_domain_is_unsupported_and_loads_no_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -578,8 +681,13 @@ def test_custom_domain_is_unsupported_and_loads_no_library(tmp_path: Path, monke
 
 def test_no_code_path_registers_custom_op_libraries() -> None:
     """onnxruntime loads native code only when told to: nothing in the product tells it to."""
-    forbidden = ("register_custom_ops_library", "register_execution_provider_library", "session.custom_op",
-                 "onnxruntime_extensions", "get_library_path")
+    forbidden = (
+        "register_custom_ops_library",
+        "register_execution_provider_library",
+        "session.custom_op",
+        "onnxruntime_extensions",
+        "get_library_path",
+    )
     for source in sorted([*(REPO_ROOT / "profiler").glob("*.py"), *(REPO_ROOT / "gui").rglob("*.py")]):
         text = source.read_text(encoding="utf-8")
         found = [word for word in forbidden if word in text]

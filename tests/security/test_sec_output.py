@@ -101,19 +101,23 @@ def test_private_char_device_is_written_in_place(tmp_path: Path) -> None:
 
 def _run(code: str, *args: str, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
     script = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script, *args], stdout=stdout, stderr=subprocess.PIPE,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+    )
 
 
 def test_symlink_to_proc_self_fd_1_writes_to_stdout(tmp_path: Path) -> None:
     link = tmp_path / "out.json"
     link.symlink_to("/proc/self/fd/1")
-    done = _run("""
+    done = _run(
+        """
         from profiler.safe_io import write_text_atomic
         print("table", flush=True)
         write_text_atomic(sys.argv[1], '{"ok": true}\\n')
         print("after")
-    """, str(link))
+    """,
+        str(link),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == 'table\n{"ok": true}\nafter\n'  # in order, in the pipe
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
@@ -125,12 +129,16 @@ def test_dev_stdout_redirected_to_a_file_is_appended_in_order(tmp_path: Path) ->
     link = tmp_path / "out.json"
     link.symlink_to("/dev/stdout")
     with open(out, "w") as f:
-        done = _run("""
+        done = _run(
+            """
             from profiler.safe_io import write_text_atomic
             print("first")
             write_text_atomic(sys.argv[1], "json\\n")
             print("last")
-        """, str(link), stdout=f)
+        """,
+            str(link),
+            stdout=f,
+        )
     assert done.returncode == 0, done.stderr
     assert out.read_text() == "first\njson\nlast\n"  # not truncated, not replaced by a new file
     assert link.is_symlink() and _leftovers(tmp_path) == []
@@ -148,8 +156,14 @@ def test_cli_json_to_a_fifo(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     got: list[bytes] = []
     reader = _read_fifo(fifo, got)
-    done = subprocess.run([sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--json", str(fifo)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "tradeoff", "profile", "demo:mlp", "--no-latency", "--json", str(fifo)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     reader.join(10)
     assert done.returncode == 0, done.stderr
     assert json.loads(got[0])["schema"] == "tradeoff.profile/1"

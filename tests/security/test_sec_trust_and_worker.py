@@ -27,13 +27,21 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::F
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def tradeoff(*argv: str, timeout_s: float = 120, cwd: Path | None = None,
-             tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def tradeoff(
+    *argv: str, timeout_s: float = 120, cwd: Path | None = None, tmpdir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
-    return subprocess.run([sys.executable, "-m", "tradeoff", *argv], capture_output=True, text=True,
-                          timeout=timeout_s, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "tradeoff", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def assert_one_error(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> str:
@@ -59,8 +67,13 @@ def _dynamic_pt2(path: Path) -> None:
     torch.export.save(ep, str(path))
 
 
-def _rewrite_zip(src: Path, dst: Path, edit: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None,
-                 transform: object = None) -> None:
+def _rewrite_zip(
+    src: Path,
+    dst: Path,
+    edit: dict[str, bytes] | None = None,
+    add: dict[str, bytes] | None = None,
+    transform: object = None,
+) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -113,11 +126,15 @@ def test_pt2_with_native_library_is_refused_and_nothing_unpacked(tmp_path: Path)
     plain = tmp_path / "plain.pt2"
     _dynamic_pt2(plain)
     evil = tmp_path / "aoti.pt2"
-    _rewrite_zip(plain, evil, add={
-        "data/aotinductor/model/model.so": b"\x7fELF" + os.urandom(2048),
-        "data/aotinductor/model/model.wrapper.cpp": b"// wrapper",
-        "data/aotinductor/model/model_metadata.json": b"{}",
-    })
+    _rewrite_zip(
+        plain,
+        evil,
+        add={
+            "data/aotinductor/model/model.so": b"\x7fELF" + os.urandom(2048),
+            "data/aotinductor/model/model.wrapper.cpp": b"// wrapper",
+            "data/aotinductor/model/model_metadata.json": b"{}",
+        },
+    )
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     before = set(scratch.iterdir())
@@ -176,13 +193,16 @@ def factory(tmp_path: Path, name: str, body: str = "pass", build: str = "pass") 
     return str(path)
 
 
-@pytest.mark.parametrize("body, words", [
-    ("import ctypes; ctypes.string_at(0)", ("died", "SIGSEGV")),
-    ("os._exit(0)", ("died", "exit code 0")),
-    ("raise SystemExit(0)", ("SystemExit",)),
-    ("raise KeyboardInterrupt", ("KeyboardInterrupt",)),
-    ("os.kill(os.getpid(), signal.SIGKILL)", ("died", "SIGKILL")),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("import ctypes; ctypes.string_at(0)", ("died", "SIGSEGV")),
+        ("os._exit(0)", ("died", "exit code 0")),
+        ("raise SystemExit(0)", ("SystemExit",)),
+        ("raise KeyboardInterrupt", ("KeyboardInterrupt",)),
+        ("os.kill(os.getpid(), signal.SIGKILL)", ("died", "SIGKILL")),
+    ],
+)
 def test_a_model_that_kills_its_process_is_exit_3(tmp_path: Path, body: str, words: tuple[str, ...]) -> None:
     model = factory(tmp_path, "dies", body)
     proc = tradeoff("profile", model, "--json", "-")
@@ -206,8 +226,12 @@ def test_time_limit_must_be_a_real_limit(bad: str) -> None:
 
 def test_model_prints_never_reach_json_stdout(tmp_path: Path) -> None:
     forged = json.dumps({"schema": "tradeoff.profile/1", "forged": True})
-    model = factory(tmp_path, "chatty", f"print({forged!r}, flush=True); os.write(1, b'raw fd 1\\n')",
-                    f"print({forged!r}, flush=True); sys.stdout.write('more\\n')")
+    model = factory(
+        tmp_path,
+        "chatty",
+        f"print({forged!r}, flush=True); os.write(1, b'raw fd 1\\n')",
+        f"print({forged!r}, flush=True); sys.stdout.write('more\\n')",
+    )
     proc = tradeoff("profile", model, "--json", "-")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # nothing but the document

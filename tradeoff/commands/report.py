@@ -26,11 +26,21 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     add_plan_arguments(r)
     g = r.add_argument_group("report")
     g.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="the PDF to write")
-    g.add_argument("--page-size", choices=["a4", "letter"], default="a4", type=str.lower, help="paper size (default a4)")
-    g.add_argument("--choose", metavar="LABEL", help="the variant the summary compares (its label as `tradeoff sweep` prints it)")
-    g.add_argument("--min-cosine", metavar="F", default="0.99",
-                   help="fidelity floor for the automatically chosen variant: output cosine vs baseline (default 0.99)")
-    g.add_argument("--export-dir", metavar="DIR", help="also write layers, variants and cost tables as CSV and JSON into DIR")
+    g.add_argument(
+        "--page-size", choices=["a4", "letter"], default="a4", type=str.lower, help="paper size (default a4)"
+    )
+    g.add_argument(
+        "--choose", metavar="LABEL", help="the variant the summary compares (its label as `tradeoff sweep` prints it)"
+    )
+    g.add_argument(
+        "--min-cosine",
+        metavar="F",
+        default="0.99",
+        help="fidelity floor for the automatically chosen variant: output cosine vs baseline (default 0.99)",
+    )
+    g.add_argument(
+        "--export-dir", metavar="DIR", help="also write layers, variants and cost tables as CSV and JSON into DIR"
+    )
     g.add_argument("--title", default="Cost report", help="the report's title")
     return r
 
@@ -88,10 +98,19 @@ def run(args: argparse.Namespace) -> int:
         raise no_variant_error(args.model, results, codes)
     baseline = next((r.profile for r in ok if r.variant == plain and r.profile is not None), None)
     if baseline is None:
-        baseline = next((r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline)
+        baseline = next(
+            (r.baseline for r in ok if r.variant.batch is None and r.variant.seq_len is None), ok[0].baseline
+        )
     baseline.check()
-    inputs = build_report_inputs(baseline, results, options=options, catalog=catalog, chosen_label=args.choose,
-                                 min_cosine=min_cos, title=args.title)
+    inputs = build_report_inputs(
+        baseline,
+        results,
+        options=options,
+        catalog=catalog,
+        chosen_label=args.choose,
+        min_cosine=min_cos,
+        title=args.title,
+    )
     pages = render_report_pdf(inputs, args.output, page_size=args.page_size)
     _write_extras(args, inputs, pages)
     if args.json != "-":
@@ -102,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_document(inputs: Any, *, pdf: str | None = None, pages: int | None = None, page_size: str | None = None) -> dict[str, Any]:
+def report_document(
+    inputs: Any, *, pdf: str | None = None, pages: int | None = None, page_size: str | None = None
+) -> dict[str, Any]:
     """`tradeoff.report/1`: the documents the report was made from, each in its own schema."""
     return {
         "schema": REPORT_SCHEMA,
@@ -132,5 +153,11 @@ def _write_extras(args: argparse.Namespace, inputs: Any, pages: int) -> None:
         if plan is not None:
             write_text_atomic(args.csv, plan_csv_text(plan))
     if args.export_dir:
-        export_bundle(args.export_dir, profile=inputs.baseline, sweep=inputs.sweep, plan=inputs.plan_baseline,
-                      plan_csv=plan_csv_text, extra_plans={"chosen": inputs.plan_chosen})
+        export_bundle(
+            args.export_dir,
+            profile=inputs.baseline,
+            sweep=inputs.sweep,
+            plan=inputs.plan_baseline,
+            plan_csv=plan_csv_text,
+            extra_plans={"chosen": inputs.plan_chosen},
+        )

@@ -77,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
     install_stop_handlers()  # SIGTERM/SIGHUP stop TensorBoard before this process goes
     tb = start_tensorboard(result.logdir, port=args.port, open_browser=True)
     try:
-        print(f"TensorBoard: {tb.profiler_url}  (Ctrl+C to stop)", file=sys.stderr if args.json == "-" else sys.stdout, flush=True)
+        print(
+            f"TensorBoard: {tb.profiler_url}  (Ctrl+C to stop)",
+            file=sys.stderr if args.json == "-" else sys.stdout,
+            flush=True,
+        )
         tb.process.wait()
     except KeyboardInterrupt:
         pass
