@@ -296,9 +296,9 @@ class PlannerPanel(QWidget):
         self.target_changed.emit(self.target_name)
 
     def _update_labels(self) -> None:
-        self.mfu_label.setText("class default" if self.mfu.value() == 0 else f"{self.mfu.value()} %")
-        self.util_label.setText(f"{self.util.value()} %")
-        self.discount_label.setText(f"{self.discount.value()} %")
+        self.mfu_label.setText("class default" if self.mfu.value() == 0 else f"{self.mfu.value()}%")
+        self.util_label.setText(f"{self.util.value()}%")
+        self.discount_label.setText(f"{self.discount.value()}%")
 
     def _on_input_changed(self, *_: Any) -> None:
         self._update_labels()

@@ -54,7 +54,7 @@ class _LayerView(QWidget):
         menu = QMenu(view)
         current = overrides.get(name)
         act = menu.addAction(
-            menu_text(f"Prune “{name}”…" if current is None else f"Change pruning of “{name}” ({100 * current:.0f} %)…")
+            menu_text(f"Prune “{name}”…" if current is None else f"Change pruning of “{name}” ({100 * current:.0f}%)…")
         )
         clear = menu.addAction("Remove this layer's override")
         clear.setEnabled(current is not None)

@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.progress = QProgressBar(maximum=1000, textVisible=True)
         self.progress.setFixedWidth(180)
-        self.progress.setFormat("%p %")
+        self.progress.setFormat("%p%")
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the measurement (Esc); the results on screen stay")
