@@ -316,11 +316,11 @@ class InProcessRunner:
                 Finished(self._cache[cache_key], cached=True, run_id=run_id),
             ]
             return run_id
-        from profiler.worker import _load_task
+        from profiler.worker_process import load_task
 
         self._stop = False
         self._run_id, self._cache_key = run_id, cache_key
-        self._gen = _load_task(task)(dict(payload or {}), self._state, lambda: self._stop)
+        self._gen = load_task(task)(dict(payload or {}), self._state, lambda: self._stop)
         self._backlog.append(Started(task=task, run_id=run_id))
         return run_id
 
@@ -334,7 +334,7 @@ class InProcessRunner:
     def poll(self, timeout_s: float = 0.0) -> list[RunEvent]:
         from dataclasses import replace
 
-        from profiler.worker import failed_event
+        from profiler.worker_process import failed_event
 
         end = time.monotonic() + 0.02
         for _ in range(self.events_per_poll):

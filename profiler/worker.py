@@ -43,272 +43,25 @@ spawn re-imports it in every worker, and the GUI imports it at start-up.
 from __future__ import annotations
 
 import collections
-import importlib
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import wait as _mp_wait
 from typing import Any
 
-from .events import Cancelled, Failed, FailureKind, Finished, Progress, Started, failure_kind
+from .events import Cancelled, Failed, FailureKind, Finished, Started
 from .events import RunEvent as Event
+from .worker_process import failed_event, worker_main
 
 __all__ = ["Event", "Runner", "TaskFn", "failed_event"]
 
 TaskFn = Callable[[dict[str, Any], dict[str, Any], Callable[[], bool]], Iterator[Event]]
 
-PROGRESS_INTERVAL_S = 0.05  # progress events are throttled to ~20/s in the worker
 _CACHE_SIZE = 64
 _KEEP_TERMINALS = 256
-
-
-# --------------------------------------------------------------------------------------------
-# The worker process
-# --------------------------------------------------------------------------------------------
-
-
-def _first_line(text: str) -> str:
-    for line in str(text).splitlines():
-        if line.strip():
-            return " ".join(line.split())
-    return ""
-
-
-def failed_event(exc: BaseException, run_id: int = 0) -> Failed:
-    """The ``Failed`` event for an exception: its kind, one line, its file and machine-readable facts."""
-    from .errors import StudioError
-
-    legacy = getattr(exc, "failure_kind", None)
-    if legacy is None and (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"):
-        legacy = "memory"
-    if isinstance(exc, StudioError):
-        details = dict(getattr(exc, "details", {}) or {})
-        kind = failure_kind(legacy, int(exc.exit_code), details)
-        stage = details.pop("stage", None)
-        details.pop("needs_trust", None)
-        return Failed(
-            kind, _first_line(str(exc)), exc.file, None if stage is None else str(stage), details, run_id=run_id
-        )
-    text = _first_line(str(exc))
-    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return Failed(failure_kind(legacy, 3, {}), message, run_id=run_id)
-
-
-class EventNotPicklable(Exception):
-    """A task yielded something that cannot cross the pipe (a live module, a lambda, a tensor on CUDA...)."""
-
-
-class _Control:
-    """State the listener thread and the main loop share inside the worker."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.queue: collections.deque[tuple[int, str, dict[str, Any]]] = collections.deque()
-        self.max_requested = 0  # newest run id asked for: every older one is superseded
-        self.cancelled_upto = 0  # every run id <= this was cancelled
-        self.current_id = 0
-        self.current_stop: threading.Event | None = None
-        self.closing = False
-
-    def _stale(self, run_id: int) -> bool:
-        return run_id < self.max_requested or run_id <= self.cancelled_upto or self.closing
-
-    def request(self, run_id: int, task: str, payload: dict[str, Any]) -> None:
-        with self.cond:
-            self.max_requested = max(self.max_requested, run_id)
-            self._signal_current()
-            self.queue.append((run_id, task, payload))
-            self.cond.notify_all()
-
-    def cancel(self, run_id: int) -> None:
-        with self.cond:
-            self.cancelled_upto = max(self.cancelled_upto, run_id)
-            self._signal_current()
-
-    def close(self) -> None:
-        with self.cond:
-            self.closing = True
-            self._signal_current()
-            self.cond.notify_all()
-
-    def _signal_current(self) -> None:
-        if self.current_stop is not None and self._stale(self.current_id):
-            self.current_stop.set()
-
-    def next(self) -> tuple[int, str, dict[str, Any], threading.Event | None] | None:
-        """The next request (its stop event is None when it was already superseded); None to exit."""
-        with self.cond:
-            while not self.queue and not self.closing:
-                self.cond.wait()
-            if self.closing:
-                return None
-            run_id, task, payload = self.queue.popleft()
-            if self._stale(run_id):
-                return run_id, task, payload, None
-            self.current_id = run_id
-            self.current_stop = threading.Event()
-            return run_id, task, payload, self.current_stop
-
-    def done(self) -> None:
-        with self.cond:
-            self.current_stop = None
-
-
-def _listen(conn: Any, control: _Control, finished: threading.Event) -> None:
-    """Read control messages while a task runs; the only reader of the worker's end of the pipe."""
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            control.close()  # the parent went away
-            if not finished.wait(2.0):  # a task that ignores should_stop: do not linger as an orphan
-                os._exit(0)
-            return
-        op = msg[0]
-        if op == "run":
-            control.request(msg[1], msg[2], msg[3])
-        elif op == "cancel":
-            control.cancel(msg[1])
-        elif op == "close":
-            control.close()
-            return
-
-
-_TASKS: dict[str, Callable[..., Any]] = {}
-
-
-def _load_task(name: str) -> Callable[..., Any]:
-    fn = _TASKS.get(name)
-    if fn is None:
-        module_name, sep, attr = name.partition(":")
-        if not sep or not module_name or not attr:
-            raise ValueError(f"a task is named 'package.module:function', not {name!r}")
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        if not callable(obj):
-            raise TypeError(f"task {name!r} is not callable")
-        fn = _TASKS[name] = obj
-    return fn
-
-
-def _run_one(
-    send: Callable[[Event], None],
-    run_id: int,
-    task: str,
-    payload: dict[str, Any],
-    state: dict[str, Any],
-    stop: threading.Event,
-) -> None:
-    """Drive one task to exactly one terminal event."""
-    send(Started(task=task, pid=os.getpid(), run_id=run_id))
-    should_stop = stop.is_set
-    gen: Any = None
-    last_progress = 0.0
-    try:
-        fn = _load_task(task)
-        gen = fn(payload, state, should_stop)
-        if not hasattr(gen, "__next__"):  # a plain function: its return value is the result
-            if stop.is_set():
-                send(Cancelled("stopped", run_id=run_id))
-            else:
-                send(Finished(gen, run_id=run_id))
-            return
-        while True:
-            try:
-                item = next(gen)
-            except StopIteration as end:
-                if stop.is_set():
-                    send(Cancelled("stopped", run_id=run_id))
-                elif end.value is not None:
-                    send(Finished(end.value, run_id=run_id))
-                else:
-                    send(Failed(FailureKind.MODEL_FAILED, f"task {task} ended without a result", run_id=run_id))
-                return
-            if not isinstance(item, Event):
-                raise TypeError(f"task {task} yielded {type(item).__name__}, not a run event (profiler.events)")
-            event = replace(item, run_id=run_id)
-            if isinstance(event, Finished | Failed):
-                _close(gen)
-                send(replace(event, cached=False) if isinstance(event, Finished) else event)
-                return
-            if isinstance(event, Cancelled) or stop.is_set():  # every yield is also a check point
-                _close(gen)
-                send(Cancelled("stopped", run_id=run_id))
-                return
-            if isinstance(event, Progress):
-                now = time.monotonic()
-                if now - last_progress < PROGRESS_INTERVAL_S and event.fraction < 1.0:
-                    continue
-                last_progress = now
-            send(event)
-    except BaseException as exc:  # noqa: BLE001 - every failure (SystemExit too) becomes an event
-        if stop.is_set() or type(exc).__name__ == "Cancelled":
-            send(Cancelled("stopped", run_id=run_id))
-        else:
-            send(failed_event(exc, run_id))
-    finally:
-        _close(gen)
-
-
-def _close(gen: Any) -> None:
-    """Close a task's generator (its ``finally`` blocks run); errors there were already reported."""
-    close = getattr(gen, "close", None)
-    if close is not None:
-        try:
-            close()
-        except BaseException:  # noqa: BLE001, S110
-            pass
-
-
-def _worker_main(conn: Any, parent_pid: int | None = None, scratch: str | None = None) -> None:
-    """Entry point of the worker process (spawned): serve requests until told to close."""
-    from .process_guard import isolate_worker, kill_process_tree
-
-    isolate_worker(parent_pid if parent_pid is not None else os.getppid(), scratch)
-    try:  # a Ctrl+C in the terminal goes to the whole process group; the parent decides
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):
-        pass
-    control = _Control()
-    finished = threading.Event()
-    listener = threading.Thread(target=_listen, args=(conn, control, finished), name="worker-listener", daemon=True)
-    listener.start()
-    state: dict[str, Any] = {}
-
-    def send(event: Event) -> None:
-        # conn.send pickles before it writes: an unpicklable event raises here (and becomes the
-        # run's Failed event in _run_one) without leaving half a message in the pipe.
-        try:
-            conn.send(event)
-        except (BrokenPipeError, EOFError, ConnectionError):
-            control.close()  # the parent went away
-        except Exception as exc:
-            raise EventNotPicklable(
-                f"the task's {event.kind} event is not plain picklable data ({type(exc).__name__}: {_first_line(str(exc))})"
-            ) from None
-
-    try:
-        while True:
-            item = control.next()
-            if item is None:
-                break
-            run_id, task, payload, stop = item
-            if stop is None:
-                send(Cancelled("superseded", run_id=run_id))
-                continue
-            try:
-                _run_one(send, run_id, task, payload, state, stop)
-            finally:
-                # whatever the model started dies with the run (detached ones too: we reap them)
-                kill_process_tree(os.getpid(), include_self=False, group=False)
-                control.done()
-    finally:
-        finished.set()
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,7 +163,7 @@ class Runner:
         parent, child = self._ctx.Pipe(duplex=True)
         self._scratch = make_scratch()
         proc = self._ctx.Process(
-            target=_worker_main, args=(child, os.getpid(), self._scratch), name="tradeoff-worker", daemon=True
+            target=worker_main, args=(child, os.getpid(), self._scratch), name="tradeoff-worker", daemon=True
         )
         proc.start()
         child.close()

@@ -359,7 +359,7 @@ def test_events_are_picklable_and_failures_derive_their_exit_code() -> None:
 def test_failed_event_kinds_follow_the_error_not_its_wording() -> None:
     from profiler.errors import InputError, MeasureError
     from profiler.guard import NotEnoughMemory
-    from profiler.worker import failed_event
+    from profiler.worker_process import failed_event
 
     trust = failed_event(InputError("m.pt", "pass --trust", details={"needs_trust": True, "stage": "load"}), 4)
     assert trust == Failed(FailureKind.NEEDS_TRUST, "m.pt: pass --trust", "m.pt", "load", {}, run_id=4)
