@@ -39,7 +39,7 @@ def make_application(argv: Sequence[str] | None = None) -> object:
 def run_app(source: str | None = None, trust: bool = False) -> int:
     """Show the main window on `source` (default: the demo model) and run the event loop."""
     multiprocessing.freeze_support()
-    from profiler.trace import install_stop_handlers
+    from profiler.tensorboard import install_stop_handlers
 
     install_stop_handlers()  # SIGTERM/SIGHUP stop a TensorBoard the app started (SECURITY.md)
     app = make_application()

@@ -2,7 +2,8 @@
 core's result objects, for the app's File → Export report dialog and for `tradeoff report`
 (tradeoff/commands/report.py, which imports this package only when it runs).
 
-Import-light: Qt loads only inside `gui.report.pdf` and `gui.report.export`, torch never at import.
+Import-light: Qt loads only inside `gui.report.pdf`, `gui.report.export` and the drawing modules they
+import (`figures`, `chart_*`, `section_*`, `layout`), torch never at import.
 """
 
 from __future__ import annotations

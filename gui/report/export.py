@@ -254,7 +254,7 @@ def open_in_tensorboard(window: Any, logdir: str, *, open_browser: bool = True, 
     """Tools → Open in TensorBoard: start TensorBoard with the PyTorch profiler plugin on
     127.0.0.1 (a free port) over `logdir` and open the browser. The server is stopped when the
     application quits. Returns the TensorBoardProcess."""
-    from profiler.trace import start_tensorboard
+    from profiler.tensorboard import start_tensorboard
 
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:

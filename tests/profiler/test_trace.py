@@ -107,7 +107,7 @@ def test_cli_trace_bad_logdir_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_tensorboard_lists_the_run(recorded: Any) -> None:
-    from profiler.trace import start_tensorboard, tensorboard_available
+    from profiler.tensorboard import start_tensorboard, tensorboard_available
 
     missing = tensorboard_available()
     if missing:
@@ -194,7 +194,7 @@ def test_tied_child_dies_with_a_sigkilled_parent(tmp_path: Path, from_thread: bo
     pid_file = tmp_path / "pids"
     parent = _parent(f"""
         import threading
-        from profiler.trace import spawn_tied
+        from profiler.tensorboard import spawn_tied
         STAND_IN = {STAND_IN!r}
         def start():
             spawn_tied([sys.executable, "-c", STAND_IN, {str(pid_file)!r}])
@@ -222,7 +222,7 @@ def test_tied_child_dies_with_a_sigkilled_parent(tmp_path: Path, from_thread: bo
 def test_stop_ends_the_whole_group(tmp_path: Path) -> None:
     import sys
 
-    from profiler.trace import spawn_tied
+    from profiler.tensorboard import spawn_tied
 
     pid_file = tmp_path / "pids"
     tied = spawn_tied([sys.executable, "-c", STAND_IN, str(pid_file)])
@@ -244,7 +244,7 @@ def test_stop_handlers_stop_tensorboard_then_exit(tmp_path: Path, signame: str) 
     log = tmp_path / "tb.log"
     parent = _parent(f"""
         from pathlib import Path
-        import profiler.trace as t
+        import profiler.tensorboard as t
         tied = t.spawn_tied([sys.executable, "-c", {STAND_IN!r}, {str(pid_file)!r}])
         tb = t.TensorBoardProcess(process=tied.process, host="127.0.0.1", port=1, logdir=Path("."),
                                   log_path=Path({str(log)!r}), tied=tied)
@@ -272,12 +272,12 @@ def test_real_tensorboard_dies_with_a_sigkilled_parent(tmp_path: Path) -> None:
     import os
     import signal
 
-    from profiler.trace import tensorboard_available
+    from profiler.tensorboard import tensorboard_available
 
     if tensorboard_available():
         pytest.skip(f"TensorBoard cannot start here: {tensorboard_available()}")
     parent = _parent(f"""
-        from profiler.trace import start_tensorboard
+        from profiler.tensorboard import start_tensorboard
         tb = start_tensorboard({str(tmp_path)!r}, timeout_s=90)
         print("started", flush=True)
         time.sleep(300)

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json != "-":
             print(terminal_safe(f"view it: tradeoff trace … --open, or tensorboard --logdir {result.logdir}"))
         return 0
-    from profiler.trace import install_stop_handlers, start_tensorboard
+    from profiler.tensorboard import install_stop_handlers, start_tensorboard
 
     install_stop_handlers()  # SIGTERM/SIGHUP stop TensorBoard before this process goes
     tb = start_tensorboard(result.logdir, port=args.port, open_browser=True)

@@ -1,0 +1,211 @@
+"""The report's first page: title, model, environment, the baseline-vs-chosen summary and its findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import fmt
+from .inputs import Savings, cheapest_monthly, cheapest_serving, cheapest_training
+from .sections_base import (
+    SectionBase,
+    _measured_latency,
+)
+
+
+class SummarySection(SectionBase):
+    """Title, summary table, cheapest hardware and savings, and the "In short" findings."""
+
+    def title_and_summary(self) -> None:
+        from .layout import HEAD, MUTED, font
+
+        d, x, b = self.doc, self.x, self.base
+        d.paragraph(x.title, size=11, color=MUTED, after=1)
+        d.paragraph(x.model_name, size=24, bold=True, color=HEAD, after=2)
+        d.paragraph(
+            f"{b.model.source}  ·  format {b.model.format}  ·  {x.created:%A %d %B %Y, %H:%M %Z}".strip(),
+            size=9,
+            color=MUTED,
+            after=6,
+        )
+        env = b.environment
+        cfg = b.config
+        inputs_text = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in b.inputs)
+        rows = [
+            ["Inputs", inputs_text or "—"],
+            [
+                "Configuration",
+                f"{cfg.device} · {cfg.runtime} · {cfg.precision} · batch {cfg.batch} · threads {cfg.threads or 'default'}",
+            ],
+        ]
+        if env is not None:
+            rows += [
+                [
+                    "Machine (measured on)",
+                    f"{env.cpu}, {env.cores} cores, {env.threads} threads; GPU: {env.gpu or 'none'}",
+                ],
+                [
+                    "Software",
+                    f"torch {env.torch or '—'} · onnxruntime {env.onnxruntime or '—'} · Python {env.python} · {env.os}",
+                ],
+            ]
+        else:
+            rows.append(["Machine", "not recorded"])
+        from .layout import Column
+
+        d.table([Column("", 1.1), Column("", 4.0, wrap=True)], rows, size=8, after=8, header=False)
+        d.heading("Summary", 1)
+        if self.chosen is not None:
+            d.paragraph(f"Chosen variant: {self.chosen.variant.label()} — {x.choice_rule}.", size=9.5, after=3)
+        else:
+            rule = (x.choice_rule[:1].upper() + x.choice_rule[1:] + ".") if x.choice_rule else ""
+            d.paragraph("No variant is compared: the report describes the baseline. " + rule, size=9.5, after=3)
+        self.summary_table()
+        self.summary_costs()
+        lines = self.findings()
+        if lines:
+            d.heading("In short", 2)
+            d.bullets(lines, size=9)
+        _ = font
+
+    def summary_table(self) -> None:
+        from .layout import Column
+
+        d, b, c = self.doc, self.base, self.cprof
+        bt = b.totals
+        ct = None if c is None else c.totals
+        f = None if self.chosen is None else self.chosen.fidelity
+        lat_b, lat_c = _measured_latency(b), _measured_latency(c)
+
+        def change(vb: float | None, vc: float | None) -> str:
+            return fmt.ratio(vc / vb) if vb and vc is not None else "—"
+
+        def spread(t: Any) -> str:
+            lat = None if t is None else t.latency_ms
+            return "—" if lat is None else f"{fmt.ms(lat.p10)} – {fmt.ms(lat.p90)}"
+
+        lat_basis = "measured" if lat_b is not None else "not measured"
+        rows = [
+            ["Latency, median per call", fmt.ms(lat_b), fmt.ms(lat_c), change(lat_b, lat_c), lat_basis],
+            ["Latency p10 – p90", spread(bt), spread(ct), "", lat_basis],
+            ["Batch", str(b.config.batch), "—" if c is None else str(c.config.batch), "", "configured"],
+            ["Parameters", fmt.human_count(bt.params), fmt.human_count(None if ct is None else ct.params), change(bt.params, None if ct is None else ct.params), "counted"],
+            ["Size (weights + buffers)", fmt.human_bytes(bt.weight_bytes), fmt.human_bytes(None if ct is None else ct.weight_bytes),
+             change(bt.weight_bytes, None if ct is None else ct.weight_bytes), "counted"],
+            ["MACs per forward", fmt.human_count(bt.macs, "MAC"), fmt.human_count(None if ct is None else ct.macs, "MAC"),
+             change(bt.macs, None if ct is None else ct.macs), "counted"],
+            ["FLOPs per forward (2 × MACs)", fmt.human_count(bt.flops, "FLOP"), fmt.human_count(None if ct is None else ct.flops, "FLOP"), "", "counted"],
+            ["Peak memory", fmt.human_bytes(bt.peak_memory_bytes), fmt.human_bytes(None if ct is None else ct.peak_memory_bytes),
+             change(bt.peak_memory_bytes, None if ct is None else ct.peak_memory_bytes), "measured" if bt.peak_memory_bytes is not None else "not measured"],
+            ["Fidelity: output cosine vs baseline", "1 (reference)", fmt.fidelity(None if f is None else f.cosine), "", "measured"],
+            ["Fidelity: top-1 agreement", "1 (reference)", "—" if f is None or f.top1_agreement is None else fmt.pct(f.top1_agreement), "", "measured"],
+            ["Fidelity: max abs error", "0 (reference)", "—" if f is None else fmt.num(f.max_abs_error), "", "measured"],
+        ]  # fmt: skip
+        if f is not None and f.accuracy is not None:
+            rows.append(
+                ["Accuracy on the given labels", fmt.pct(f.baseline_accuracy), fmt.pct(f.accuracy), "", "measured"]
+            )
+        label = "Chosen variant" if self.chosen is not None else "Chosen (none)"
+        d.table([Column("Metric", 2.6), Column("Baseline", 1.35, "r"), Column(label, 1.35, "r"), Column("Chosen ÷ baseline", 1.0, "r"),
+                 Column("Basis", 0.9)], rows, size=8)  # fmt: skip
+
+    def summary_costs(self) -> None:
+        from .layout import HEAD, Column
+
+        d = self.doc
+        if self.pb is None:
+            d.paragraph("No cost projection in this report (no hardware catalog was given).", size=9, italic=True)
+            return
+        sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
+        tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)
+
+        def where(o: Any) -> str:
+            return "—" if o is None else f"{o.accelerator} · {o.provider} {o.instance}"
+
+        rows: list[list[str]] = []
+        s = Savings(None if sb is None else sb.usd_per_million, None if sc is None else sc.usd_per_million)
+        rows.append(["Serve: cheapest instance", where(sb), where(sc) if self.chosen is not None else "—", "", ""])
+        rows.append(["Serve: $ per million inferences", fmt.usd(s.baseline), fmt.usd(s.chosen) if self.chosen is not None else "—",
+                     fmt.usd(s.saved) if self.chosen is not None else "—", fmt.saved_pct(s.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
+        mb, mc = cheapest_monthly(self.pb), cheapest_monthly(self.pc)
+        if mb is not None:
+            m = Savings(mb.usd_per_month, None if mc is None else mc.usd_per_month)
+            qps = self.pb.assumptions.get("serve_qps")
+            if (mb.instance, mb.provider, mb.region) != (sb.instance, sb.provider, sb.region) or (
+                mc is not None
+                and sc is not None
+                and (mc.instance, mc.provider, mc.region) != (sc.instance, sc.provider, sc.region)
+            ):
+                rows.append([f"Serve {fmt.num(qps)} requests/s: cheapest instance", where(mb),
+                             where(mc) if self.chosen is not None else "—", "", ""])  # fmt: skip
+            rows.append([f"Serve {fmt.num(qps)} requests/s: $ per month", fmt.usd(m.baseline), fmt.usd(m.chosen) if self.chosen is not None else "—",
+                         fmt.usd(m.saved) if self.chosen is not None else "—", fmt.saved_pct(m.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
+        if self.pb.training is not None:
+            t = Savings(None if tb is None else tb.usd_on_demand, None if tc is None else tc.usd_on_demand)
+            rows.append(["Train: cheapest instance", where(tb), where(tc) if self.chosen is not None else "—", "", ""])
+            rows.append(["Train: $ on demand", fmt.usd(t.baseline), fmt.usd(t.chosen) if self.chosen is not None else "—",
+                         fmt.usd(t.saved) if self.chosen is not None else "—", fmt.saved_pct(t.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
+            rows.append(["Train: time on that instance", fmt.hours(None if tb is None else tb.hours),
+                         fmt.hours(None if tc is None else tc.hours) if self.chosen is not None else "—", "", ""])  # fmt: skip
+        else:
+            rows.append(["Train", "not projected (no --train-tokens / --train-samples)", "", "", ""])
+        d.heading("Cheapest hardware and savings (all projected)", 2)
+        d.table([Column("Cost", 1.6, wrap=True), Column("Baseline (projected)", 2.0, "r", wrap=True), Column("Chosen variant (projected)", 2.2, "r", wrap=True),
+                 Column("Saved (projected)", 0.8, "r"), Column("Change", 0.6, "r")], rows, size=7.5)  # fmt: skip
+        # small multiples: baseline vs chosen
+        if self.chosen is not None:
+            from .figures import draw_summary_bars
+
+            bt, ct = self.base.totals, self.cprof.totals if self.cprof is not None else None
+            items = [
+                ("Latency (measured)", _measured_latency(self.base), _measured_latency(self.cprof), "ms"),
+                ("Size (counted)", float(bt.weight_bytes), None if ct is None else float(ct.weight_bytes), "B"),
+                ("MACs (counted)", float(bt.macs), None if ct is None else float(ct.macs), "MAC"),
+                ("$ / M inf. (projected)", s.baseline, s.chosen, "$"),
+            ]
+            if self.pb.training is not None:
+                t2 = Savings(None if tb is None else tb.usd_on_demand, None if tc is None else tc.usd_on_demand)
+                items.append(("Training $ (projected)", t2.baseline, t2.chosen, "$"))
+            d.figure(
+                64,
+                lambda p, r: draw_summary_bars(p, r, items),
+                caption="Baseline (blue) and chosen variant (orange), each metric scaled to the larger of the two.",
+            )
+        _ = HEAD
+
+    def findings(self) -> list[str]:
+        out: list[str] = []
+        b, c = self.base, self.cprof
+        lat_b, lat_c = _measured_latency(b), _measured_latency(c)
+        if self.chosen is not None and c is not None:
+            f = self.chosen.fidelity
+            parts = [
+                f"{self.chosen.variant.label()} has {fmt.ratio(c.totals.params / b.totals.params if b.totals.params else None)} the parameters "
+                f"and {fmt.ratio(c.totals.weight_bytes / b.totals.weight_bytes if b.totals.weight_bytes else None)} the size of the baseline"
+            ]
+            if lat_b and lat_c is not None:
+                parts.append(
+                    f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch})"
+                )
+            if f is not None:
+                parts.append(f"and agrees with it at output cosine {fmt.fidelity(f.cosine)} (measured)")
+            out.append(", ".join(parts) + ".")
+        sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
+        if sb is not None:
+            text = f"Cheapest to serve the baseline: {sb.accelerator} on {sb.provider} {sb.instance} at {fmt.usd(sb.usd_per_million)} per million inferences (projected)"
+            if sc is not None and self.chosen is not None:
+                s = Savings(sb.usd_per_million, sc.usd_per_million)
+                text += (
+                    f"; the chosen variant: {sc.accelerator} on {sc.provider} {sc.instance} at {fmt.usd(sc.usd_per_million)} "
+                    f"({fmt.saved_pct(s.saved_fraction)}, {fmt.usd(s.saved)} saved per million, projected)"
+                )
+            out.append(text + ".")
+        tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)
+        if tb is not None:
+            text = f"Cheapest to train the baseline: {tb.gpus} × {tb.accelerator} on {tb.provider} {tb.instance}, {fmt.usd(tb.usd_on_demand)} on demand over {fmt.hours(tb.hours)} (projected)"
+            if tc is not None and self.chosen is not None:
+                s = Savings(tb.usd_on_demand, tc.usd_on_demand)
+                text += (
+                    f"; the chosen variant: {fmt.usd(tc.usd_on_demand)} ({fmt.saved_pct(s.saved_fraction)}, projected)"
+                )
+            out.append(text + ".")
+        return out
