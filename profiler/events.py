@@ -165,17 +165,17 @@ class Cancelled(RunEvent):
 TERMINAL = (Finished, Failed, Cancelled)
 
 
-def failure_kind(legacy: object, exit_code: int, details: dict[str, Any]) -> FailureKind:
-    """The kind for a failure described the old way (a StudioError's exit code and details, and
-    the ``failure_kind`` of an exception: "memory", "timeout", "crash")."""
+def failure_kind(exc_kind: object, exit_code: int, details: dict[str, Any]) -> FailureKind:
+    """The kind of a failure from what the exception says: a StudioError's exit code and details,
+    and the exception's own ``failure_kind`` attribute ("memory", "timeout", "crash")."""
     if exit_code == 2:
         if details.get("needs_trust"):
             return FailureKind.NEEDS_TRUST
         if details.get("missing_dim") is not None:
             return FailureKind.MISSING_DIM
         return FailureKind.UNUSABLE_INPUT
-    if legacy == "memory":
+    if exc_kind == "memory":
         return FailureKind.OUT_OF_MEMORY
-    if legacy == "timeout":
+    if exc_kind == "timeout":
         return FailureKind.TIMED_OUT
     return FailureKind.MODEL_FAILED

@@ -37,12 +37,12 @@ def failed_event(exc: BaseException, run_id: int = 0) -> Failed:
     """The ``Failed`` event for an exception: its kind, one line, its file and machine-readable facts."""
     from .errors import StudioError
 
-    legacy = getattr(exc, "failure_kind", None)
-    if legacy is None and (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"):
-        legacy = "memory"
+    exc_kind = getattr(exc, "failure_kind", None)
+    if exc_kind is None and (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"):
+        exc_kind = "memory"
     if isinstance(exc, StudioError):
         details = dict(getattr(exc, "details", {}) or {})
-        kind = failure_kind(legacy, int(exc.exit_code), details)
+        kind = failure_kind(exc_kind, int(exc.exit_code), details)
         stage = details.pop("stage", None)
         details.pop("needs_trust", None)
         return Failed(
@@ -50,7 +50,7 @@ def failed_event(exc: BaseException, run_id: int = 0) -> Failed:
         )
     text = _first_line(str(exc))
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return Failed(failure_kind(legacy, 3, {}), message, run_id=run_id)
+    return Failed(failure_kind(exc_kind, 3, {}), message, run_id=run_id)
 
 
 class EventNotPicklable(Exception):
