@@ -41,10 +41,11 @@ from gui.theme import fmt_ms, fmt_usd
 from planner.catalog import Catalog, load_catalog, user_catalog_dir
 from planner.options import DEFAULT_UTILIZATION, PlanOptions
 from planner.plan import Plan, plan
-from planner.roofline import Projection, make_target, project
-from planner.vocab import PeakPrecision, as_peak_precision
+from planner.roofline import Projection, make_target, project, serving_precisions
+from planner.workload import Workload
 from profiler import units
 from profiler.errors import StudioError
+from profiler.precision_share import share_caption
 from profiler.result import Profile
 
 DEFAULT_TARGET = "H100-SXM"
@@ -347,6 +348,11 @@ class PlannerPanel(QWidget):
         priced = [o.usd_per_million for o in p.inference.options if o.usd_per_million is not None]
         return min(priced) * (1.0 - self.discount_fraction) if priced else None
 
+    def precision_share_caption(self, profile: Profile | None) -> str | None:
+        """'int8 on 0.028% of MACs' when `profile` has int8 layers (the cost projection runs only
+        those at int8), None for a float variant."""
+        return None if profile is None else share_caption(profile)
+
     def _summary(self) -> str:
         p = self.plan
         assert p is not None
@@ -364,6 +370,8 @@ class PlannerPanel(QWidget):
                 f"training: {units.hours(t.hours)} on {t.gpus} × {t.accelerator}, "
                 f"{fmt_usd(t.usd_on_demand * (1 - self.discount_fraction))}"
             )
+        if p.assumptions.get("quantized_mac_share") is not None and p.assumptions.get("precision_share"):
+            parts.append(f"projected with {p.assumptions['precision_share']}")
         parts.append("All times and prices are projected (roofline + catalog), not measured.")
         return " · ".join(parts)
 
@@ -377,14 +385,13 @@ class PlannerPanel(QWidget):
         if acc is None:
             return None
         try:
-            precision = as_peak_precision(profile.config.precision)
-        except ValueError:
-            precision = PeakPrecision.FP32
-        target = make_target(acc, precision)
-        if target is None:
-            return None
-        try:
-            return project(profile, target)
+            # as the plan projects it: a variant's int8 layers at int8, the rest as they ran
+            wl = Workload.from_profile(profile)
+            precision, float_precision = serving_precisions(wl)
+            target = make_target(acc, precision, float_precision=float_precision)
+            if target is None:
+                return None
+            return project(wl, target)
         except (ValueError, ZeroDivisionError, StudioError):
             return None
 

@@ -16,6 +16,11 @@ layer; each decode step reads all weights and the KV cache of the batch,
          + kernels × overhead,
 with FLOPs/token = forward FLOPs ÷ (batch × sequence) and context = prompt + output/2 (the
 mean over the generation). A request takes prefill + output tokens × step.
+
+Mixed precision (`ServeSettings.float_precision`, see planner/roofline.py): the measured
+variant's int8 layers run at the int8 peak, the rest at the float precision it kept; the option
+says which share (`quantized_mac_share`, `float_precision`, a note). A decode step splits its
+FLOPs by the int8 layers' share of FLOPs, and its weight bytes by their share of weights.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from planner.roofline import (
     make_target,
     serving_memory_bytes,
     usable_memory_bytes,
+    weight_bytes,
 )
 from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, Bound, PeakPrecision
 from planner.workload import Workload
+from profiler.precision_share import PrecisionShare
 
 HOURS_PER_MONTH = 730.0  # 8760 h ÷ 12
 
@@ -79,6 +86,11 @@ class InferenceOption(FlatRecord):
     price_quality: str = "ok"
     latency_source: str = PROJECTED
     notes: tuple[str, ...] = ()
+    #: the precision of the layers not quantized (None: every layer at `precision`)
+    float_precision: str | None = None
+    #: share of the forward's MACs projected at `precision` when the rest run at
+    #: `float_precision` (the measured variant's int8 layers); None when every layer is
+    quantized_mac_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,10 @@ class ServeSettings:
     lm: LMShape | None  # set for decoder LMs (n_layers may be 0 when unknown)
     decoder_lm: bool
     output_tokens: int
+    #: set when only the workload's int8 layers run at `precision` (planner.roofline.serving_precisions)
+    float_precision: PeakPrecision | None = None
+    #: what the option rows say about the split, e.g. the share of MACs in int8
+    share: PrecisionShare | None = None
 
 
 @dataclass(frozen=True)
@@ -125,18 +141,22 @@ class _LM:
         self.kernels = wl.kernels
 
     def step_s(self, t: Target, batch: int) -> tuple[float, Bound]:
-        eb = t.element_bytes
+        eb = t.float_element_bytes  # KV cache and activations stay at the float precision
         context = self.prompt + self.output / 2
         flops = batch * self.flops_per_token
-        by = (self.wl.params + batch * (context * self.kv_elems_per_token + self.act_elems_per_token)) * eb
-        cs = flops / (t.flops_per_s * t.efficiency.compute * t.gpus)
+        by = weight_bytes(self.wl, t) + batch * (context * self.kv_elems_per_token + self.act_elems_per_token) * eb
+        q = self.wl.int8_flops_fraction if t.mixed else 1.0
+        compute = t.efficiency.compute * t.gpus
+        cs = flops * q / (t.flops_per_s * compute)
+        if q < 1.0:
+            cs += flops * (1.0 - q) / (t.float_flops_per_s * compute)
         ms = by / (t.bytes_per_s * t.efficiency.memory * t.gpus)
         return max(cs, ms) + self.kernels * t.efficiency.kernel_overhead_us * 1e-6, (
             Bound.COMPUTE if cs >= ms else Bound.MEMORY
         )
 
     def memory_bytes(self, t: Target, batch: int) -> float:
-        kv = batch * (self.prompt + self.output) * self.kv_elems_per_token * t.element_bytes
+        kv = batch * (self.prompt + self.output) * self.kv_elems_per_token * t.float_element_bytes
         return serving_memory_bytes(self.wl, t, batch) + kv / t.gpus
 
     def request_s(self, t: Target, batch: int) -> float:
@@ -173,20 +193,31 @@ _ReplicaCache = dict[tuple[str, float | None, int], "_Replica | None"]
 def _best_replica(
     wl: Workload, lm: _LM | None, acc: Accelerator, inst: Instance, s: ServeSettings, cache: _ReplicaCache
 ) -> _Replica | None:
-    """The replica on the fewest accelerators (1, 2, 4, … ≤ the instance's count) that fits."""
+    """The replica on the fewest accelerators (1, 2, 4, … ≤ the instance's count) that fits and
+    meets the latency objective; else the fewest that fit (flagged `meets_slo: false`). Splitting
+    a model over more accelerators also shortens its latency, so more memory never turns an
+    option that met the objective into one that misses it."""
     usable = usable_memory_bytes(acc, inst.gpu_memory_gb)
     k = 1
     last: _Replica | None = None
+    first_fit: _Replica | None = None
     while k <= inst.count:
         key = (acc.name, inst.gpu_memory_gb, k)
         if key not in cache:
-            t = make_target(acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k)
+            t = make_target(
+                acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k,
+                float_precision=s.float_precision,
+            )  # fmt: skip
             cache[key] = None if t is None else _replica(wl, lm, t, usable, s)
         last = cache[key]
-        if last is None or last.fits_memory:
+        if last is None:
+            return first_fit
+        if last.fits_memory and last.meets_slo:
             return last
+        if last.fits_memory and first_fit is None:
+            first_fit = last
         k *= 2
-    return last
+    return first_fit or last
 
 
 def plan_inference(
@@ -214,6 +245,13 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings) -
     notes = []
     if t.precision != s.precision:
         notes.append(f"{acc.name} has no {s.precision} peak: projected at {t.precision}")
+    if s.float_precision is not None and t.float_precision != s.float_precision:
+        notes.append(
+            f"{acc.name} has no {s.float_precision} peak: the layers not in int8 projected at {t.float_precision}"
+        )
+    share_text = None if s.share is None or not t.mixed else s.share.describe(str(t.precision), str(t.float_precision))
+    if share_text:
+        notes.append(share_text)
     if inst.quality != "ok":
         notes.append(f"price quality {inst.quality}: see the catalog row's notes")
     if s.decoder_lm and (s.lm is None or s.lm.kv_elems_per_token() == 0):
@@ -251,4 +289,6 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings) -
         decode_bound=rep.decode_bound, price_quality=inst.quality,
         latency_source=PROJECTED_CALIBRATED if t.calibration is not None else PROJECTED,
         notes=tuple(notes),
+        float_precision=None if t.float_precision is None else str(t.float_precision),
+        quantized_mac_share=None if (s.share is None or not t.mixed) else s.share.int8_fraction,
     )  # fmt: skip

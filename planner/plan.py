@@ -21,6 +21,7 @@ from planner.roofline import (
     Calibration,
     Efficiency,
     calibrate,
+    serving_precisions,
 )
 from planner.training import (
     ADAM_BYTES_PER_PARAM,
@@ -42,6 +43,7 @@ from planner.vocab import (
 from planner.workload import Workload
 from profiler.codec import Record, decode_document, encode_document
 from profiler.errors import InputError
+from profiler.precision_share import PrecisionShare, precision_share
 from profiler.result import ModelInfo, Profile
 
 PLAN_SCHEMA = "tradeoff.plan/1"
@@ -193,10 +195,9 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
     pairs = select_instances(catalog, options)
     warnings = list(catalog.warnings)
     calibration = _calibration(profile, options, catalog)
-    try:
-        serve_precision = options.precision or as_peak_precision(profile.config.precision)
-    except ValueError:
-        serve_precision = PeakPrecision.FP32
+    # the variant as measured: only its int8 layers at int8 (serving_precisions says when)
+    serve_precision, float_precision = serving_precisions(wl, options.precision)
+    share = precision_share(profile)
 
     if options.decoder_lm is None:
         is_lm, detection = detect_decoder_lm(profile)
@@ -219,6 +220,7 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
             utilization=options.utilization, max_batch=options.max_batch,
             efficiency=None if overrides is None else overrides[cls], calibration=calibration,
             lm=shape, decoder_lm=is_lm, output_tokens=options.output_tokens,
+            float_precision=float_precision, share=share if float_precision is not None else None,
         )  # fmt: skip
         inference_rows.extend(plan_inference(wl, tuple(members), settings))
     inference_rows.sort(key=lambda o: (o.usd_per_million is None, o.usd_per_million or 0.0))
@@ -233,10 +235,32 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
 
     used = [i for i, _ in pairs]
     assumptions = _assumptions(options, serve_precision, overrides, used, catalog, is_lm, shape, wl, training)
+    assumptions.update(_share_assumptions(share, serve_precision, float_precision))
     return Plan(
         model=profile.model, assumptions=assumptions, training=training, inference=inference,
         warnings=tuple(warnings), calibration=calibration, profile_config=profile.config.to_dict(),
     )  # fmt: skip
+
+
+def _share_assumptions(
+    share: PrecisionShare, serve_precision: PeakPrecision, float_precision: PeakPrecision | None
+) -> dict[str, Any]:
+    """What the serving projection ran at, layer by layer: the measured variant's MAC share per
+    precision, and in words ('int8 on 0.028% of MACs (1 of 21 layers); the rest fp32')."""
+    if float_precision is not None:
+        text = share.describe(str(serve_precision), str(float_precision))
+        quantized = share.int8_fraction
+    else:
+        text = f"{serve_precision} on all MACs"
+        if share.has_int8 or serve_precision is not as_peak_precision(share.float_precision):
+            text += f" (asked; the measured variant: {share.describe() or share.precision})"
+        quantized = None
+    return {
+        "mac_share_by_precision": share.by_precision(),
+        "quantized_mac_share": quantized,
+        "float_precision": None if float_precision is None else str(float_precision),
+        "precision_share": text,
+    }
 
 
 def _assumptions(

@@ -45,6 +45,8 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     lm = inf.decoder_lm
     out.append("")
     head = f"Serving at {a.get('precision')}"
+    if a.get("quantized_mac_share") is not None and a.get("precision_share"):
+        head = f"Serving with {a['precision_share']}"  # only the layers the variant quantized run at int8
     if a.get("slo_ms"):
         head += f", SLO {units.duration_ms(a['slo_ms'])}"
     if a.get("serve_qps"):

@@ -13,6 +13,11 @@ and the accelerator's ridge point is peak ÷ bandwidth. With `gpus > 1` a replic
 across that many accelerators by ideal tensor parallelism (compute and bytes divide; the
 kernel overhead does not; communication is not modelled).
 
+Mixed precision: a target with `float_precision` projects exactly what the measured variant
+changed: the workload's int8 layers (`Workload.int8_rows`) at `precision` (int8, or the
+accelerator's fallback for it) and every other layer at `float_precision`, FLOPs at that
+precision's peak and bytes at its element size. `serving_precisions` says when that applies.
+
 Efficiency defaults per accelerator class (`DEFAULT_EFFICIENCY`) are the planner's round
 figures, not measurements: well-shaped dense GEMMs and convolutions reach roughly 60–70 % of
 tensor-core peak, streaming kernels roughly 80 % of peak bandwidth, and an eager framework
@@ -104,13 +109,34 @@ class Calibration:
 @dataclass(frozen=True)
 class Target:
     """Where and how a replica runs: accelerator, precision it has a peak for, efficiencies,
-    optional calibration, and how many accelerators one replica spans."""
+    optional calibration, and how many accelerators one replica spans. With `float_precision`
+    set, only the workload's int8 layers run at `precision`; the others at `float_precision`."""
 
     accelerator: Accelerator
     precision: PeakPrecision
     efficiency: Efficiency
     calibration: Calibration | None = None
     gpus: int = 1
+    float_precision: PeakPrecision | None = None
+
+    @property
+    def mixed(self) -> bool:
+        return self.float_precision is not None
+
+    @property
+    def float_flops_per_s(self) -> float:
+        """Peak FLOP/s of the layers not in int8 (`flops_per_s` when not mixed)."""
+        if self.float_precision is None:
+            return self.flops_per_s
+        peak = self.accelerator.peak_flops_per_s(self.float_precision)
+        if not peak:
+            raise ValueError(f"{self.accelerator.name} has no {self.float_precision} peak")
+        return peak
+
+    @property
+    def float_element_bytes(self) -> float:
+        """Bytes per element of the layers not in int8 and of activations between layers."""
+        return ELEMENT_BYTES[self.float_precision or self.precision]
 
     @property
     def flops_per_s(self) -> float:
@@ -142,12 +168,63 @@ def make_target(
     efficiency: Efficiency | None = None,
     calibration: Calibration | None = None,
     gpus: int = 1,
+    float_precision: PeakPrecision | None = None,
 ) -> Target | None:
-    """A target at `precision` or its fallback; None when the accelerator cannot be projected."""
+    """A target at `precision` or its fallback; None when the accelerator cannot be projected.
+    `float_precision` (resolved the same way) makes it mixed: see `Target`."""
     resolved = resolve_precision(accelerator, precision)
     if resolved is None or not accelerator.bandwidth_gb_s:
         return None
-    return Target(accelerator, resolved, efficiency or default_efficiency(accelerator), calibration, gpus)
+    rest = None
+    if float_precision is not None:
+        rest = resolve_precision(accelerator, float_precision)
+        if rest is None:
+            return None
+    return Target(accelerator, resolved, efficiency or default_efficiency(accelerator), calibration, gpus, rest)
+
+
+def serving_precisions(
+    workload: Workload, asked: PeakPrecision | None = None
+) -> tuple[PeakPrecision, PeakPrecision | None]:
+    """(precision, float_precision) to project `workload` at, for `make_target`.
+
+    The measured variant as it ran, unless another precision is asked: a variant with int8
+    layers (an int8 variant, or an already quantized model) projects its int8 layers at int8 and
+    the rest at the float precision they ran at; a float variant projects every layer at its own
+    precision. An explicitly asked precision other than the variant's is a what-if over the whole
+    model (every layer at it)."""
+    own = workload.profiled_precision
+    if asked is not None and asked is not own and not (asked is PeakPrecision.INT8 and workload.has_int8):
+        return asked, None
+    if workload.has_int8:
+        return PeakPrecision.INT8, workload.float_precision
+    return own, None
+
+
+def weight_bytes(workload: Workload, target: Target) -> float:
+    """Bytes of the unique weights at the target's precisions (int8 layers' weights in 8 bits)."""
+    if not target.mixed:
+        return workload.params * target.element_bytes
+    q = workload.int8_weight_elems
+    return q * target.element_bytes + (workload.params - q) * target.float_element_bytes
+
+
+def _rates(target: Target) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((s per FLOP, s per element) of int8 layers, (the same) of the others), efficiencies and
+    tensor parallelism applied; both pairs are the same for a target that is not mixed."""
+    compute = target.efficiency.compute * target.gpus
+    memory = target.bytes_per_s * target.efficiency.memory * target.gpus
+    main = (1.0 / (target.flops_per_s * compute), target.element_bytes / memory)
+    if not target.mixed:
+        return main, main
+    return main, (1.0 / (target.float_flops_per_s * compute), target.float_element_bytes / memory)
+
+
+def _row_is_int8(workload: Workload, target: Target) -> tuple[bool, ...]:
+    """Per layer: projected at `target.precision` (True) or at its float precision (False)."""
+    if not target.mixed:
+        return (True,) * len(workload.flops)
+    return workload.int8_rows or (False,) * len(workload.flops)
 
 
 # ----------------------------------------------------------------------------- per layer
@@ -197,10 +274,13 @@ class Projection:
     efficiency: Efficiency
     calibrated: bool
     latency_source: str = PROJECTED
+    #: the precision of the layers not in int8, for a mixed target (None: every layer at `precision`)
+    float_precision: PeakPrecision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "accelerator": self.accelerator, "precision": str(self.precision), "batch": self.batch,
+            "accelerator": self.accelerator, "precision": str(self.precision),
+            "float_precision": None if self.float_precision is None else str(self.float_precision), "batch": self.batch,
             "gpus": self.gpus, "latency_ms": self.latency_ms, "flops": self.flops, "bytes": self.bytes,
             "compute_bound_time_share": self.compute_bound_time_share,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "efficiency": self.efficiency.to_dict(),
@@ -218,6 +298,7 @@ class Projection:
             ridge_flops_per_byte=float(d["ridge_flops_per_byte"]),
             efficiency=Efficiency.from_dict(d["efficiency"]), calibrated=bool(d["calibrated"]),
             latency_source=str(d.get("latency_source", PROJECTED)),
+            float_precision=None if d.get("float_precision") is None else PeakPrecision(d["float_precision"]),
         )  # fmt: skip
 
     def check(self) -> None:
@@ -237,13 +318,14 @@ class Projection:
 def _layer_times(workload: Workload, target: Target, batch: int) -> Iterable[tuple[int, float, float, float, float]]:
     """(index, flops, bytes, compute_s, memory_s) per layer, before overhead and calibration."""
     scale = batch / workload.batch
-    eb = target.element_bytes
-    flops_rate = target.flops_per_s * target.efficiency.compute * target.gpus
-    bytes_rate = target.bytes_per_s * target.efficiency.memory * target.gpus
-    for i, (f, w, a) in enumerate(zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True)):
+    q_rates, f_rates = _rates(target)
+    q_bytes, f_bytes = target.element_bytes, target.float_element_bytes
+    rows = zip(workload.flops, workload.weight_elems, workload.act_elems, _row_is_int8(workload, target), strict=True)
+    for i, (f, w, a, q) in enumerate(rows):
+        per_flop, per_elem = q_rates if q else f_rates
         fl = f * scale
-        by = (w + a * scale) * eb
-        yield i, fl, by, fl / flops_rate, by / bytes_rate
+        elems = w + a * scale
+        yield i, fl, elems * (q_bytes if q else f_bytes), fl * per_flop, elems * per_elem
 
 
 def _calibrated(target: Target, layer_type: str, compute_s: float, memory_s: float) -> float | None:
@@ -263,13 +345,21 @@ def latency_s(workload: Workload, target: Target, batch: int) -> float:
         return _calibrated_latency_s(workload, target, batch)
     # the planner's hot loop: a few hundred calls per re-plan, so no per-layer calls here
     scale = batch / workload.batch
-    per_flop = 1.0 / (target.flops_per_s * target.efficiency.compute * target.gpus)
-    per_elem = target.element_bytes / (target.bytes_per_s * target.efficiency.memory * target.gpus)
+    (per_flop, per_elem), (f_per_flop, f_per_elem) = _rates(target)
     total = 0.0
-    for f, w, a in zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True):
-        c = f * scale * per_flop
-        m = (w + a * scale) * per_elem
-        total += c if c > m else m
+    if not target.mixed:
+        for f, w, a in zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True):
+            c = f * scale * per_flop
+            m = (w + a * scale) * per_elem
+            total += c if c > m else m
+    else:
+        rows = zip(
+            workload.flops, workload.weight_elems, workload.act_elems, _row_is_int8(workload, target), strict=True
+        )
+        for f, w, a, q in rows:
+            c = f * scale * (per_flop if q else f_per_flop)
+            m = (w + a * scale) * (per_elem if q else f_per_elem)
+            total += c if c > m else m
     return total + workload.kernels * target.efficiency.kernel_overhead_us * 1e-6
 
 
@@ -316,6 +406,7 @@ def project(workload: Workload | Profile, target: Target, batch: int | None = No
         compute_bound_time_share=(compute_time * 1e3 / total_ms) if total_ms else 0.0,
         ridge_flops_per_byte=target.ridge_flops_per_byte, efficiency=target.efficiency,
         calibrated=calibrated, latency_source=PROJECTED_CALIBRATED if calibrated else PROJECTED,
+        float_precision=target.float_precision,
     )  # fmt: skip
 
 
@@ -323,10 +414,10 @@ def project(workload: Workload | Profile, target: Target, batch: int | None = No
 
 
 def serving_memory_bytes(workload: Workload, target: Target, batch: int) -> float:
-    """Bytes one accelerator of a replica holds: weights + the forward's activation working set."""
-    eb = target.element_bytes
+    """Bytes one accelerator of a replica holds: weights + the forward's activation working set
+    (activations at the float precision of a mixed target)."""
     act = workload.working_set_elems * batch / workload.batch
-    return (workload.params * eb + act * eb) / target.gpus
+    return (weight_bytes(workload, target) + act * target.float_element_bytes) / target.gpus
 
 
 def usable_memory_bytes(accelerator: Accelerator, memory_gb: float | None = None) -> float:

@@ -13,6 +13,11 @@ any target precision can be applied by one multiplication:
   counted as one more output-sized read, not as the table size.
 
 FLOPs and activations scale linearly with the batch; weights do not.
+
+Mixed precision (profiler/precision_share.py): a variant's int8 rows (quantized Linear modules,
+ONNX integer ops) are marked in `int8_rows`; every other row runs at `float_precision` (fp32 for
+an int8 profile). Each row's weight bytes are read at the bytes of the precision it ran at, so
+an int8 profile's fp32 rows are not counted as four times as many weights.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from planner.vocab import ELEMENT_BYTES, PeakPrecision, as_peak_precision
+from profiler.precision_share import float_precision_of, int8_rows
 from profiler.result import LayerRow, Profile
 
 #: Layer types whose weight traffic is a gather of output-sized rows.
@@ -54,6 +60,30 @@ class Workload:
     profiled_precision: PeakPrecision
     #: layers that do any work; each is counted as one kernel launch
     kernels: int
+    #: per layer: runs in int8 in the measured variant (empty: no layer does)
+    int8_rows: tuple[bool, ...] = ()
+    #: the precision every layer not in `int8_rows` runs at (fp32 for an int8 profile)
+    float_precision: PeakPrecision = PeakPrecision.FP32
+
+    @property
+    def has_int8(self) -> bool:
+        """The measured variant is int8 or has int8 layers: projected per layer, mixed."""
+        return self.profiled_precision is PeakPrecision.INT8 or any(self.int8_rows)
+
+    @property
+    def int8_flops_fraction(self) -> float:
+        """Share of the per-layer FLOPs in int8 layers (0.0 without FLOPs)."""
+        total = sum(self.flops)
+        if not total or not self.int8_rows:
+            return 0.0
+        return sum(f for f, q in zip(self.flops, self.int8_rows, strict=True) if q) / total
+
+    @property
+    def int8_weight_elems(self) -> float:
+        """Weight elements held in int8 (at most `params`: tied weights count once there)."""
+        if not self.int8_rows:
+            return 0.0
+        return min(float(self.params), sum(w for w, q in zip(self.weight_elems, self.int8_rows, strict=True) if q))
 
     @property
     def tokens_per_sample(self) -> int | None:
@@ -65,15 +95,22 @@ class Workload:
             prec = as_peak_precision(profile.config.precision)
         except ValueError:
             prec = PeakPrecision.FP32
-        bpe = ELEMENT_BYTES[prec]
+        try:
+            float_prec = as_peak_precision(float_precision_of(profile))
+        except ValueError:
+            float_prec = PeakPrecision.FP32
+        int8 = int8_rows(profile)
+        bpe = ELEMENT_BYTES[float_prec]
         names, types, flops, weights, acts = [], [], [], [], []
         out_total = 0.0
         act_bytes_total = 0
         largest_layer = 0.0
-        for row in profile.layers:
-            out_elems = _out_elems(row, bpe)
+        for row, q in zip(profile.layers, int8, strict=True):
+            # each row's stored bytes at the precision it ran at (an int8 profile keeps fp32 rows)
+            row_bpe = ELEMENT_BYTES[PeakPrecision.INT8] if q else bpe
+            out_elems = _out_elems(row, row_bpe)
             in_elems = float(sum(math.prod(s) for s in row.input_shapes)) if row.input_shapes else out_elems
-            w = max(float(row.params), row.weight_bytes / bpe)
+            w = max(float(row.params), row.weight_bytes / row_bpe)
             a = in_elems + out_elems
             if row.type in GATHER_TYPES:
                 w, a = 0.0, a + out_elems
@@ -107,6 +144,8 @@ class Workload:
             stored_act_elems=out_total,
             profiled_precision=prec,
             kernels=sum(1 for f, w, a in zip(flops, weights, acts, strict=True) if f or w or a),
+            int8_rows=int8 if any(int8) else (),
+            float_precision=float_prec,
         )
 
 

@@ -127,7 +127,8 @@ def profile_events(
         raise MeasureError(
             loaded.info.source, "ran out of memory while measuring; lower the batch or sequence length"
         ) from None
-    env = capture_environment(measured.config.threads or request.threads)
+    # A backend that recorded the conditions of its timing captured the environment with them.
+    env = measured.environment or capture_environment(measured.config.threads or request.threads)
     measured = dataclasses.replace(
         measured, environment=env, config=dataclasses.replace(measured.config, threads=env.threads)
     )

@@ -15,6 +15,7 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .result import LayerRow
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
     from .variant import Variant
     from .whatif import WhatIfSession
 
-__all__ = ["Backend", "StaticResult", "Transformed", "backend_for", "backends"]
+__all__ = ["Backend", "StaticResult", "TimedCall", "Transformed", "backend_for", "backends"]
 
 #: Rows, params, weight bytes, unsupported ops (op -> count), activation peak bytes (None: unknown).
 StaticResult = tuple[tuple[LayerRow, ...], int, int, dict[str, int], "int | None"]
 #: A transformed variant ready to profile: the model, notes, prune report, per-layer weight density.
 Transformed = tuple["LoadedModel", list[str], "dict[str, Any] | None", "dict[str, float] | None"]
+#: One prepared forward call (inputs made, session built) and the sync to run after it (CUDA).
+TimedCall = tuple[Callable[[], object], "Callable[[], None] | None"]
 
 
 class Backend(Protocol):
@@ -75,6 +78,12 @@ class Backend(Protocol):
         should_stop: Callable[[], bool],
     ) -> Generator[Event, None, Profile]:
         """Time end to end (and per layer when asked), yielding events; returns the measured profile."""
+        ...
+
+    def timed_call(
+        self, loaded: LoadedModel, specs: tuple[InputSpec, ...], device: str, threads: int | None
+    ) -> AbstractContextManager[TimedCall]:
+        """While open: a ready forward of the model as users run it, for interleaved comparisons."""
         ...
 
     def outputs(self, loaded: LoadedModel, session: WhatIfSession, specs: tuple[InputSpec, ...], device: str) -> Any:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from . import progress
+
 if TYPE_CHECKING:
     from .loaded_model import LoadedModel
     from .variant import Variant
@@ -17,7 +19,8 @@ def to_onnxruntime(
     session: WhatIfSession, module_model: LoadedModel, variant: Variant
 ) -> tuple[LoadedModel, list[str]]:
     """Export the torch model of `module_model` (already pruned as `variant` asks) to ONNX in the
-    session's scratch folder, quantize it for int8, and open it as a plain ONNX model."""
+    session's scratch folder, quantize it for int8, and open it as a plain ONNX model. Export and
+    quantization report their own progress stages (profiler/onnx_backend/transforms.py)."""
     from .loading import load_onnx_file
     from .onnx_backend.transforms import export_onnx, quantize_onnx
 
@@ -31,5 +34,6 @@ def to_onnxruntime(
     if variant.precision == "int8":
         path, qnotes = quantize_onnx(path, session.scratch_path("int8"), calibration=session.calibration_feeds(variant))
         notes += qnotes
-    loaded = load_onnx_file(path, source)  # a plain ONNX model from here on
+    with progress.stage("converting: opening the ONNX model", 0.99, 1.0, nested=True):
+        loaded = load_onnx_file(path, source)  # a plain ONNX model from here on
     return dataclasses.replace(loaded, info=session.loaded.info), notes

@@ -6,8 +6,12 @@ import os
 import platform
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from .result import Environment
+
+if TYPE_CHECKING:
+    from .conditions import Conditions
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def capture_environment(threads: int | None = None) -> Environment:
-    """Describe this machine; `threads` is the intra-op thread count the measurement used."""
+def capture_environment(threads: int | None = None, conditions: Conditions | None = None) -> Environment:
+    """Describe this machine; `threads` is the intra-op thread count the measurement used and
+    `conditions` what the machine did while it was timed (other load, CPU clock)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     gpu = nvidia_gpu()
     torch_version = _version("torch")
@@ -83,6 +88,8 @@ def capture_environment(threads: int | None = None) -> Environment:
         os=f"{platform.system()} {platform.release()}",
         gpu_memory_bytes=gpu.memory_bytes if gpu else None,
         gpu_driver=gpu.driver if gpu else None,
+        foreign_cpu_percent=conditions.foreign_cpu_percent if conditions else None,
+        cpu_mhz=conditions.cpu_mhz if conditions else None,
     )
 
 

@@ -41,7 +41,7 @@ _FF_KEYS = ("intermediate_size", "n_inner", "d_ff", "ffn_dim", "ffn_hidden_size"
             "decoder_ffn_dim")  # fmt: skip
 _EXPERT_FF_KEYS = ("moe_intermediate_size", "expert_ffn_hidden_size", "expert_intermediate_size")
 _EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts")
-_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx")
+_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_source_positions", "max_target_positions")
 SIZE_LIMITS: dict[str, tuple[int, int]] = {
     **dict.fromkeys((*_LAYER_KEYS, "depths", "num_blocks"), (0, MAX_LAYERS)),
     **dict.fromkeys((*_HIDDEN_KEYS, "hidden_sizes", *_FF_KEYS, *_EXPERT_FF_KEYS), (1, _DIM)),
@@ -66,6 +66,7 @@ SIZE_LIMITS: dict[str, tuple[int, int]] = {
     "image_size": (1, IMAGE_MAX),
     "patch_size": (1, IMAGE_MAX),
     "num_channels": (1, 4096),
+    "num_mel_bins": (1, 4096),  # audio inputs are sized from these (profiler/hf_config.py)
 }
 
 CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,199}")

@@ -21,6 +21,11 @@ Without trust that is refused with `details={"needs_trust": True}`; with trust t
 through transformers' auto classes with `trust_remote_code=True`, from the local folder only.
 Entries for tokenizers and processors are never used here and are dropped.
 
+Inputs (`hf_templates`) follow the built model's forward signature: token ids where it takes
+`input_ids`, else its audio `main_input_name` (`input_features`, `input_values`); an
+encoder-decoder adds `decoder_input_ids`. A model built on the meta device runs its
+mixture-of-experts layers as `batched_mm`, the one experts implementation that runs there.
+
 While transformers runs, the Hub is switched to offline mode and `input()` raises, so nothing is
 downloaded and transformers' interactive "run custom code? [y/N]" prompt can never read stdin.
 """
@@ -242,8 +247,10 @@ def _build(transformers: Any, config: Any, build: Builder, source: str, name: st
             model = build()
         except Exception as exc:
             raise InputError(source, f"transformers could not build {name}: {first_line(exc)}") from None
+    if on_meta:
+        _experts_for_meta(model)
     model.eval()
-    templates = hf_templates(config, source)
+    templates = hf_templates(config, source, model)
     from .loaded_model import LoadedModel
 
     return LoadedModel(
@@ -256,30 +263,142 @@ def _build(transformers: Any, config: Any, build: Builder, source: str, name: st
     )
 
 
-def hf_templates(config: Any, source: str = "config.json") -> tuple[InputTemplate, ...]:
-    """Inputs an HF model is called with: pixel_values for vision configs, token ids otherwise.
+def _experts_for_meta(model: Any) -> None:
+    """Mixture-of-experts layers on the meta device: transformers' default `grouped_mm` experts
+    hit torch's meta kernel, which takes bf16 only, and the `eager` loop needs the routing's
+    data. `batched_mm` runs on meta and multiplies the same routed rows (tokens x top_k), so the
+    count is the same. A model without switchable experts is left as it is."""
+    setter = getattr(model, "set_experts_implementation", None)
+    can_set = getattr(model, "_can_set_experts_implementation", None)
+    if not (callable(setter) and callable(can_set)):
+        return
+    try:
+        if can_set() and getattr(model.config, "_experts_implementation", None) != "batched_mm":
+            setter("batched_mm")
+    except Exception:  # an older transformers, or a model whose experts do not switch: as built
+        pass
+
+
+def hf_templates(config: Any, source: str = "config.json", model: Any = None) -> tuple[InputTemplate, ...]:
+    """Inputs an HF model is called with: pixel_values for vision configs, token ids, or audio
+    (`input_features`, `input_values`) where the model's forward takes no token ids; plus
+    `decoder_input_ids` for an encoder-decoder (`config.is_encoder_decoder`) whose forward takes
+    them. `model` (the built module) supplies `main_input_name` and the forward signature.
     Sizes that are not usable (image_size 200000, a vocabulary of -1…) are a one-line InputError."""
-    main_input = getattr(config, "main_input_name", None)
-    if not (isinstance(main_input, str) and main_input.isidentifier()):
-        main_input = None
     if hasattr(config, "num_channels") and (hasattr(config, "image_size") or hasattr(config, "hidden_sizes")):
         size = getattr(config, "image_size", 224)
         size = size[0] if isinstance(size, list | tuple) and size else size
         channels = _template_int(config.num_channels, "num_channels", 1, SIZE_LIMITS["num_channels"][1], source)
         side = _template_int(size, "image_size", 1, IMAGE_MAX, source)
         return (InputTemplate(name="pixel_values", dims=(1, channels, side, side), dtype="float32"),)
-    vocab = getattr(config, "vocab_size", None)
-    vocab = None if vocab is None else _template_int(vocab, "vocab_size", 1, SIZE_LIMITS["vocab_size"][1], source)
-    max_pos = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 512
-    seq = min(128, _template_int(max_pos, "max_position_embeddings", 1, POSITIONS_MAX, source))
-    templates = [
-        InputTemplate(name=main_input or "input_ids", dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=vocab)
-    ]
-    if getattr(config, "is_encoder_decoder", False):
+    params = _forward_params(model)
+    main_input = _main_input(config, model, params)
+    vocab = _vocab(config, "vocab_size", source)
+    if main_input in _AUDIO_INPUTS:
+        templates = [_audio_template(config, main_input, model, source)]
+    else:
+        seq = _default_seq(config, _POSITION_FIELDS, source)
+        templates = [InputTemplate(name=main_input, dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=vocab)]
+    if getattr(config, "is_encoder_decoder", False) and (params is None or "decoder_input_ids" in params):
+        # The decoder gets as many tokens as the encoder (128 at most, within its positions);
+        # --seq-len sets both, --input-shape decoder_input_ids=… the decoder alone.
+        seq = _default_seq(config, ("max_target_positions", *_POSITION_FIELDS), source)
+        decoder_vocab = _vocab(config, "decoder_vocab_size", source) or vocab
         templates.append(
-            InputTemplate(name="decoder_input_ids", dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=vocab)
+            InputTemplate(name="decoder_input_ids", dims=(1, seq), dtype="int64", seq_dim=1, vocab_size=decoder_vocab)
         )
     return tuple(templates)
+
+
+#: Default token length: 128, or fewer where the model has fewer positions.
+DEFAULT_SEQ_LEN = 128
+#: Default audio: 1 s of 16 kHz samples (`input_values`); 1000 frames of 10 ms (`input_features`
+#: laid out [batch, frames, features]). Whisper-style encoders with fixed positions
+#: (`max_source_positions` and `num_mel_bins`) take exactly the frames their positions cover.
+DEFAULT_SAMPLE_RATE = 16_000
+DEFAULT_FRAMES = 1000
+_POSITION_FIELDS = ("max_position_embeddings", "n_positions")
+_AUDIO_INPUTS = ("input_features", "input_values")
+_FEATURE_FIELDS = ("num_mel_bins", "feature_size", "input_feat_per_channel")
+
+
+def _forward_params(model: Any) -> frozenset[str] | None:
+    """Names the model's forward takes, or None when unknown (no model, or **kwargs only)."""
+    import inspect
+
+    if model is None:
+        return None
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    named = frozenset(n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+    return named or None
+
+
+def _main_input(config: Any, model: Any, params: frozenset[str] | None) -> str:
+    """Token ids when the forward takes them; else the model's own main input, when it is
+    audio; else what the config names, or input_ids."""
+    if params is not None and "input_ids" in params:
+        return "input_ids"
+    for owner in (model, config):
+        name = getattr(owner, "main_input_name", None)
+        if isinstance(name, str) and name.isidentifier() and (params is None or name in params):
+            if owner is config or name in _AUDIO_INPUTS or name.endswith("_ids"):
+                return name
+    return "input_ids"
+
+
+def _vocab(config: Any, field: str, source: str) -> int | None:
+    value = getattr(config, field, None)
+    return None if value is None else _template_int(value, field, 1, SIZE_LIMITS["vocab_size"][1], source)
+
+
+def _default_seq(config: Any, fields: tuple[str, ...], source: str) -> int:
+    for field in fields:
+        value = getattr(config, field, None)
+        if value is not None:
+            return min(DEFAULT_SEQ_LEN, _template_int(value, field, 1, POSITIONS_MAX, source))
+    return DEFAULT_SEQ_LEN
+
+
+def _audio_template(config: Any, name: str, model: Any, source: str) -> InputTemplate:
+    """Audio inputs. Their lengths are not a token sequence: --seq-len leaves them alone and
+    --input-shape sets them."""
+    if name == "input_values":
+        rate = getattr(config, "sampling_rate", None) or DEFAULT_SAMPLE_RATE
+        samples = _template_int(rate, "sampling_rate", 1, POSITIONS_MAX, source)
+        return InputTemplate(name=name, dims=(1, samples), dtype="float32")
+    features = _feature_count(config, source)
+    positions = getattr(config, "max_source_positions", None)
+    if positions is not None and getattr(config, "num_mel_bins", None) is not None:
+        # Mel bins as channels of a strided Conv1d front end, then one position per output frame.
+        frames = _template_int(positions, "max_source_positions", 1, POSITIONS_MAX, source) * _conv_stride(model)
+        return InputTemplate(name=name, dims=(1, features, frames), dtype="float32")
+    return InputTemplate(name=name, dims=(1, DEFAULT_FRAMES, features), dtype="float32")
+
+
+def _feature_count(config: Any, source: str) -> int:
+    for owner in (config, getattr(config, "encoder_config", None)):
+        for field in _FEATURE_FIELDS:
+            value = getattr(owner, field, None)
+            if value is not None:
+                count = _template_int(value, field, 1, SIZE_LIMITS["num_channels"][1], source)
+                channels = getattr(owner, "input_channels", 1) if field == "input_feat_per_channel" else 1
+                return count * _template_int(channels, "input_channels", 1, 64, source)
+    raise InputError(source, "names no audio feature size (num_mel_bins): pass --input-shape input_features=…")
+
+
+def _conv_stride(model: Any) -> int:
+    """Total stride of the Conv1d layers directly in the encoder (Whisper: 1 x 2), 2 if none."""
+    import torch
+
+    encoder = model.get_encoder() if model is not None and callable(getattr(model, "get_encoder", None)) else None
+    convs = [m for m in encoder.children() if isinstance(m, torch.nn.Conv1d)] if encoder is not None else []
+    stride = 1
+    for conv in convs:
+        stride *= int(conv.stride[0])
+    return stride if convs else 2
 
 
 def _template_int(value: Any, field: str, low: int, high: int, source: str) -> int:

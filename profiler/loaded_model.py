@@ -30,10 +30,30 @@ class LoadedModel:
     warnings: list[str] = field(default_factory=list)
     structured_prunable: bool = True
     float_dtype: str | None = None  # floating inputs are cast to this (fp16/bf16 variants)
+    #: The module as users run it, when `module` is an instrumentable copy of it: for
+    #: torch.export, `module` is unflattened (module names for per-layer rows) and `run_module`
+    #: is `ep.module()`, which runs faster. None: `module` is what users run.
+    run_module: Any = None
 
     @property
     def is_onnx(self) -> bool:
         return self.onnx_path is not None
+
+    @property
+    def timed_module(self) -> Any:
+        """What end-to-end latency is measured on: the module as users run it."""
+        return self.module if self.run_module is None else self.run_module
+
+    def timed_as(self, device: str = "cpu") -> str:
+        """Says what end to end was timed on, for `Profile.timed_as`."""
+        if self.is_onnx:
+            provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+            return f"onnxruntime session ({provider})"
+        if self.run_module is not None:
+            return "ep.module() (the exported program as users run it)"
+        if not self.hooks_supported:
+            return "the scripted module (torch.jit)"
+        return f"the nn.Module ({type(self.module).__name__})"
 
 
 def make_inputs(

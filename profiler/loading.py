@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .errors import InputError, first_line
 from .hf_config import load_hf_config
 from .inputs import InputTemplate
@@ -30,11 +31,27 @@ TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".ckpt", ".bin")
 SUPPORTED = ".onnx, .pt2, .pt/.pth/.ts (TorchScript or pickled module), .py[:callable], config.json or a folder holding one, demo:NAME"
 
 
+# what each kind of MODEL is doing while it opens (progress stages inside "loading the model")
+_LOADING_STAGES = {
+    "hf": "loading: building the model from its config",
+    "onnx": "loading: reading the ONNX graph",
+    "pt2": "loading: reading the torch.export program",
+    "torch": "loading: reading the torch file",
+}
+
+
 def load_model(source: str, *, trust: bool = False) -> LoadedModel:
     """Open `source` (a path, `file.py:callable`, or `demo:NAME`)."""
     if source.startswith("demo:"):
-        return _load_demo(source)
-    kind, path, callable_name = check_source(source)
+        with progress.stage("loading: building the built-in model", 0.1, 1.0, nested=True):
+            return _load_demo(source)
+    with progress.stage("loading: checking the file", 0.0, 0.1, nested=True):
+        kind, path, callable_name = check_source(source)
+    with progress.stage(_LOADING_STAGES.get(kind, "loading: running the model factory"), 0.1, 1.0, nested=True):
+        return _open(kind, path, callable_name, source, trust)
+
+
+def _open(kind: str, path: Path, callable_name: str | None, source: str, trust: bool) -> LoadedModel:
     if kind == "hf":
         return load_hf_config(path, source, trust=trust)
     if kind == "onnx":
@@ -180,16 +197,20 @@ def _load_export(path: Path, source: str, *, trust: bool = False) -> LoadedModel
         for fqn, type_str in (node.meta.get("nn_module_stack") or {}).values():
             type_names.setdefault(fqn, str(type_str).rsplit(".", 1)[-1])
     module: Any
+    run_module: Any = ep.module()  # what users run, and what end to end is timed on
     try:
+        # Per-layer rows need module names: an unflattened copy keeps them (its forward is
+        # slower than ep.module()'s, so it is used for counting and hooks, not end to end).
         module = torch.export.unflatten(ep)
     except Exception:  # unflatten is best effort; the flat module still runs and counts
-        module = ep.module()
+        module, run_module = run_module, None
     return LoadedModel(
         info=ModelInfo(name=_name_of(path), source=source, format=ModelFormat.TORCH_EXPORT),
         templates=tuple(templates),
         module=module,
         type_names=type_names,
         structured_prunable=False,
+        run_module=run_module,
     )
 
 

@@ -3,6 +3,8 @@
 Raw samples are kept; statistics are derived from them. Repetition stops when the median of
 the samples is stable (the median of the last half is within `rel_tol` of the median of all)
 or when the time budget is spent, whichever comes first, but never before `min_samples`.
+When the budget is spent on a noisy or busy machine, sampling goes on up to `noisy_cap_s`
+(more samples narrow the median's uncertainty); the conditions are recorded either way.
 """
 
 from __future__ import annotations
@@ -12,19 +14,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .conditions import Conditions, ConditionsProbe, is_busy, spread_is_noisy
 from .result import LatencyStats
+
+#: A noisy measurement may run this many times its budget before it stops on time.
+NOISY_BUDGET_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
 class Timing:
-    """Raw samples in milliseconds, and why repetition stopped."""
+    """Raw samples in milliseconds, why repetition stopped, and the machine's state meanwhile."""
 
     samples_ms: tuple[float, ...]
     warmup: int
-    stopped_because: str  # "stable", "budget" or "max_samples"
+    stopped_because: str  # "stable", "budget", "noisy-cap", "max_samples" or "cancelled"
+    conditions: Conditions | None = None
 
     def stats(self) -> LatencyStats:
-        return latency_stats(self.samples_ms)
+        stats = latency_stats(self.samples_ms)
+        foreign = self.conditions.foreign_cpu_percent if self.conditions else None
+        noisy = stats.noisy or is_busy(foreign)
+        return LatencyStats(stats.median, stats.p10, stats.p90, stats.samples, cv=stats.cv, noisy=noisy)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -39,14 +49,26 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
+def coefficient_of_variation(samples: tuple[float, ...] | list[float]) -> float | None:
+    """Standard deviation ÷ mean, or None for fewer than two samples."""
+    if len(samples) < 2:
+        return None
+    mean = statistics.fmean(samples)
+    return statistics.stdev(samples) / mean if mean > 0 else None
+
+
 def latency_stats(samples_ms: tuple[float, ...] | list[float]) -> LatencyStats:
-    """Median, p10, p90 and count of samples in milliseconds."""
+    """Median, p10, p90, count and spread of samples in milliseconds (noisy: too spread out)."""
     ordered = sorted(samples_ms)
+    median, p10, p90 = (percentile(ordered, q) for q in (50, 10, 90))
+    cv = coefficient_of_variation(ordered)
     return LatencyStats(
-        median=round(percentile(ordered, 50), 4),
-        p10=round(percentile(ordered, 10), 4),
-        p90=round(percentile(ordered, 90), 4),
+        median=round(median, 4),
+        p10=round(p10, 4),
+        p90=round(p90, 4),
         samples=len(ordered),
+        cv=None if cv is None else round(cv, 4),
+        noisy=len(ordered) >= 3 and spread_is_noisy(median, p10, p90, cv),
     )
 
 
@@ -62,6 +84,7 @@ def measure(
     sync: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     min_time_s: float | None = None,
+    noisy_cap_s: float | None = None,
 ) -> Timing:
     """Time `fn()` repeatedly; `clock` returns seconds, samples are kept in milliseconds.
 
@@ -70,8 +93,12 @@ def measure(
     Warm-up calls are not timed against the budget's sample count but do spend its time.
     A median is not called stable before `min_time_s` of samples (default: half the budget),
     so a noisy machine is sampled long enough, as torch.utils.benchmark's min_run_time does.
+    A budget spent while the samples are noisy or the machine busy is extended up to
+    `noisy_cap_s` (default NOISY_BUDGET_FACTOR × budget).
     """
     min_time = budget_s / 2 if min_time_s is None else min_time_s
+    cap_s = NOISY_BUDGET_FACTOR * budget_s if noisy_cap_s is None else max(noisy_cap_s, budget_s)
+    probe = ConditionsProbe()
     start = clock()
     for i in range(warmup):
         fn()
@@ -97,11 +124,19 @@ def measure(
             reason = "stable"
             break
         if len(samples) >= floor_samples and t1 - start >= budget_s:
-            reason = "budget"
-            break
+            if t1 - start >= cap_s or not _noisy_so_far(samples, probe):
+                reason = "budget" if t1 - start < cap_s or cap_s == budget_s else "noisy-cap"
+                break
     if reason == "max_samples" and len(samples) >= min_samples and _stable(samples, rel_tol, min_samples):
         reason = "stable"  # the cap came first, but the median had settled
-    return Timing(samples_ms=tuple(samples), warmup=warmup, stopped_because=reason)
+    return Timing(samples_ms=tuple(samples), warmup=warmup, stopped_because=reason, conditions=probe.stop())
+
+
+def _noisy_so_far(samples: list[float], probe: ConditionsProbe) -> bool:
+    """Whether more samples are worth their time: the spread is high or others load the machine."""
+    if latency_stats(samples).noisy:
+        return True
+    return is_busy(probe.peek().foreign_cpu_percent)
 
 
 def _stable(samples: list[float], rel_tol: float, min_samples: int) -> bool:

@@ -109,6 +109,10 @@ class Environment(_Record):
     os: str
     gpu_memory_bytes: int | None = None
     gpu_driver: str | None = None
+    #: Conditions during the timing (profiler/conditions.py): other processes' CPU use as a
+    #: percentage of the whole machine, and the CPU clock where the OS exposes it.
+    foreign_cpu_percent: float | None = None
+    cpu_mhz: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class LatencyStats(_Record):
     p10: float
     p90: float
     samples: int
+    #: coefficient of variation (standard deviation ÷ mean) of the samples
+    cv: float | None = None
+    #: the spread or the machine's other load was too high to trust small differences
+    noisy: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,11 @@ class LayerRow(_Record):
     input_shapes: tuple[tuple[int, ...], ...] = ()
     output_shapes: tuple[tuple[int, ...], ...] = ()
     unsupported_ops: tuple[str, ...] = ()
+    #: the per-layer profiler's own figure before reconciliation with end to end (None: same)
+    latency_raw_ms: float | None = None
+    #: spread of this row's time over the per-layer runs
+    latency_p10_ms: float | None = None
+    latency_p90_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,12 @@ class Profile:
     latency_source: str = "none"
     #: per-layer latency method: "hooks", "onnxruntime-profiling" or None.
     layer_latency_method: str | None = None
+    #: what end-to-end latency was timed on, as users run it ("ep.module()", "scripted module",
+    #: "onnxruntime session (CPUExecutionProvider)", "nn.Module"); None when nothing was timed.
+    timed_as: str | None = None
+    #: how per-layer times relate to end to end (e.g. "rows scaled ×0.93 to the end-to-end median;
+    #: raw profiler times kept in latency_raw_ms"); None when they are used as measured.
+    layer_latency_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return encode_document(self, PROFILE_SCHEMA)

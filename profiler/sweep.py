@@ -3,7 +3,9 @@
 The grid is the product of the prune, precision, batch and seq-len lists. Deltas are against
 the baseline at the same batch and shape. A variant that fails keeps its row with `error` set.
 Pareto optimality: no other successful variant is at least as good on latency (lower), fidelity
-(higher cosine) and size (fewer weight bytes), and strictly better on one.
+(higher cosine) and size (fewer weight bytes), and strictly better on one. Latency enters as
+the baseline's figure times the measured ratio, and as the baseline's own when the change is not
+significant, so noise never puts a variant on or off the front.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 from . import units
 from .codec import decode, decode_document
+from .comparison import Comparison, RatioEstimate
 from .errors import InputError
+from .precision_share import mac_share_by_precision, share_caption
 from .result import ModelInfo, Profile, RunConfig, Totals
 from .textsafe import csv_safe_row, terminal_safe
 from .variant import Variant
@@ -101,6 +105,12 @@ class SweepEntry:
             "prune_report": r.prune_report,
             "effective_macs": r.effective_macs,
             "label": v.label(),
+            "latency_ratio": None if r.latency_ratio is None else r.latency_ratio.to_dict(),
+            "throughput_ratio": None if r.throughput_ratio is None else r.throughput_ratio.to_dict(),
+            "comparison": None if r.comparison is None else r.comparison.to_dict(),
+            # share of MACs per precision the variant runs in (int8 dynamic quantization
+            # converts only some layers); the planner projects each share at its own peak
+            "mac_share": None if p is None else mac_share_by_precision(p),
         }
 
 
@@ -176,6 +186,9 @@ class _SweepRow:
     notes: tuple[str, ...]
     error: str | None
     label: str
+    latency_ratio: RatioEstimate | None = None
+    throughput_ratio: RatioEstimate | None = None
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +207,11 @@ def _objectives(r: VariantResult) -> tuple[float, float, float] | None:
     if r.error is not None or r.profile is None:
         return None
     lat = r.profile.totals.latency_ms.median if r.profile.totals.latency_ms else float("inf")
+    base_lat = r.baseline.totals.latency_ms if r.baseline is not None else None
+    if r.latency_ratio is not None and base_lat is not None:
+        # Through the measured ratio to the (shared) baseline figure: a change that is not
+        # significant ties with the baseline instead of winning or losing on noise.
+        lat = base_lat.median * (r.latency_ratio.value if r.latency_ratio.significant else 1.0)
     # Per-sample latency, so a larger batch competes on throughput, not on wall time per call.
     lat = lat / max(1, r.profile.config.batch)
     cos = r.fidelity.cosine if r.fidelity is not None else 0.0
@@ -248,6 +266,12 @@ SWEEP_CSV_COLUMNS = [
     "accuracy",
     "pareto",
     "error",
+    "latency_p10_ms",
+    "latency_p90_ms",
+    "latency_ratio_ci_low",
+    "latency_ratio_ci_high",
+    "latency_change_significant",
+    "noisy",
 ]
 
 
@@ -285,6 +309,12 @@ def sweep_csv(sweep: Sweep) -> str:
                     _blank(f.get("accuracy")),
                     str(d["pareto"]).lower(),
                     d["error"] or "",
+                    _blank((t.get("latency_ms") or {}).get("p10")),
+                    _blank((t.get("latency_ms") or {}).get("p90")),
+                    _blank((d["latency_ratio"] or {}).get("ci_low")),
+                    _blank((d["latency_ratio"] or {}).get("ci_high")),
+                    "" if d["latency_ratio"] is None else str(d["latency_ratio"]["significant"]).lower(),
+                    "" if not t.get("latency_ms") else str(bool(t["latency_ms"].get("noisy"))).lower(),
                 ]
             )
         )
@@ -296,50 +326,47 @@ def _blank(x: Any) -> Any:
 
 
 def render_sweep(sweep: Sweep) -> str:
-    """A terminal table: one row per variant with deltas and fidelity; * marks the Pareto front.
+    """A terminal table: one row per variant with its measured change against the baseline (with
+    the interval, or '≈ no measurable change'), ratios and fidelity; * marks the Pareto front.
     Text from the model (names, labels, errors, notes) is passed through `terminal_safe`."""
     b = sweep.baseline.totals
-    header = ["", "variant", "latency", "× latency", "× params", "× MACs", "weights", "cosine", "top-1", "note"]
+    header = ["", "variant", "latency", "p10–p90", "vs baseline (measured)", "× params", "× MACs", "weights"]
+    header += ["cosine", "top-1", "note"]
     rows = []
+    busy: list[str] = []
     for e in sweep.entries:
         r = e.result
         if r.error is not None:
-            rows.append(
-                [
-                    "",
-                    terminal_safe(r.variant.label()),
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    "error: " + terminal_safe(r.error)[:90],
-                ]
-            )
+            dashes = ["—"] * (len(header) - 3)
+            rows.append(["", terminal_safe(r.variant.label()), *dashes, "error: " + terminal_safe(r.error)[:90]])
             continue
         assert r.profile is not None
         t = r.profile.totals
         f = r.fidelity
+        noise = units.noise_note(t.latency_ms, r.comparison.foreign_cpu_percent if r.comparison else None)
+        if noise:
+            busy.append(f"{terminal_safe(r.variant.label())}: {noise}")
         rows.append(
             [
                 "*" if e.pareto else "",
                 terminal_safe(r.variant.label()),
                 units.duration_ms(t.latency_ms.median if t.latency_ms else None),
-                _x(r.delta.get("latency")),
+                units.spread_ms(t.latency_ms),
+                _change(r),
                 _x(r.delta.get("params")),
                 _x(r.delta.get("macs")),
                 units.size_bytes(t.weight_bytes),
                 units.fidelity(f.cosine if f else None),
                 units.percent(f.top1_agreement) if f and f.top1_agreement is not None else units.DASH,
-                (terminal_safe(r.notes[0])[:70] if r.notes else ""),
+                ("noisy! " if noise else "")
+                + (f"{share}; " if (share := share_caption(r.profile)) else "")
+                + (terminal_safe(r.notes[0])[:70] if r.notes else ""),
             ]
         )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     lines = [
-        f"Sweep of {terminal_safe(sweep.model.name)}: baseline {units.duration_ms(b.latency_ms.median)} (measured), "
-        f"{b.params:,} params, {b.macs:,} MACs (counted)"
+        f"Sweep of {terminal_safe(sweep.model.name)}: baseline {units.duration_ms(b.latency_ms.median)} "
+        f"(p10–p90 {units.spread_ms(b.latency_ms)}, measured), {b.params:,} params, {b.macs:,} MACs (counted)"
         if b.latency_ms
         else f"Sweep of {terminal_safe(sweep.model.name)}",
         "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
@@ -349,7 +376,21 @@ def render_sweep(sweep: Sweep) -> str:
     lines.append(
         "* Pareto-optimal (latency per sample, cosine fidelity, weight bytes); × = variant ÷ baseline at the same batch"
     )
+    lines.append(
+        "vs baseline: variant and baseline timed alternately in one run; 95 % interval in brackets; "
+        "'≈ no measurable change' when it spans 1 or the change is under 1 %"
+    )
+    lines += [f"! {line}" for line in busy]
     return "\n".join(lines)
+
+
+def _change(r: VariantResult) -> str:
+    """The measured latency change, or the plain ratio when no experiment was run (e.g. --no-latency)."""
+    if r.latency_ratio is not None and r.latency_ratio.rounds == 0:
+        return "baseline"
+    if r.latency_ratio is not None:
+        return units.speed_change(r.latency_ratio)
+    return _x(r.delta.get("latency"))
 
 
 def _x(v: float | None) -> str:

@@ -89,10 +89,20 @@ def render_profile(profile: Profile, top: int = 10) -> str:
         f"  activations     {human_bytes(t.activation_bytes)} written in all; peak live {human_bytes(t.activation_peak_bytes)}",
     ]
     if lat is not None:
+        cv = "" if lat.cv is None else f", CV {units.percent(lat.cv, 0)}"
         lines.append(
             f"  latency         {units.duration_ms(lat.median)} median (p10 {units.duration_ms(lat.p10)}, "
-            f"p90 {units.duration_ms(lat.p90)}, {lat.samples} samples), measured"
+            f"p90 {units.duration_ms(lat.p90)}, {lat.samples} samples{cv}), measured"
+            + (f" on {ts(profile.timed_as)}" if profile.timed_as else "")
         )
+        foreign = env.foreign_cpu_percent if env is not None else None
+        if foreign is not None or (env is not None and env.cpu_mhz):
+            clock = f", CPU clock {env.cpu_mhz:.0f} MHz" if env is not None and env.cpu_mhz else ""
+            other = "unknown" if foreign is None else f"{foreign:.0f} % of the CPU"
+            lines.append(f"  conditions      other programs used {other} while timing{clock}")
+        noise = units.noise_note(lat, foreign)
+        if noise:
+            lines.append(f"  warning         {noise}: small differences are not measurable now")
         if total_lat:
             lines.append(
                 f"  layer sum       {units.duration_ms(total_lat)} ({units.percent(total_lat / lat.median, 0)} of end to end)"

@@ -4,16 +4,29 @@ Each task is `task(payload, state, should_stop)` yielding the typed run events o
 `profiler.events` (the worker stamps their run id).
 `state` lives as long as the worker process: the baseline model loads once per source and
 stays loaded, with its profiles and outputs, across every variant asked of it.
+
+Long calls report through `profiler.progress` (the worker installs its sink): loading the model
+is the stage "loading the model" (0–2 %), and a variant's transform runs in a window of
+`TRANSFORM_SPAN` from where the run is, unless the caller (profiler/whatif.py) opens a stage
+around it itself.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import progress
 from .analyze import Cancelled, ProfileRequest
 from .errors import StudioError
 from .events import Finished, LayerMeasured, Progress, RunEvent, StaticResult
+
+LOAD_WINDOW = (0.0, 0.02)  # loading the model, before the baseline's 0.02…0.4
+MEMORY_WINDOW = (0.02, 0.03)  # a variant's memory check, before the baseline counts its layers
+# A transform nobody gave a window runs from where the run is to 5 points further: whatif's
+# variant_events says "transforming the model" at 0.45 and measures from 0.5; trace's at 0.2, 0.3.
+TRANSFORM_SPAN = 0.05
 
 
 def request_to_dict(request: ProfileRequest) -> dict[str, Any]:
@@ -46,10 +59,33 @@ def request_from_dict(d: dict[str, Any]) -> ProfileRequest:
     )
 
 
+def _load(source: str, trust: bool) -> Any:
+    """Open the model as the stage "loading the model" (the heartbeat moves it meanwhile)."""
+    from .loading import load_model
+
+    with progress.stage("loading the model", *LOAD_WINDOW, expect_s=5.0):
+        return load_model(source, trust=trust)
+
+
+@functools.cache
+def _staged_session_class() -> type[Any]:
+    """WhatIfSession whose transform reports as a stage when no caller opened one around it."""
+    from .whatif import WhatIfSession
+
+    class StagedSession(WhatIfSession):
+        def transform(self, variant: Any) -> Any:
+            if progress.depth():  # whatif opened its own stage: it owns the window
+                return super().transform(variant)
+            at = progress.position()
+            with progress.stage("transforming the model", at, min(1.0, at + TRANSFORM_SPAN)):
+                return super().transform(variant)
+
+    return StagedSession
+
+
 def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
     """The WhatIfSession for this source and base request, loaded once per worker."""
-    from .loading import load_model
-    from .whatif import WhatIfSession, load_sample_inputs
+    from .whatif import load_sample_inputs
 
     key = (
         payload["source"],
@@ -62,9 +98,10 @@ def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
         for old in sessions.values():  # one model at a time: a new source frees the last one
             old.close()
         sessions.clear()
-        loaded = load_model(payload["source"], trust=bool(payload.get("trust")))
+        loaded = _load(payload["source"], bool(payload.get("trust")))
         samples = load_sample_inputs(payload["inputs"]) if payload.get("inputs") else None
-        sessions[key] = WhatIfSession(loaded, request_from_dict(payload.get("request", {})), sample_inputs=samples)
+        session_class = _staged_session_class()
+        sessions[key] = session_class(loaded, request_from_dict(payload.get("request", {})), sample_inputs=samples)
     return sessions[key]
 
 
@@ -86,7 +123,8 @@ def variant_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Ca
         exc.details.setdefault("stage", "load")
         raise
     yield Progress(0.02, "model loaded")
-    needed = None if session.loaded.on_meta else backend_for(session.loaded).variant_memory_bytes(session, variant)
+    with progress.stage("checking the memory it needs", *MEMORY_WINDOW):  # counts the model once: seconds
+        needed = None if session.loaded.on_meta else backend_for(session.loaded).variant_memory_bytes(session, variant)
     if needed is not None:
         check_memory(needed, device=variant.device, what=session.loaded.info.source)
     try:
@@ -111,11 +149,9 @@ def profile_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Ca
     import warnings
 
     from .analyze import profile_events
-    from .loading import load_model
 
     warnings.simplefilter("ignore")  # library warnings would garble the terminal's stderr
-    yield Progress(0.0, "opening the model")
-    loaded = load_model(payload["source"], trust=bool(payload.get("trust")))
+    loaded = _load(payload["source"], bool(payload.get("trust")))
     yield Progress(0.02, "model loaded")
     try:
         for event in profile_events(loaded, request_from_dict(payload.get("request", {})), should_stop=should_stop):

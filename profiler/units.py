@@ -24,6 +24,7 @@ Rules (docs/CONTRACT.md: units are in field names, sizes in bytes):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 __all__ = [
     "DASH",
@@ -38,6 +39,9 @@ __all__ = [
     "percent",
     "change",
     "times",
+    "speed_change",
+    "noise_note",
+    "spread_ms",
     "usd",
     "throughput",
     "fidelity",
@@ -178,6 +182,57 @@ def change(ratio: float | None) -> str:
 def times(ratio: float | None, digits: int = 3) -> str:
     """A ratio: 0.44 → '0.440×', 12.0 → '12.0×'."""
     return DASH if ratio is None else f"{sig(ratio, digits)}×"
+
+
+NO_CHANGE = "≈ no measurable change"
+
+
+def _factor(x: float) -> str:
+    # 2 decimals near 1 (1.03×), 2 significant digits above (1.8×, 12×): the interval shows the rest
+    return f"{x:.2f}" if x < 1.1 else sig(x, 2)
+
+
+def speed_change(ratio: Any, *, kind: str = "latency") -> str:
+    """A measured ratio (a `comparison.RatioEstimate`, variant ÷ baseline) as a user reads it:
+    '1.8× faster (1.6–2.0×)', '1.3× slower (1.2–1.4×)', '1.8× more throughput (1.6–2.0×)', or
+    '≈ no measurable change' when the interval spans 1 (or the change is below 1 %).
+    `kind` is "latency" (lower is better) or "throughput" (higher is better)."""
+    if ratio is None:
+        return DASH
+    if not ratio.significant:
+        return NO_CHANGE
+    value, low, high = ratio.value, ratio.ci_low, ratio.ci_high
+    gain = value < 1.0 if kind == "latency" else value > 1.0
+    if value < 1.0:  # express as a factor above 1 and swap the interval's ends
+        value, low, high = 1 / value, 1 / high, 1 / low
+    words = {
+        ("latency", True): "faster",
+        ("latency", False): "slower",
+        ("throughput", True): "more throughput",
+        ("throughput", False): "less throughput",
+    }[(kind, gain)]
+    return f"{_factor(value)}× {words} ({_factor(low)}–{_factor(high)}×)"
+
+
+def noise_note(stats: Any, foreign_cpu_percent: float | None = None) -> str:
+    """'' for a quiet measurement; else the warning shown beside its numbers, e.g. 'machine busy
+    (other programs used 48 % of the CPU): figures ±35 %'. `stats` is a LatencyStats."""
+    if stats is None or not stats.noisy:
+        return ""
+    from .conditions import noise_warning
+
+    return noise_warning(stats.median, stats.p10, stats.p90, foreign_cpu_percent)
+
+
+def spread_ms(stats: Any) -> str:
+    """p10–p90 of a LatencyStats: '40.9–43.8 ms'."""
+    if stats is None:
+        return DASH
+    low, high = duration_ms(stats.p10), duration_ms(stats.p90)
+    unit_low, unit_high = low.split(" ")[-1], high.split(" ")[-1]
+    if unit_low == unit_high:
+        low = low.rsplit(" ", 1)[0]
+    return f"{low}–{high}"
 
 
 def usd(value: float | None, *, per: str = "") -> str:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analyze import Event, ProfileRequest, profile_events, resolve_specs
+from . import progress
+from .analyze import Cancelled, Event, ProfileRequest, profile_events, resolve_specs
 from .backend import backend_for
-from .errors import InputError, StudioError
+from .comparison import Comparison, RatioEstimate, interleave, summarize
+from .conditions import is_busy
+from .errors import InputError, MeasureError, StudioError, first_line
 from .fidelity import Fidelity, compare
 from .inputs import check_input_sizes
 from .loaded_model import LoadedModel, make_inputs
@@ -38,6 +41,12 @@ class VariantResult:
     prune_report: dict[str, Any] | None = None
     effective_macs: int | None = None
     error: str | None = None
+    #: variant ÷ baseline latency from an interleaved experiment, with its interval
+    latency_ratio: RatioEstimate | None = None
+    #: variant ÷ baseline inferences per second at the same batch (the inverse of latency_ratio)
+    throughput_ratio: RatioEstimate | None = None
+    #: the experiment: both sides' latency in it and the machine's state
+    comparison: Comparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +59,9 @@ class VariantResult:
             "prune_report": self.prune_report,
             "effective_macs": self.effective_macs,
             "error": self.error,
+            "latency_ratio": None if self.latency_ratio is None else self.latency_ratio.to_dict(),
+            "throughput_ratio": None if self.throughput_ratio is None else self.throughput_ratio.to_dict(),
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
         }
 
     @classmethod
@@ -64,6 +76,11 @@ class VariantResult:
             prune_report=d.get("prune_report"),
             effective_macs=d.get("effective_macs"),
             error=d.get("error"),
+            latency_ratio=None if d.get("latency_ratio") is None else RatioEstimate.from_dict(d["latency_ratio"]),
+            throughput_ratio=None
+            if d.get("throughput_ratio") is None
+            else RatioEstimate.from_dict(d["throughput_ratio"]),
+            comparison=None if d.get("comparison") is None else Comparison.from_dict(d["comparison"]),
         )
 
 
@@ -224,6 +241,7 @@ class WhatIfSession:
                 assert base_profile is not None
                 _, outputs = self._baselines[(variant.shape_key(), variant.device)]
                 fid = None if outputs is None else compare(outputs, outputs, self.labels)
+                timed = base_profile.totals.latency_ms is not None
                 result = VariantResult(
                     variant,
                     base_profile,
@@ -231,24 +249,39 @@ class WhatIfSession:
                     fid,
                     deltas(base_profile, base_profile),
                     notes=("identity variant: the baseline itself",),
+                    latency_ratio=RatioEstimate.identity() if timed else None,
+                    throughput_ratio=RatioEstimate.identity() if timed else None,
                 )
                 yield Event("finished", 1.0, "done", profile=base_profile, result=result)
                 return
-            yield Event("progress", 0.45, "transforming the model")
-            target, notes, report, density = self.transform(variant)
+            yield Event("progress", 0.4, "transforming the model")
+            # pruning, conversion and quantization report their own stages inside this window
+            with progress.stage("transforming the model", 0.4, 0.6):
+                target, notes, report, density = self.transform(variant)
             measured: Profile | None = None
+            compared = self.base.latency and not self.loaded.on_meta
             request = dataclasses.replace(
                 self.request_for(variant),
                 shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
                 batch=None,
                 seq_len=None,
+                # The interleaved comparison below times the variant again, beside the baseline.
+                budget_s=max(0.5, self.base.budget_s / 3) if compared else self.base.budget_s,
             )
             for event in profile_events(target, request, should_stop=should_stop):
                 if event.kind == "finished":
                     measured = event.profile
                 else:
-                    yield dataclasses.replace(event, fraction=0.5 + 0.45 * event.fraction)
+                    yield dataclasses.replace(event, fraction=0.6 + 0.2 * event.fraction)
             assert measured is not None and base_profile is not None
+            ratio: RatioEstimate | None = None
+            comparison: Comparison | None = None
+            if compared and measured.totals.latency_ms is not None:
+                ratio, comparison = yield from self._compare(variant, target, should_stop)
+                measured = dataclasses.replace(
+                    measured, totals=dataclasses.replace(measured.totals, latency_ms=comparison.variant_ms)
+                )
+                base_profile = self._refresh_baseline(variant, base_profile, comparison)
             profile = dataclasses.replace(
                 measured,
                 config=dataclasses.replace(
@@ -272,6 +305,8 @@ class WhatIfSession:
                     else "unstructured pruning"
                 )
             delta = deltas(profile, base_profile)
+            if ratio is not None:
+                delta["latency"] = ratio.value  # the interleaved experiment's, not two separate runs'
             if report is not None:
                 delta["param_ratio_pruned"] = report.get("param_ratio")
             result = VariantResult(
@@ -283,6 +318,9 @@ class WhatIfSession:
                 notes=tuple(notes),
                 prune_report=report,
                 effective_macs=effective,
+                latency_ratio=ratio,
+                throughput_ratio=None if ratio is None else ratio.inverse(),
+                comparison=comparison,
             )
             yield Event("finished", 1.0, "done", profile=profile, result=result)
         except StudioError:
@@ -302,6 +340,66 @@ class WhatIfSession:
         except StudioError as exc:
             return VariantResult(variant, None, None, None, {}, error=exc.problem)
         raise AssertionError("variant run ended without a result")
+
+    # --- the comparison -------------------------------------------------------------------------
+
+    def _compare(
+        self, variant: Variant, target: LoadedModel, should_stop: Callable[[], bool]
+    ) -> Generator[Event, None, tuple[RatioEstimate, Comparison]]:
+        """Time the baseline and the variant alternately in one run (profiler/comparison.py)."""
+        specs = self.specs_for(variant)
+        device, threads = str(variant.device), self.base.threads
+        base_call = backend_for(self.loaded).timed_call(self.loaded, specs, device, threads)
+        variant_call = backend_for(target).timed_call(target, specs, device, threads)
+        try:
+            with base_call as (run_base, sync), variant_call as (run_variant, variant_sync):
+                run_base, run_variant = _with_tf32(variant, run_base, run_variant)
+                rounds = interleave(
+                    run_base,
+                    run_variant,
+                    budget_s=self.base.budget_s,
+                    sync=sync or variant_sync,
+                    should_stop=should_stop,
+                )
+                while True:
+                    try:
+                        fraction, message = next(rounds)
+                    except StopIteration as done:
+                        run = done.value
+                        break
+                    yield Event("progress", 0.8 + 0.15 * fraction, message)
+        except (StudioError, Cancelled):
+            raise
+        except Exception as exc:
+            raise MeasureError(
+                self.loaded.info.source, f"comparing with the baseline failed: {type(exc).__name__}: {first_line(exc)}"
+            ) from None
+        if run.cancelled:
+            raise Cancelled()
+        return summarize(run)
+
+    def _refresh_baseline(self, variant: Variant, base: Profile, comparison: Comparison) -> Profile:
+        """The cached baseline with the comparison's fresh timing, when the machine's state has
+        changed since the baseline was measured; otherwise the cached one, unchanged."""
+        reason = _baseline_stale(base, comparison)
+        if reason is None or base.totals.latency_ms is None:
+            return base
+        env = base.environment
+        refreshed = dataclasses.replace(
+            base,
+            totals=dataclasses.replace(base.totals, latency_ms=comparison.baseline_ms),
+            environment=None
+            if env is None
+            else dataclasses.replace(
+                env, foreign_cpu_percent=comparison.foreign_cpu_percent, cpu_mhz=comparison.cpu_mhz
+            ),
+            warnings=tuple(w for w in base.warnings if not w.startswith("baseline re-measured"))
+            + (f"baseline re-measured beside a variant: {reason}",),
+        )
+        key = (variant.shape_key(), variant.device)
+        _, outputs = self._baselines[key]
+        self._baselines[key] = (refreshed, outputs)
+        return refreshed
 
     # --- transforms -------------------------------------------------------------------------------
 
@@ -342,6 +440,46 @@ class WhatIfSession:
     def close(self) -> None:
         if self._scratch is not None:
             self._scratch.cleanup()
+
+
+def _with_tf32(
+    variant: Variant, run_base: Callable[[], object], run_variant: Callable[[], object]
+) -> tuple[Callable[[], object], Callable[[], object]]:
+    """On CUDA, TF32 is a process-wide switch: the strict-fp32 baseline and a tf32 variant each
+    get their own setting for their own calls."""
+    if variant.device != "cuda" or variant.precision != "tf32":
+        return run_base, run_variant
+    from .torch_backend.precision import set_tf32
+
+    def base() -> object:
+        set_tf32(False)
+        return run_base()
+
+    def tf32() -> object:
+        set_tf32(True)
+        return run_variant()
+
+    return base, tf32
+
+
+def _baseline_stale(base: Profile, comparison: Comparison) -> str | None:
+    """Why the cached baseline no longer describes the machine, or None when it still does."""
+    lat = base.totals.latency_ms
+    env = base.environment
+    before = env.foreign_cpu_percent if env else None
+    if is_busy(before) != is_busy(comparison.foreign_cpu_percent):
+        return f"other programs' CPU use went from {_pct(before)} to {_pct(comparison.foreign_cpu_percent)}"
+    mhz = env.cpu_mhz if env else None
+    if mhz and comparison.cpu_mhz and abs(comparison.cpu_mhz - mhz) / mhz > 0.1:
+        return f"the CPU clock went from {mhz:.0f} to {comparison.cpu_mhz:.0f} MHz"
+    now = comparison.baseline_ms.median
+    if lat is not None and not 0.9 * lat.p10 <= now <= 1.1 * lat.p90:
+        return f"its median moved from {lat.median:.4g} to {now:.4g} ms, outside its earlier p10–p90"
+    return None
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0f} %"
 
 
 def _carry_counts_for_quantized(profile: Profile, baseline: Profile) -> Profile:

@@ -2,8 +2,13 @@
 `worker_main` serves requests from the pipe one at a time, drives each task's generator to
 exactly one terminal event, and turns every exception into a typed `Failed` event.
 
-Standard library and profiler.events only at module level: spawn re-imports this module in
-every worker.
+Each run installs a `profiler.progress` sink: code deep inside a task (pruning, export,
+quantization) reports stages from any thread, and the heartbeat keeps the fraction moving through
+one long call. Those reports and the task's own `Progress` events share one throttle and one
+never-backwards floor.
+
+Standard library, profiler.events and profiler.progress only at module level: spawn re-imports
+this module in every worker.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import collections
 import importlib
 import os
+import re
 import signal
 import threading
 import time
@@ -18,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from . import progress
 from .events import Cancelled, Failed, FailureKind, Finished, Progress, Started, failure_kind
 from .events import RunEvent as Event
 
@@ -133,6 +140,45 @@ def _listen(conn: Any, control: _Control, finished: threading.Event) -> None:
             return
 
 
+class _Throttle:
+    """At most one progress event per PROGRESS_INTERVAL_S, from any thread; a stage change
+    (`force`), a task message naming a new step and the end (fraction 1) always pass."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = -PROGRESS_INTERVAL_S
+        self._last_step = ""
+
+    def allow(self, fraction: float, force: bool = False) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if not force and fraction < 1.0 and now - self._last < PROGRESS_INTERVAL_S:
+                return False
+            self._last = now
+            return True
+
+    def allow_task_event(self, event: Progress) -> bool:
+        """A task's own event: "model loaded" must not vanish behind a heartbeat sent 10 ms
+        before it, while "round 3" after "round 2" is the same step and may be dropped."""
+        step = _STEP_COUNTS.sub("", event.message)
+        with self._lock:
+            new_step, self._last_step = step != self._last_step, step
+        return self.allow(event.fraction, force=new_step)
+
+
+_STEP_COUNTS = re.compile(r"[\d/().,%]+")  # "round 3 (2 s)" and "round 4 (3 s)" are one step
+
+
+def _progress_sink(send: Callable[[Event], None], run_id: int, throttle: _Throttle) -> progress.SendFn:
+    """What the run's progress reporter calls (the task's thread or the heartbeat's)."""
+
+    def send_progress(fraction: float, message: str, stage: str | None, force: bool) -> None:
+        if throttle.allow(fraction, force):
+            send(Progress(fraction, message, stage, run_id=run_id))
+
+    return send_progress
+
+
 _TASKS: dict[str, Callable[..., Any]] = {}
 
 
@@ -163,7 +209,9 @@ def _run_one(
     send(Started(task=task, pid=os.getpid(), run_id=run_id))
     should_stop = stop.is_set
     gen: Any = None
-    last_progress = 0.0
+    throttle = _Throttle()
+    reporter = progress.install(_progress_sink(send, run_id, throttle), should_stop=should_stop)
+    send = _ending_progress(send, reporter)
     try:
         fn = load_task(task)
         gen = fn(payload, state, should_stop)
@@ -196,10 +244,9 @@ def _run_one(
                 send(Cancelled("stopped", run_id=run_id))
                 return
             if isinstance(event, Progress):
-                now = time.monotonic()
-                if now - last_progress < PROGRESS_INTERVAL_S and event.fraction < 1.0:
+                event = replace(event, fraction=progress.publish(event.fraction))  # never backwards
+                if not throttle.allow_task_event(event):
                     continue
-                last_progress = now
             send(event)
     except BaseException as exc:  # noqa: BLE001 - every failure (SystemExit too) becomes an event
         if stop.is_set() or type(exc).__name__ == "Cancelled":
@@ -207,7 +254,19 @@ def _run_one(
         else:
             send(failed_event(exc, run_id))
     finally:
+        progress.uninstall(reporter)
         _close(gen)
+
+
+def _ending_progress(send: Callable[[Event], None], reporter: progress.Reporter) -> Callable[[Event], None]:
+    """`send` that stops the run's progress before its terminal event: no heartbeat after it."""
+
+    def send_event(event: Event) -> None:
+        if event.terminal:
+            progress.uninstall(reporter)
+        send(event)
+
+    return send_event
 
 
 def _close(gen: Any) -> None:
@@ -234,12 +293,14 @@ def worker_main(conn: Any, parent_pid: int | None = None, scratch: str | None = 
     listener = threading.Thread(target=_listen, args=(conn, control, finished), name="worker-listener", daemon=True)
     listener.start()
     state: dict[str, Any] = {}
+    send_lock = threading.Lock()  # the task's thread and the progress heartbeat both send
 
     def send(event: Event) -> None:
         # conn.send pickles before it writes: an unpicklable event raises here (and becomes the
         # run's Failed event in _run_one) without leaving half a message in the pipe.
         try:
-            conn.send(event)
+            with send_lock:
+                conn.send(event)
         except (BrokenPipeError, EOFError, ConnectionError):
             control.close()  # the parent went away
         except Exception as exc:

@@ -92,6 +92,11 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
     p.add_argument("--json", metavar="FILE|-", help="write the JSON document (- = stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="print one stderr line per stage of the run with its percentage (also when stderr is not a terminal)",
+    )
 
 
 def parse_count(text: str | None, option: str) -> int | None:

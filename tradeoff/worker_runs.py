@@ -4,7 +4,10 @@ this process, and a crash, hang or exit of the model is exit 3 (a StudioError)."
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from profiler.errors import InputError, StudioError
@@ -26,29 +29,73 @@ def failure_error(failure: Failed, model: str) -> StudioError:
 
 
 class _Progress:
-    """One self-overwriting stderr line while a model runs (only on a terminal)."""
+    """Progress of a model run on stderr (never stdout: it may carry `--json -`).
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.label = ""
+    With `--progress` (`lines`): one line per stage change, `progress: 47.3% pruning: building the
+    dependency graph (12 s)`, at most one per LINE_INTERVAL_S, and again every REPEAT_S while a
+    stage runs on, on any stderr (a file, a pipe, a CI log). One decimal: a long stage in a narrow
+    window moves by tenths. Otherwise one self-overwriting line, only on a terminal (`enabled`)."""
+
+    LINE_INTERVAL_S = 0.3  # a few lines a second at most
+    REPEAT_S = 5.0  # a long stage says again how far it is, with its seconds
+
+    def __init__(self, enabled: bool, *, lines: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+        self.enabled = enabled and not lines
+        self.lines = lines
+        self.label = ""  # the model, or the variant of a sweep
+        self.prefix = ""  # shown in lines mode: "[2/3 prune 0.5 structured] " in a sweep
+        self._clock = clock
+        self._last_key: str | None = None
+        self._last_at = -1e9
 
     def on_event(self, event: RunEvent) -> None:
-        if self.enabled and isinstance(event, Progress):
+        if not isinstance(event, Progress):
+            return
+        if self.lines:
+            self._line(event)
+        elif self.enabled:
             frac = float(event.fraction)
             line = f"{self.label}: {100 * frac:3.0f}% {event.message[:40]:40s}"
             sys.stderr.write("\r" + terminal_safe(line))
             sys.stderr.flush()
+
+    def _line(self, event: Progress) -> None:
+        key = f"{self.prefix}{stage_key(event.message)}"
+        now = self._clock()
+        since = now - self._last_at
+        if since < self.LINE_INTERVAL_S or (key == self._last_key and since < self.REPEAT_S):
+            return
+        self._last_key, self._last_at = key, now
+        pct = 100 * max(0.0, min(1.0, float(event.fraction)))
+        try:
+            sys.stderr.write(terminal_safe(f"progress: {self.prefix}{pct:.1f}% {event.message}") + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            self.lines = False  # stderr went away: the run goes on without progress
 
     def done(self) -> None:
         if self.enabled:
             sys.stderr.write("\r" + " " * 100 + "\r")
 
 
+_DETAIL = re.compile(r"\s*\([^()]*\)\s*$")  # "(group 3/12, 12 s)": detail and seconds, not the stage
+_COUNTER = re.compile(r"(\s*[:,]?\s*\S*\d\S*)+$")  # "round 3", "layer 12/40": a count within the stage
+
+
+def stage_key(message: str) -> str:
+    """The stage a progress message belongs to: the message without its trailing detail and counts."""
+    return _COUNTER.sub("", _DETAIL.sub("", message)) or message
+
+
+def _wants_lines(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "progress", False))
+
+
 def run_task(args: argparse.Namespace, task: str, payload: dict[str, Any], *, label: str = "") -> Any:
     """Run one worker task to its end; its result, or the StudioError its failure means."""
     from profiler.worker import Runner
 
-    progress = _Progress(enabled=sys.stderr.isatty() and args.json != "-")
+    progress = _Progress(enabled=sys.stderr.isatty() and args.json != "-", lines=_wants_lines(args))
     progress.label = label or args.model
     with Runner() as runner:
         run_id = runner.submit(task, payload, time_limit_s=args.time_limit)
@@ -95,11 +142,12 @@ def run_in_worker(
         "request": request_to_dict(base),
         "inputs": args.inputs,
     }
-    progress = _Progress(enabled=sys.stderr.isatty())
+    progress = _Progress(enabled=sys.stderr.isatty(), lines=_wants_lines(args))
     results: list[Any] = []
     with Runner() as runner:
         for i, variant in enumerate(variants):
             progress.label = f"[{i + 1}/{len(variants)}] {variant.label()}"
+            progress.prefix = f"{progress.label}: "
             run_id = runner.submit(
                 "profiler.tasks:variant_task", {**payload_base, "variant": variant.to_dict()}, time_limit_s=time_limit_s
             )

@@ -4,6 +4,8 @@ Clicking a point restores that variant (`variant_clicked`). Points on the Pareto
 outlined; the front is the core's (`profiler.sweep.pareto_flags`: latency per sample, output
 cosine and weight bytes, the same flags the PDF stars), read from each entry's `pareto`, never
 recomputed here. A front over three objectives is not a line in this 2-D view, so none is drawn.
+A point's tooltip gives its p10–p90 and its measured change against the baseline in the words
+the deltas strip and the PDF use (`gui.measured_change`): "≈ no measurable change" is not a gain.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from gui import measured_change
 from gui.charts.base import brush, make_plot, pen, style_plot
 from gui.plain_text import tip
 from gui.theme import current, fmt_bytes, fmt_fidelity, fmt_ms
+from profiler import units
 from profiler.sweep import pareto_flags
+from profiler.variant import Variant
 from profiler.whatif import VariantResult
 
 
@@ -28,6 +33,8 @@ def chart_entries(results: Mapping[str, VariantResult]) -> list[dict[str, Any]]:
     core's Pareto flag (`profiler.sweep.pareto_flags`, computed over all of them, as the sweep
     and the PDF do). Results without a measured latency are left out of the chart."""
     flags = dict(zip(results, pareto_flags(list(results.values())), strict=True))
+    base = results.get(Variant().key())  # the identity at another batch reads "baseline at batch 8"
+    ref_batch = None if base is None or base.profile is None else base.profile.config.batch
     entries: list[dict[str, Any]] = []
     for key, r in results.items():
         p = r.profile
@@ -43,6 +50,9 @@ def chart_entries(results: Mapping[str, VariantResult]) -> list[dict[str, Any]]:
                 "weight_bytes": p.totals.weight_bytes,
                 "weights": fmt_bytes(p.totals.weight_bytes),
                 "pareto": flags[key],
+                "spread": units.spread_ms(p.totals.latency_ms),
+                "change": measured_change.latency_change(r, ref_batch),
+                "warning": measured_change.noise_warning(r),
             }
         )
     return entries
@@ -66,10 +76,13 @@ class ParetoChart(QWidget):
     def _tip(x: float, y: float, data: Any) -> str:
         d = data if isinstance(data, dict) else {}
         front = "\nPareto-optimal (latency per sample, fidelity, weights)" if d.get("pareto") else ""
+        spread = f" (p10–p90 {d['spread']})" if d.get("spread") else ""
+        change = f"\nvs baseline (measured): {d['change']}" if d.get("change") else ""
+        warning = f"\n⚠ {d['warning']}" if d.get("warning") else ""
         # a variant's label names layers (per-layer pruning): never markup
         return tip(
-            f"{d.get('label', '')}\nlatency {fmt_ms(x)} (measured) · fidelity {fmt_fidelity(y)}\n"
-            f"weights {d.get('weights', '')}{front}"
+            f"{d.get('label', '')}\nlatency {fmt_ms(x)}{spread} (measured) · fidelity {fmt_fidelity(y)}{change}\n"
+            f"weights {d.get('weights', '')}{front}{warning}"
         )
 
     def show_results(self, results: Mapping[str, VariantResult], current_key: str | None) -> None:
@@ -78,8 +91,9 @@ class ParetoChart(QWidget):
 
     def set_results(self, entries: list[dict[str, Any]], current_key: str | None) -> None:
         """entries: {"key", "variant", "label", "latency_ms", "fidelity", "weight_bytes", "weights",
-        "pareto"}; `pareto` is the core's flag (`profiler.sweep.pareto_flags` over every result
-        explored, `chart_entries` adds it); an entry without it is drawn as not on the front."""
+        "pareto"}, optionally "spread", "change", "warning" (tooltip text); `pareto` is the core's
+        flag (`profiler.sweep.pareto_flags` over every result explored, `chart_entries` adds it);
+        an entry without it is drawn as not on the front."""
         t = current()
         usable = [
             e for e in entries if e.get("latency_ms") and e.get("fidelity") is not None and math.isfinite(e["fidelity"])

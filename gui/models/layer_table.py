@@ -14,6 +14,7 @@ from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
 from gui.plain_text import tip
 from gui.state.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
 from gui.theme import heat_brush
+from profiler.layer_reconcile import NOOP_MODULES_LABEL, SHAPE_OPS_LABEL
 
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -118,6 +119,8 @@ class LayerTableModel(QAbstractTableModel):
 
 def _name_tip(row: Any) -> str:
     tip = f"{row.name}  ({row.type})"
+    if row.scope.endswith((SHAPE_OPS_LABEL, NOOP_MODULES_LABEL)):
+        tip += "\nzero-cost: shape arithmetic, a view or a no-op, folded with its kind in the tree"
     if not row.counted:
         tip += (
             "\n⚠ uncounted ops (no FLOP formula): "

@@ -16,6 +16,7 @@ from gui.models.layer_table import _RIGHT, _SERVED_ROLES, _name_tip, layer_heade
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
 from gui.plain_text import tip
 from gui.state.layer_data import (
+    COL_LAT,
     COL_MACS,
     COL_NAME,
     COL_SHARE,
@@ -75,7 +76,7 @@ class LayerTreeModel(QAbstractItemModel):
         def group(path: str) -> _Node:
             node = groups.get(path)
             if node is None:
-                parent_path = path.rsplit(".", 1)[0] if "." in path else ""
+                parent_path = _parent_path(path)
                 parent = group(parent_path)
                 label = path[len(parent_path) + 1 :] if parent_path else path
                 node = _Node(path, label, parent)
@@ -88,7 +89,7 @@ class LayerTreeModel(QAbstractItemModel):
         for i, r in enumerate(self._data.rows):
             scope = r.scope if r.scope and r.scope != r.name else ""
             parent = group(scope) if scope else root
-            label = r.name[len(scope) + 1 :] if scope and r.name.startswith(scope + ".") else r.name
+            label = _leaf_label(r.name, scope)
             if r.scope == r.name and r.name:
                 label = f"{r.name} (own ops)"  # the module's code outside its children
             leaf = _Node(r.name, label, parent, layer=i)
@@ -231,7 +232,7 @@ class LayerTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
-            text = d.tooltip(col, value, node.layer)
+            text = d.tooltip(col, value, node.layer, _leaf_rows(node) if is_group and col == COL_LAT else None)
             if is_group and col != COL_SHARE:
                 text = f"sum of {node.leaves} layers\n" + text
             return tip(text)  # names and op types come from the model: never markup
@@ -241,3 +242,36 @@ class LayerTreeModel(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return _FLAGS
+
+
+def _parent_path(path: str) -> str:
+    """The enclosing group: ONNX scopes nest with "/" ("layer1/layer1.0/(shape ops)"), torch's with "."."""
+    sep = "/" if "/" in path else "."
+    return path.rsplit(sep, 1)[0] if sep in path else ""
+
+
+def _leaf_label(name: str, scope: str) -> str:
+    """A layer's name without its group's path ("conv1" under "layer1.0", "Shape" under "a/b")."""
+    if not scope:
+        return name
+    if name.startswith(scope + "."):
+        return name[len(scope) + 1 :]
+    # ONNX node names repeat their scope between slashes ("/layer1/layer1.0/conv1/Conv"); a
+    # folded group ("<scope>/(shape ops)") holds nodes named after the scope it folds.
+    base = scope.rsplit("/", 1)[0] if scope.endswith(")") and "/" in scope else scope
+    for prefix in (f"/{scope}/", f"/{base}/"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _leaf_rows(node: _Node) -> list[int]:
+    """The layer rows under a group (for a tooltip: walked on demand, not stored)."""
+    out: list[int] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.layer is not None:
+            out.append(n.layer)
+        stack.extend(n.children)
+    return out

@@ -3,6 +3,9 @@ terminal, the app and the PDF share), so a number reads the same in all three. Q
 
 from __future__ import annotations
 
+from typing import Any
+
+from gui import measured_change
 from profiler import units
 from profiler.table import human_bytes, human_count
 
@@ -18,6 +21,9 @@ __all__ = [
     "saved_pct",
     "hours",
     "fidelity",
+    "spread",
+    "speed_change",
+    "noise",
     "DASH",
 ]
 
@@ -85,3 +91,19 @@ def ratio(value: float | None) -> str:
 def fidelity(cosine: float | None) -> str:
     """Output cosine vs baseline: `0.9987`."""
     return units.fidelity(cosine)
+
+
+def spread(stats: Any) -> str:
+    """p10–p90 of a LatencyStats: `40.9–43.8 ms` (`—` when not timed)."""
+    return units.spread_ms(stats)
+
+
+def speed_change(result: Any, reference_batch: int | None = None) -> str:
+    """A variant's measured latency change against the baseline at its batch: `1.8× faster
+    (1.6–2.0×)`, `≈ no measurable change`, `baseline` (`gui.measured_change.latency_change`)."""
+    return measured_change.latency_change(result, reference_batch)
+
+
+def noise(result: Any) -> str:
+    """`machine busy (other programs used 48 % of the CPU): figures ±35 %`, or '' when quiet."""
+    return measured_change.noise_warning(result)

@@ -34,6 +34,9 @@ class CostSections(SectionBase):
             + (f", SLO {fmt.ms(a['slo_ms'])}" if a.get("slo_ms") else "") + (f", {fmt.num(a['serve_qps'])} requests/s" if a.get("serve_qps") else "") + ".",
             size=9,
         )  # fmt: skip
+        shares = self._precision_shares()
+        if shares:
+            d.paragraph(" ".join(shares), size=9)
         primary = self.pc or self.pb
         other = self.pb if self.pc is not None else None
         base_by_key = {self._key(o): o for o in self.pb.inference.options}
@@ -91,6 +94,18 @@ class CostSections(SectionBase):
             d.paragraph(f"… {len(primary.inference.options) - RANKED_SERVING} more options in the cost tables per hardware and in the CSV/JSON exports.",
                         size=7.5, color=_muted())  # fmt: skip
         self.training_costs()
+
+    def _precision_shares(self) -> list[str]:
+        """One sentence per plan whose serving projection is mixed: the int8 share of MACs, as the
+        planner states it (a precision knob converts only some layers, e.g. torch int8 only Linear)."""
+        out = []
+        for who, plan in (("The baseline", self.pb), ("The chosen variant", self.pc)):
+            a = plan.assumptions if plan is not None else {}
+            if a.get("quantized_mac_share") is not None and a.get("precision_share"):
+                out.append(
+                    f"{who} is projected with {a['precision_share']} (the layers its precision knob converted, as measured)."
+                )
+        return out
 
     def training_costs(self) -> None:
         from .figures import BarSeries, draw_hbars

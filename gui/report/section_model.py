@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from gui import measured_change
+
 from . import fmt
 from .sections_base import (
     TOP_LAYERS,
     SectionBase,
     _muted,
 )
+
+#: rows timed on a busy machine or with a wide spread: amber, neither gain nor loss
+WARN = "#9a5b00"
 
 
 class ModelSections(SectionBase):
@@ -101,30 +106,65 @@ class ModelSections(SectionBase):
         d.paragraph(
             "Each variant was applied to the model and measured on this machine; fidelity compares its outputs with the baseline's on "
             "the same inputs. Pareto-optimal (★): no other variant is at least as good on latency per sample, output cosine and size, "
-            "and better on one. Ratios are variant ÷ baseline at the same batch.",
+            f"and better on one. Batch {self.base.config.batch} unless the variant names another. MACs and weights are counted; latency, "
+            "its p10–p90 and its change against the baseline at the same batch are measured.",
             size=9,
         )
+        from PySide6.QtGui import QColor
+
+        warn = QColor(WARN)
         rows = []
         highlight = []
+        colors = {}
+        noisy: list[str] = []
+        busy = False
+        compared = False
         chosen_id = id(self.chosen) if self.chosen is not None else None
         for i, e in enumerate(x.sweep.entries):
             r = e.result
             if id(r) == chosen_id:
                 highlight.append(i)
             if r.error is not None or r.profile is None:
-                rows.append(["", r.variant.label(), "failed", "", "", "", "", "", "", (r.error or "")[:80]])
+                rows.append(["", r.variant.label(), "failed", "", "", "", "", "", (r.error or "")[:80]])
                 continue
             t = r.profile.totals
             f = r.fidelity
+            compared = compared or (r.latency_ratio is not None and r.latency_ratio.rounds > 0)
+            warning = fmt.noise(r) if t.latency_ms is not None else ""
+            if warning:  # flagged in the row (amber, ⚠) and spelled out under the table
+                colors[i] = warn
+                noisy.append(f"{r.variant.label()}: {warning}")
+                busy = busy or measured_change.machine_busy(r)
             rows.append([
-                "★" if e.pareto else "", r.variant.label() + ("  (chosen)" if id(r) == chosen_id else ""), str(r.profile.config.batch),
-                fmt.ms(None if t.latency_ms is None else t.latency_ms.median), fmt.ratio(r.delta.get("latency")),
-                fmt.human_count(t.params), fmt.human_count(t.macs), fmt.human_bytes(t.weight_bytes),
+                "★" if e.pareto else "", r.variant.label() + (" ⚠" if warning else "") + ("  (chosen)" if id(r) == chosen_id else ""),
+                fmt.ms(None if t.latency_ms is None else t.latency_ms.median), fmt.spread(t.latency_ms),
+                fmt.speed_change(r, self.base.config.batch) if t.latency_ms is not None else fmt.DASH,
+                fmt.human_count(t.macs), fmt.human_bytes(t.weight_bytes),
                 fmt.fidelity(None if f is None else f.cosine), "—" if f is None or f.top1_agreement is None else fmt.pct(f.top1_agreement),
             ])  # fmt: skip
-        d.table([Column("★", 0.3, "c"), Column("Variant", 2.9), Column("Batch", 0.55, "r"), Column("Latency (measured)", 0.95, "r"),
-                 Column("× latency", 0.75, "r"), Column("Params", 0.75, "r"), Column("MACs", 0.75, "r"), Column("Weights", 0.85, "r"),
-                 Column("Cosine (measured)", 0.95, "r"), Column("Top-1 agree", 0.75, "r")], rows, size=7.2, highlight=highlight)  # fmt: skip
+        d.table([Column("★", 0.3, "c"), Column("Variant", 2.6, wrap=True), Column("Latency (measured)", 0.9, "r"),
+                 Column("p10–p90", 1.0, "r"), Column("vs baseline (measured)", 1.5, "r"), Column("MACs", 0.7, "r"),
+                 Column("Weights", 0.8, "r"), Column("Cosine (measured)", 0.9, "r"), Column("Top-1 agree", 0.7, "r")],
+                rows, size=6.8, highlight=highlight, colors=colors)  # fmt: skip
+        if compared:
+            d.paragraph(
+                "How “vs baseline” was measured: "
+                + measured_change.METHOD_NOTE
+                + " Each variant's latency and p10–p90 are from its own run beside the baseline.",
+                size=7.5,
+                color=_muted(),
+            )
+        if noisy:
+            d.paragraph(
+                ("⚠ The machine was busy while " if busy else "⚠ Timing was noisy while ")
+                + ("these were timed" if len(noisy) == len(x.sweep.entries) else "some of these were timed")
+                + f" ({len(noisy)} of {len(x.sweep.entries)} rows, in amber, ⚠): their latency and change are less certain than "
+                "the intervals suggest; measure again on an idle machine before relying on them.",
+                size=7.5,
+                color=warn,
+                bold=True,
+            )
+            d.bullets(noisy[:12], size=7.5, color=warn)
         points = []
         measured = any(
             e.result.profile is not None and e.result.profile.totals.latency_ms is not None for e in x.sweep.entries

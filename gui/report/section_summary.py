@@ -84,8 +84,10 @@ class SummarySection(SectionBase):
             return "—" if lat is None else f"{fmt.ms(lat.p10)} – {fmt.ms(lat.p90)}"
 
         lat_basis = "measured" if lat_b is not None else "not measured"
+        # Latency's change is the interleaved experiment's (with its interval), never two medians.
+        lat_change = "—" if self.chosen is None else fmt.speed_change(self.chosen, b.config.batch)
         rows = [
-            ["Latency, median per call", fmt.ms(lat_b), fmt.ms(lat_c), change(lat_b, lat_c), lat_basis],
+            ["Latency, median per call", fmt.ms(lat_b), fmt.ms(lat_c), lat_change, lat_basis],
             ["Latency p10 – p90", spread(bt), spread(ct), "", lat_basis],
             ["Batch", str(b.config.batch), "—" if c is None else str(c.config.batch), "", "configured"],
             ["Parameters", fmt.human_count(bt.params), fmt.human_count(None if ct is None else ct.params), change(bt.params, None if ct is None else ct.params), "counted"],
@@ -183,8 +185,13 @@ class SummarySection(SectionBase):
                 f"and {fmt.ratio(c.totals.weight_bytes / b.totals.weight_bytes if b.totals.weight_bytes else None)} the size of the baseline"
             ]
             if lat_b and lat_c is not None:
+                change = fmt.speed_change(self.chosen, b.config.batch)
+                noise = fmt.noise(self.chosen)
                 parts.append(
-                    f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch})"
+                    f"runs in {fmt.ms(lat_c)} per call against {fmt.ms(lat_b)} (measured here, batch {c.config.batch} vs {b.config.batch}"
+                    + (f": {change} when timed alternately with it" if change not in ("—", "baseline") else "")
+                    + (f"; {noise}" if noise else "")
+                    + ")"
                 )
             if f is not None:
                 parts.append(f"and agrees with it at output cosine {fmt.fidelity(f.cosine)} (measured)")

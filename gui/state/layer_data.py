@@ -158,7 +158,10 @@ class LayerData:
             return "counted (static analysis)"
         if col == COL_LAT:
             method = self.profile.layer_latency_method if self.profile else None
-            return f"measured here ({method})" if method else "measured here"
+            how = f"measured here ({method})" if method else "measured here"
+            if self.latency_note():
+                how += ", rows reconciled with the end-to-end median (details pane)"
+            return how
         if col == COL_PROJ:
             return f"projected on {self.target_name} (roofline)" if self.target_name else "projected (choose a target)"
         if col == COL_SHARE:
@@ -183,12 +186,46 @@ class LayerData:
             return units.percent(value, 3)
         return str(value)
 
-    def tooltip(self, col: int, value: float | None, i: int | None) -> str:
+    def tooltip(self, col: int, value: float | None, i: int | None, leaves: list[int] | None = None) -> str:
+        """The cell's tooltip: exact figure, provenance, share; for latency also p10–p90 and raw.
+
+        `i` is the row of a layer's cell; `leaves`, for a group's cell, the rows it sums.
+        """
         text = f"{HEADERS[col]}: {self.exact(col, value)}\n{self.provenance(col, i)}"
+        if col == COL_LAT and value is not None:
+            text += self.latency_lines(i, leaves)
         share = self.share_of(col, value) if col != COL_SHARE else None
         if share is not None:
             text += f"\n{units.percent(share, 2)} of the column total"
         return text
+
+    def latency_lines(self, i: int | None, leaves: list[int] | None = None) -> str:
+        """Spread over the per-layer runs and the per-layer profiler's raw figure, one line each."""
+        rows = [self.rows[i]] if i is not None else [self.rows[k] for k in leaves or ()]
+        rows = [r for r in rows if r.latency_ms is not None]
+        if not rows:
+            return ""
+        lines = ""
+        lo = [r.latency_p10_ms for r in rows]
+        hi = [r.latency_p90_ms for r in rows]
+        if all(v is not None for v in lo + hi):
+            low, high = sum(v or 0.0 for v in lo), sum(v or 0.0 for v in hi)
+            span = f"{units.duration_ms(low)} – {units.duration_ms(high)}"
+            lines += (
+                f"\np10–p90 over the profiled runs: {span}"
+                if i is not None
+                else f"\nlayers' p10s – p90s add up to {span}"
+            )
+        else:
+            lines += "\np10–p90: not recorded"
+        if any(r.latency_raw_ms is not None for r in rows):
+            raw = sum(r.latency_raw_ms if r.latency_raw_ms is not None else (r.latency_ms or 0.0) for r in rows)
+            lines += f"\nraw profiler figure: {units.duration_ms(raw, 4)} (reconciled with end to end)"
+        return lines
+
+    def latency_note(self) -> str | None:
+        """How the latency column relates to end to end (`Profile.layer_latency_note`)."""
+        return self.profile.layer_latency_note if self.profile is not None else None
 
     def details(self, name: str) -> dict[str, Any] | None:
         i = self.index.get(name)
@@ -198,4 +235,5 @@ class LayerData:
             "row": self.rows[i],
             "latency_ms": self.latency_ms[i],
             "projected": self.projected[i] if i < len(self.projected) else None,
+            "latency_note": self.latency_note(),
         }

@@ -1,7 +1,11 @@
 """The deltas strip: the current variant against the baseline, always in view.
 
 Latency, params, MACs, memory, fidelity and $ per million inferences, each as a card with the
-variant's value and its change; green when better, red when worse.
+variant's value and its change; green when better, red when worse. Latency is measured, so its
+card shows the change from the interleaved experiment with its interval ("1.8× faster
+(1.6–2.0×)") and is coloured only when that change is significant; "≈ no measurable change"
+stays neutral. Counted figures (params, MACs, memory) keep their plain ratios. A busy or noisy
+measurement shows an amber warning under the cards.
 """
 
 from __future__ import annotations
@@ -10,11 +14,18 @@ from typing import Any
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from gui import plain_text
+from gui import measured_change, plain_text
 from gui.theme import current, fmt_bytes, fmt_count, fmt_fidelity, fmt_ms, fmt_ratio, fmt_share, fmt_usd
+from profiler import units
+from profiler.result import Profile
+from profiler.whatif import VariantResult
+
+LATENCY_TIP = "Median wall-clock latency of one batch, measured here"
+#: the warning's colour per theme: amber reads as "careful", neither gain (green) nor loss (red)
+WARN_COLORS = {"light": "#9a5b00", "dark": "#f2b84b"}
 
 CARDS = (
-    ("latency", "Latency", "Median wall-clock latency of one batch, measured here"),
+    ("latency", "Latency", LATENCY_TIP),
     ("params", "Params", "Parameters (counted; shared weights once)"),
     ("macs", "MACs", "Multiply-accumulates per forward pass (counted)"),
     ("memory", "Memory", "Weights + peak activations (counted)"),
@@ -64,6 +75,12 @@ class DeltasStrip(QWidget):
             card = _Card(title, tip)
             self.cards[key] = card
             lay.addWidget(card, 1)
+        # the busy-machine warning sits beside the numbers it qualifies, hidden while timing is quiet
+        self.warning = plain_text.label("", objectName="DeltaWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setMaximumWidth(300)
+        self.warning.hide()
+        lay.addWidget(self.warning)
         self.label = QLabel("")
         self.label.setObjectName("Muted")
         self.values: dict[str, Any] = {}
@@ -71,10 +88,52 @@ class DeltasStrip(QWidget):
     def clear(self) -> None:
         for card in self.cards.values():
             card.set("—")
+        self.cards["latency"].title.setText("Latency")
+        self.cards["latency"].setToolTip(LATENCY_TIP)
+        self._set_warning("")
         self.values = {}
 
+    def show_latency(self, result: VariantResult, reference: Profile | None = None) -> None:
+        """The latency card from the variant's measured comparison with the baseline: median,
+        p10–p90, the change with its interval (coloured only when significant), the details on
+        hover, and the warning when the timing was noisy. `reference` is the workspace's baseline
+        (used when the result has no experiment of its own)."""
+        card = self.cards["latency"]
+        stats = None if result.profile is None else result.profile.totals.latency_ms
+        ref_batch = None if reference is None else reference.config.batch
+        change = measured_change.latency_change(result, ref_batch) if stats is not None else ""
+        card.set(units.duration_ms(None if stats is None else stats.median), change, measured_change.verdict(result))
+        spread = "" if stats is None else f" · p10–p90 {units.spread_ms(stats)}"
+        card.title.setText(f"Latency{spread}")
+        lines = [LATENCY_TIP, *measured_change.details(result, reference)] if stats is not None else [LATENCY_TIP]
+        card.setToolTip(plain_text.tip("\n".join(lines)))
+        warning = measured_change.noise_warning(result, reference) if stats is not None else ""
+        self._set_warning(warning)
+        self.values.update(
+            latency_change=change, latency_warning=warning, latency_verdict=measured_change.verdict(result)
+        )
+
+    def _set_warning(self, text: str) -> None:
+        self.warning.setText(f"⚠ {text}" if text else "")
+        self.warning.setToolTip(
+            plain_text.tip(
+                f"{text}\nThe latency figures and their change are less certain than usual; "
+                "re-measure when the machine is idle."
+            )
+            if text
+            else ""
+        )
+        color = WARN_COLORS.get(current().name, WARN_COLORS["light"])
+        self.warning.setStyleSheet(f"color: {color}; font-weight: 600; font-size: 8pt;")
+        self.warning.setVisible(bool(text))
+
     def show_result(
-        self, profile: Any, ratios: dict[str, float | None], usd: float | None = None, usd_ratio: float | None = None
+        self,
+        profile: Any,
+        ratios: dict[str, float | None],
+        usd: float | None = None,
+        usd_ratio: float | None = None,
+        usd_share: str | None = None,
     ) -> None:
         """Fill the cards from the variant's profile and its ratios to the baseline."""
         t = profile.totals
@@ -96,7 +155,8 @@ class DeltasStrip(QWidget):
                 return None
             return (r < 1.0) == lower_is_better
 
-        self.cards["latency"].set(fmt_ms(lat), fmt_ratio(ratios.get("latency")), better(ratios.get("latency")))
+        # the change is measured, not a ratio of two medians: show_latency adds it with its interval
+        self.cards["latency"].set(fmt_ms(lat))
         self.cards["params"].set(fmt_count(t.params), fmt_ratio(ratios.get("params")), better(ratios.get("params")))
         self.cards["macs"].set(fmt_count(t.macs), fmt_ratio(ratios.get("macs")), better(ratios.get("macs")))
         mem_ratio = ratios.get("weight_bytes")
@@ -108,3 +168,8 @@ class DeltasStrip(QWidget):
             extra = f"top-1 {fmt_share(top1)}" if top1 is not None else ""
             self.cards["fidelity"].set(fmt_fidelity(fid), extra, None if fid > 0.9999 else fid > 0.99)
         self.cards["usd"].set(fmt_usd(usd), fmt_ratio(usd_ratio), better(usd_ratio))
+        # the projection converts only what the variant converted (e.g. "int8 on 0.028% of MACs"): say so
+        _, usd_title, usd_tip = next(c for c in CARDS if c[0] == "usd")
+        self.cards["usd"].title.setText(f"{usd_title} · {usd_share}" if usd_share else usd_title)
+        self.cards["usd"].setToolTip(f"{usd_tip}; {usd_share}, the rest as measured" if usd_share else usd_tip)
+        self.values["usd_share"] = usd_share

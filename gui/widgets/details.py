@@ -53,7 +53,7 @@ class LayerDetailsWidget(QWidget):
             _tr("MACs", fmt_count(row.macs), "counted" if row.counted else "incomplete"),
             _tr("Weights", fmt_bytes(row.weight_bytes), "counted"),
             _tr("Activations", fmt_bytes(row.activation_bytes), "counted"),
-            _tr("Latency", fmt_ms(lat), "measured" if lat is not None else "not measured"),
+            *_latency_rows(row, lat),
         ]
         if proj is not None:
             intensity = (
@@ -67,6 +67,9 @@ class LayerDetailsWidget(QWidget):
                 _tr("Intensity", intensity, "projected"),
             ]
         lines.append("</table>")
+        note = details.get("latency_note")
+        if note and lat is not None:  # how the rows relate to end to end: the same for every layer
+            lines.append(f"<p style='color:{t.muted}'>Per-layer latency: {e(note)}</p>")
         if row.unsupported_ops:
             lines.append(
                 f"<p style='color:{t.bad}'>⚠ Ops without a FLOP formula (MACs are a lower bound): "
@@ -90,6 +93,21 @@ class LayerDetailsWidget(QWidget):
                     )
             lines.append("</table>")
         self.text.setHtml("".join(lines))
+
+
+def _latency_rows(row: Any, lat: float | None) -> list[str]:
+    """Latency (reconciled), the profiler's raw figure where it differs, and p10–p90 over the runs."""
+    if lat is None:
+        return [_tr("Latency", fmt_ms(lat), "not measured")]
+    reconciled = row.latency_raw_ms is not None and lat == row.latency_ms
+    out = [_tr("Latency", fmt_ms(lat), "measured, reconciled with end to end" if reconciled else "measured")]
+    if reconciled:
+        out.append(_tr("Raw profiler", fmt_ms(row.latency_raw_ms), "as the per-layer profiler timed it"))
+    if row.latency_p10_ms is not None and row.latency_p90_ms is not None and lat == row.latency_ms:
+        out.append(
+            _tr("p10–p90", f"{fmt_ms(row.latency_p10_ms)} – {fmt_ms(row.latency_p90_ms)}", "over the profiled runs")
+        )
+    return out
 
 
 def _tr(label: str, value: str, how: str = "") -> str:

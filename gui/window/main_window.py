@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.progress = QProgressBar(maximum=1000, textVisible=True)
-        self.progress.setFixedWidth(180)
+        self.progress.setFixedWidth(300)  # room for the stage's name beside the percentage
         self.progress.setFormat("%p%")
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 
-from gui import plain_text
+from gui import measured_change, plain_text
 from gui.state.layer_data import COL_LAT, COL_PARAMS, COL_PROJ, COL_SHARE
 from gui.widgets.knobs import applicability
 from profiler.events import Failed, FailureKind
@@ -64,13 +64,16 @@ class ResultsView:
         w.menus.cancel_action.setEnabled(busy)
         if busy:
             w.progress.setValue(0)
+            w.progress.setFormat("%p%")  # the last run's stage text goes
 
     def on_run_progress(self, fraction: float, message: str) -> None:
         w = self._w
+        bar, status = progress_texts(fraction, message)
         w.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        w.progress.setFormat(bar)
         if message:
             w.progress.setToolTip(plain_text.tip(message))
-            w.statusBar().showMessage(f"{message}…")
+        w.statusBar().showMessage(status)
 
     def on_static_ready(self, profile: Profile) -> None:
         w = self._w
@@ -128,8 +131,19 @@ class ResultsView:
         w.workspace.add(result)
         w.workspace.knobs = w.knobs.variant
         self.show_result(result)
-        w.statusBar().showMessage(f"Measured {result.variant.label()}", 8000)
+        w.statusBar().showMessage(self.finished_message(result, w.workspace.reference), 12000)
         w.opening.schedule_autosave()
+
+    @staticmethod
+    def finished_message(result: VariantResult, reference: Profile | None, verb: str = "Measured") -> str:
+        """'Measured int8 against the baseline: 1.8× faster (1.6–2.0×)', plus any busy warning."""
+        text = f"{verb} {result.variant.label()}"
+        timed = result.profile is not None and result.profile.totals.latency_ms is not None
+        # the baseline itself, or nothing timed in one run with it: no change to state
+        if timed and result.latency_ratio is not None and not measured_change.is_baseline(result):
+            text += f" against the baseline: {measured_change.latency_change(result)}"
+        warning = measured_change.noise_warning(result, reference)
+        return text + (f" — ⚠ {warning}" if warning else "")
 
     def show_result(self, result: VariantResult) -> None:
         profile = result.profile
@@ -199,7 +213,7 @@ class ResultsView:
             w.controller.cancel()
             w.workspace.current_key = variant.key()
             self.show_result(result)
-            w.statusBar().showMessage(f"Restored {variant.label()}", 5000)
+            w.statusBar().showMessage(self.finished_message(result, w.workspace.reference, "Restored"), 8000)
         else:
             w.opening.request(variant, immediate=True)
 
@@ -257,7 +271,10 @@ class ResultsView:
         ref = w.workspace.reference
         ref_usd = usd if ref is None or ref is current.profile else w.planner.cheapest_usd_per_million(ref)
         usd_ratio = usd / ref_usd if usd is not None and ref_usd else None
-        w.deltas.show_result(current.profile, ratios, usd, usd_ratio)
+        # which share of MACs the $/M projection runs in int8 (only the layers the variant quantized)
+        usd_share = w.planner.precision_share_caption(current.profile)
+        w.deltas.show_result(current.profile, ratios, usd, usd_ratio, usd_share)
+        w.deltas.show_latency(current, ref)  # the measured change, with its interval and any busy warning
 
     def update_charts(self) -> None:
         w = self._w
@@ -285,3 +302,17 @@ class ResultsView:
             row = next((x for x in r.profile.layers if x.name == name), None)
             history.append((r.variant.label(), row))
         w.details.show_layer(details, w.planner.target_name, history)
+
+
+def progress_texts(fraction: float, message: str) -> tuple[str, str]:
+    """The progress bar's text ("47.3% · pruning: building the depend…") and the status bar's
+    ("pruning: building the dependency graph (12 s) — 47.3%"). One decimal: the heartbeat of a
+    long stage moves by tenths of a percent, and the user should see it move."""
+    pct = f"{100 * max(0.0, min(1.0, fraction)):.1f}%"
+    # QProgressBar's format replaces %p, %v and %m (and has no escape): the stage's own % goes wide
+    stage = message.split(" (", 1)[0].strip().replace("%", "\uff05")
+    if len(stage) > 28:
+        stage = stage[:27] + "…"
+    bar = f"{pct} · {stage}" if stage else pct
+    status = f"{message} — {pct}" if message else pct
+    return bar, status

@@ -2,7 +2,7 @@
 
 The graph's inputs are fixed to concrete shapes, shapes are inferred (ONNX's own inference
 with data propagation; onnxruntime's symbolic inference as a fallback for contrib ops), and
-every node gets a `LayerRow`. Nothing here runs the model: timing is in `onnx_backend.timing`.
+every node gets a `LayerRow`. Nothing here runs the model: timing is in `onnx_backend.timing` and `onnx_backend.node_timing`.
 
 Counting conventions (the same as the torch side, `torch_backend/flops.py`):
 

@@ -6,7 +6,8 @@ onnx, onnxruntime and numpy are imported inside the methods.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from ..loaded_model import LoadedModel
 
 if TYPE_CHECKING:
     from ..analyze import ProfileRequest
-    from ..backend import Backend, StaticResult, Transformed
+    from ..backend import Backend, StaticResult, TimedCall, Transformed
     from ..result import InputSpec, Profile
     from ..variant import Variant
     from ..whatif import WhatIfSession
@@ -58,7 +59,9 @@ class OnnxBackend:
     ) -> Generator[Event, None, Profile]:
         import os
 
-        from .timing import per_node_latency_ms, time_onnx
+        from ..environment import capture_environment
+        from .node_timing import per_node_latency_ms
+        from .timing import time_onnx
 
         assert loaded.onnx_path is not None
         yield Event("progress", 0.3, "timing end to end")
@@ -75,10 +78,46 @@ class OnnxBackend:
         rows = base.layers
         method = None
         if request.layer_latency:
+            import statistics
+
+            from .. import layer_reconcile as lr
+            from .. import units
+            from .node_timing import NodeSamples, profiler_floor_ms
+
             yield Event("progress", 0.7, "timing each node")
-            per_node = per_node_latency_ms(loaded.onnx_path, specs, threads=request.threads, runs=request.layer_runs)
-            rows = tuple(
-                dataclasses.replace(r, latency_ms=round(per_node[r.name], 5)) if r.name in per_node else r for r in rows
+            detail: list[NodeSamples] = []
+            per_node_latency_ms(
+                loaded.onnx_path,
+                specs,
+                threads=request.threads,
+                runs=request.layer_runs,
+                weights={r.name: (float(r.flops), float(r.activation_bytes)) for r in rows},
+                detail=detail,
+            )
+            node = detail[0]
+            # Nodes onnxruntime removed or folded into constants ran in no time at all.
+            samples = {r.name: node.samples_ms.get(r.name, [0.0] * node.runs) for r in rows}
+            unassigned = [sum(v[k] for v in node.unassigned_ms.values()) for k in range(node.runs)]
+            rec = lr.reconcile(
+                samples,
+                timing.stats().median,
+                overhead_ms=profiler_floor_ms(request.threads),
+                events_per_run=node.events_per_run,
+                zero_cost=[r.name for r in rows if lr.is_zero_cost(r)],
+                unassigned_ms=statistics.median(unassigned) if unassigned else 0.0,
+            )
+            rows = lr.apply_to_rows(rows, rec)
+            extra = []
+            if node.fused_share > 0:
+                extra.append(
+                    f"the {units.percent(node.fused_share)} of profiled time onnxruntime reported under fused "
+                    "nodes is split over the rows they replaced by FLOPs"
+                )
+            without_kernel = sum(1 for n in node.absent if n not in rec.zero_cost)
+            if without_kernel:
+                extra.append(f"{without_kernel} nodes with no kernel of their own (fused or removed) show 0")
+            base = dataclasses.replace(
+                base, layer_latency_note=lr.note(rec, profiler="onnxruntime profiler", extra=extra)
             )
             for r in rows:
                 if r.latency_ms is not None:
@@ -94,14 +133,28 @@ class OnnxBackend:
         totals = dataclasses.replace(
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak, rss_growth_bytes=rss_growth
         )
+        threads = request.threads or len(os.sched_getaffinity(0))
         return dataclasses.replace(
             base,
             totals=totals,
             layers=rows,
             latency_source="measured",
             layer_latency_method=method,
-            config=dataclasses.replace(base.config, threads=request.threads or len(os.sched_getaffinity(0))),
+            config=dataclasses.replace(base.config, threads=threads),
+            environment=capture_environment(threads, timing.conditions),
+            timed_as=loaded.timed_as(request.device),
         )
+
+    @contextmanager
+    def timed_call(
+        self, loaded: LoadedModel, specs: tuple[InputSpec, ...], device: str, threads: int | None
+    ) -> Iterator[TimedCall]:
+        from .timing import make_session, random_feeds
+
+        assert loaded.onnx_path is not None
+        ort_session = make_session(loaded.onnx_path, threads=threads, device=device)
+        feeds = random_feeds(ort_session, specs)
+        yield (lambda: ort_session.run(None, feeds)), None
 
     def outputs(self, loaded: LoadedModel, session: WhatIfSession, specs: tuple[InputSpec, ...], device: str) -> Any:
         import numpy as np

@@ -1,36 +1,18 @@
-"""Timing ONNX models with onnxruntime: end to end (via `measure`), and per node (ORT profiling).
+"""Timing ONNX models with onnxruntime end to end (via `measure`): sessions, feeds, errors.
 
 End to end: one session, random feeds, `measure()` with the injected clock; the resident-set
-growth while the session is built and run is reported beside the samples.
-
-Per node: a second session with onnxruntime's profiler on, `warmup + runs` runs, and the JSON
-trace parsed. Each `cat == "Node"` event named "<node>_kernel_time" is one kernel; events are
-grouped into runs by the enclosing "model_run" event, summed per node per run, and the median
-over the timed runs is reported in milliseconds. The session uses the same optimisation level
-as the end-to-end timing (default: all), so the per-node times add up to roughly the measured
-latency. Optimisations rename or remove nodes:
-- a node fused into another (a Relu into its Conv, a BatchNormalization into a Conv) has no
-  time of its own: its time is inside the node it was fused into;
-- the NCHWc layout transformer replaces a node by "<output tensor>_nchwc"; that time is given
-  back to the original node (the producer of that tensor, or the nearest node upstream of it
-  with the same op type, e.g. the Conv of a fused Conv+Relu);
-- nodes onnxruntime adds (ReorderInput, ReorderOutput, inserted Casts, MemcpyToHost …) keep
-  their own names, so the dict may hold keys that are not rows.
-Nodes whose name is empty or repeated are given the analysis's row names (`unique_node_names`)
-before the session is built, so keys always match the rows' names.
+growth while the session is built and run is reported beside the samples. Per-node timing
+(onnxruntime's profiler) lives in `node_timing.py`.
 
 Imports of onnxruntime, onnx and numpy happen inside the functions.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import statistics
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import onnxruntime
 
-__all__ = ["make_session", "per_node_latency_ms", "random_feeds", "time_onnx"]
+__all__ = ["make_session", "random_feeds", "time_onnx"]
 
 _OPT_LEVELS = {
     "disable": "ORT_DISABLE_ALL",
@@ -108,6 +90,7 @@ def make_session(
     profile_dir: str | None = None,
     optimization: str = "all",
     unique_names: bool = True,
+    optimized_out: str | None = None,
 ) -> onnxruntime.InferenceSession:
     """An onnxruntime session for `path` on `device` ("cpu", or "cuda" with onnxruntime-gpu).
 
@@ -115,6 +98,7 @@ def make_session(
     With `enable_profiling`, the trace goes under `profile_dir` (default: the temp folder).
     With `unique_names` (the default; onnxruntime refuses repeated node names anyway), nodes
     with an empty or repeated name get the analysis's row names.
+    With `optimized_out`, onnxruntime writes the optimised graph there (weights beside it).
     External data is checked first (it must lie in the model's folder): InputError otherwise.
     Raises InputError for a file onnxruntime cannot parse, MeasureError for one it cannot run.
     """
@@ -130,6 +114,13 @@ def make_session(
     if enable_profiling:
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(profile_dir or tempfile.gettempdir(), "tradeoff_ort_profile")
+    if optimized_out:
+        # The optimised graph maps fused nodes back to rows; its weights go to a side file.
+        so.optimized_model_filepath = optimized_out
+        so.add_session_config_entry(
+            "session.optimized_model_external_initializers_file_name", os.path.basename(optimized_out) + ".data"
+        )
+        so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
     providers: list[Any] = ["CPUExecutionProvider"]
     if device == "cuda":
         if "CUDAExecutionProvider" not in ort.get_available_providers():
@@ -279,103 +270,3 @@ def time_onnx(
     growth = _growth(before, (_max_rss_bytes(), _rss_bytes()))
     del session
     return timing, growth
-
-
-def _node_events(trace: list[dict[str, Any]], warmup: int) -> tuple[list[dict[str, float]], dict[str, str]]:
-    """Kernel microseconds per node name for each run after `warmup`, and each name's op type."""
-    import bisect
-
-    windows = sorted(
-        (e["ts"], e["ts"] + e["dur"]) for e in trace if e.get("cat") == "Session" and e.get("name") == "model_run"
-    )
-    starts = [w[0] for w in windows]
-    per_run: list[dict[str, float]] = [defaultdict(float) for _ in windows]
-    op_of: dict[str, str] = {}
-    for e in trace:
-        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
-            continue
-        args = e.get("args") or {}
-        name = str(args.get("node_name") or e["name"][: -len("_kernel_time")])
-        k = bisect.bisect_right(starts, e["ts"]) - 1
-        if k < 0 or e["ts"] > windows[k][1]:
-            continue
-        per_run[k][name] += float(e["dur"])
-        op_of.setdefault(name, str(args.get("op_name", "")))
-    return per_run[warmup:], op_of
-
-
-def _original_node(name: str, op_name: str, graph: Any, producers: dict[str, int], names: list[str]) -> str | None:
-    """The row an "<output>_nchwc" node stands for: the output's producer, or upstream of it by op type."""
-    if not name.endswith("_nchwc"):
-        return None
-    index = producers.get(name[: -len("_nchwc")])
-    first = index
-    for _ in range(4):  # a fused Conv+Add+Relu puts a few nodes between the named tensor and the Conv
-        if index is None:
-            break
-        node = graph.node[index]
-        if not op_name or node.op_type == op_name:
-            return names[index]
-        index = producers.get(node.input[0]) if node.input else None
-    return names[first] if first is not None else None
-
-
-def per_node_latency_ms(
-    path: str,
-    inputs: tuple[InputSpec, ...],
-    *,
-    threads: int | None = None,
-    runs: int = 10,
-    warmup: int = 2,
-    device: str = "cpu",
-    vocab_size: int | None = None,
-    optimization: str = "all",
-) -> dict[str, float]:
-    """Median kernel time per node over `runs` profiled runs, in milliseconds.
-
-    Keys are the analysis's row names (`unique_node_names`); nodes onnxruntime fused into
-    another have no key, and nodes it added keep their own names (see the module docstring).
-    Raises MeasureError when the model cannot run on `inputs`.
-    """
-    from .graph import unique_node_names
-    from .validation import load_checked_model
-
-    runs = max(1, int(runs))
-    warmup = max(1, int(warmup))  # the first run also allocates the arena: never timed
-    with tempfile.TemporaryDirectory(prefix="tradeoff-ort-") as tmp:
-        session = make_session(
-            path,
-            threads=threads,
-            device=device,
-            enable_profiling=True,
-            profile_dir=tmp,
-            optimization=optimization,
-        )
-        feeds = random_feeds(session, inputs, vocab_size=vocab_size)
-        run = _run_or_raise(path, session, feeds)  # the first warm-up run
-        try:
-            for _ in range(warmup - 1 + runs):
-                run()
-        except Exception as exc:
-            raise MeasureError(path, f"onnxruntime could not run the model: {_ort_message(exc)}") from None
-        trace_file = session.end_profiling()
-        del session
-        with open(trace_file, encoding="utf-8") as fh:
-            trace = json.load(fh)
-    timed, op_of = _node_events(trace, warmup)
-
-    model = load_checked_model(path, inline_functions=False)
-    graph = model.graph
-    names = unique_node_names(graph)
-    producers = {out: i for i, node in enumerate(graph.node) for out in node.output if out}
-    rows = set(names)
-
-    per_key_runs: dict[str, list[float]] = defaultdict(list)
-    for run_events in timed:
-        totals: dict[str, float] = defaultdict(float)
-        for name, us in run_events.items():
-            key = name if name in rows else (_original_node(name, op_of.get(name, ""), graph, producers, names) or name)
-            totals[key] += us
-        for key, us in totals.items():
-            per_key_runs[key].append(us)
-    return {key: round(statistics.median(values) / 1000.0, 6) for key, values in per_key_runs.items()}

@@ -4,6 +4,9 @@ Files are written into a scratch folder owned by the caller (the worker keeps on
 Nothing is ever written beside the user's model: ONNX Runtime's quantizer saves
 "<model>-inferred.onnx" next to its input (and deletes it), so it is given a copy of the model
 in a private folder of its own (`private_copy`), removed when it is done.
+
+Export, quantization and pruning report as `profiler.progress` stages (their parts of the
+transform window); each is one long library call, so the stage's heartbeat keeps it moving.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .. import progress
 from ..errors import InputError, MeasureError
 
 # Ops whose weight initializers unstructured pruning may zero (the contractions).
@@ -30,8 +34,9 @@ def export_onnx(
 
     inputs = args if not kwargs else tuple(kwargs[n] for n in names)
     module = model if not kwargs else _KeywordAdapter(model, names)
+    export_stage = progress.stage("converting: exporting to ONNX", *progress.TRANSFORM_WINDOWS["export"], nested=True)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _silenced_fd(1):
+        with export_stage, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _silenced_fd(1):
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module,
@@ -127,8 +132,10 @@ def quantize_onnx(src: Path, dst: Path, *, calibration: list[dict[str, Any]] | N
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="tradeoff-quantize-"))
+    name = "quantizing: calibrating and quantizing to int8" if calibration else "quantizing to int8"
     try:
-        return _quantize(private_copy(src, scratch), dst, source=src, calibration=calibration)
+        with progress.stage(name, *progress.TRANSFORM_WINDOWS["quantize"], nested=True):
+            return _quantize(private_copy(src, scratch), dst, source=src, calibration=calibration)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -146,9 +153,15 @@ def _quantize(
             class Reader(CalibrationDataReader):  # type: ignore[misc]
                 def __init__(self) -> None:
                     self._it = iter(calibration or [])
+                    self._read = 0
 
                 def get_next(self) -> dict[str, Any] | None:
-                    return next(self._it, None)
+                    feed = next(self._it, None)
+                    if feed is not None:  # calibration runs the model once per batch: a check point
+                        self._read += 1
+                        total = len(calibration or [])
+                        progress.report(0.8 * self._read / total, f"calibration batch {self._read}/{total}")
+                    return feed
 
             quantize_static(str(src), str(dst), Reader(), weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
             return dst, [f"int8: ONNX Runtime static quantization, calibrated on {len(calibration)} sample batch(es)"]
@@ -173,6 +186,12 @@ def prune_onnx_unstructured(src: Path, dst: Path, ratio: float) -> tuple[Path, d
 
     Returns the new file, density per node name, and (weights considered, weights zeroed).
     """
+
+    with progress.stage("pruning: zeroing the smallest weights", *progress.TRANSFORM_WINDOWS["pruning"], nested=True):
+        return _prune_initializers(src, dst, ratio)
+
+
+def _prune_initializers(src: Path, dst: Path, ratio: float) -> tuple[Path, dict[str, float], int, int]:
     import numpy as np
     import onnx
     from onnx import numpy_helper

@@ -6,7 +6,8 @@ torch, and this package's heavy modules, are imported inside the methods.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..analyze import Cancelled, Event
@@ -15,7 +16,7 @@ from ..loaded_model import LoadedModel, make_inputs
 
 if TYPE_CHECKING:
     from ..analyze import ProfileRequest
-    from ..backend import Backend, StaticResult, Transformed
+    from ..backend import Backend, StaticResult, TimedCall, Transformed
     from ..result import InputSpec, Profile
     from ..variant import Variant
     from ..whatif import WhatIfSession
@@ -93,17 +94,20 @@ class TorchBackend:
     ) -> Generator[Event, None, Profile]:
         import torch
 
+        from ..environment import capture_environment
         from .timing import layer_latencies_ms, time_forward
 
         model = loaded.module
         args, kwargs = make_inputs(loaded, specs, device=request.device)
         if request.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
+            if loaded.run_module is not None:
+                loaded.run_module.to("cuda")
         rss_before = _max_rss_bytes()
         yield Event("progress", 0.3, "timing end to end")
         try:
             timing = time_forward(
-                model,
+                loaded.timed_module,  # as users run it (ep.module() for torch.export), not the hooked copy
                 args,
                 kwargs,
                 device=request.device,
@@ -127,12 +131,14 @@ class TorchBackend:
         rows = base.layers
         method = None
         if request.layer_latency and loaded.hooks_supported:
+            from .. import layer_reconcile as lr
+
             yield Event("progress", 0.7, "timing each layer")
-            streamed: list[tuple[str, float]] = []
             names = {r.name for r in rows}
             # Slow variants (bf16 on a CPU without it) get fewer hooked runs: each costs a forward.
             runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
-            per_layer = layer_latencies_ms(
+            samples: dict[str, list[float]] = {}
+            layer_latencies_ms(
                 model,
                 args,
                 kwargs,
@@ -140,26 +146,55 @@ class TorchBackend:
                 device=request.device,
                 threads=request.threads,
                 runs=runs,
-                on_layer=lambda n, ms: streamed.append((n, ms)),
                 should_stop=should_stop,
+                samples_out=samples,
             )
-            for name, ms in streamed:
-                yield Event("layer", 0.8, layer=name, latency_ms=ms)
             if should_stop():
                 raise Cancelled()
-            rows = tuple(dataclasses.replace(r, latency_ms=round(per_layer.get(r.name, 0.0), 5)) for r in rows)
+            # A hooked forward is slower than a plain one (the hooks' cost is already taken out of the
+            # parents' rows): scale the rows to the end-to-end median, keeping the hooks' figures as raw.
+            rec = lr.reconcile(samples, timing.stats().median, zero_cost=[r.name for r in rows if lr.is_zero_cost(r)])
+            rows = lr.apply_to_rows(rows, rec, label=lr.NOOP_MODULES_LABEL)
+            rows = tuple(r if r.name in rec.rows else dataclasses.replace(r, latency_ms=0.0) for r in rows)
+            for r in rows:
+                yield Event("layer", 0.8, layer=r.name, latency_ms=r.latency_ms)
+            base = dataclasses.replace(
+                base, layer_latency_note=lr.note(rec, profiler="forward-hook", label=lr.NOOP_MODULES_LABEL)
+            )
             method = "hooks"
         totals = dataclasses.replace(
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak_memory, rss_growth_bytes=rss_growth
         )
+        threads = request.threads or torch.get_num_threads()
         return dataclasses.replace(
             base,
             totals=totals,
             layers=rows,
             latency_source="measured",
             layer_latency_method=method,
-            config=dataclasses.replace(base.config, threads=request.threads or torch.get_num_threads()),
+            config=dataclasses.replace(base.config, threads=threads),
+            environment=capture_environment(threads, timing.conditions),
+            timed_as=loaded.timed_as(request.device),
         )
+
+    @contextmanager
+    def timed_call(
+        self, loaded: LoadedModel, specs: tuple[InputSpec, ...], device: str, threads: int | None
+    ) -> Iterator[TimedCall]:
+        import torch
+
+        from .timing import intra_op_threads
+
+        model = loaded.timed_module
+        if device == "cuda":
+            model.to("cuda")
+        args, kwargs = make_inputs(loaded, specs, device=device)
+
+        def call() -> object:
+            return model(*args, **kwargs)
+
+        with intra_op_threads(threads), torch.inference_mode():
+            yield call, (torch.cuda.synchronize if device == "cuda" else None)
 
     def outputs(self, loaded: LoadedModel, session: WhatIfSession, specs: tuple[InputSpec, ...], device: str) -> Any:
         import torch
@@ -216,6 +251,12 @@ class TorchBackend:
             else:
                 keep = output_layers(model, args, kwargs)
                 model, rep = prune_unstructured(model, variant.prune, keep=keep)
+                if rep.layers_pruned == 0:
+                    # a torch.export program has no Linear/Conv modules left to find: say so
+                    # rather than measure an unchanged model as a pruned one
+                    raise InputError(
+                        source, "unstructured pruning found no Linear or convolution layers to prune in this model"
+                    )
                 report = rep.to_dict()
                 report["nonzero_after"] = rep.nonzero_after
                 density = layer_density(model)
@@ -235,7 +276,10 @@ class TorchBackend:
         converted, pnotes = convert_torch(model, variant.precision, variant.device, source=source)
         notes += pnotes
         float_dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(str(variant.precision))  # inputs cast to it
-        loaded = dataclasses.replace(session.loaded, module=converted, float_dtype=float_dtype, warnings=[])
+        run_module = _run_module_like(session.loaded.run_module, model, variant, source)
+        loaded = dataclasses.replace(
+            session.loaded, module=converted, float_dtype=float_dtype, warnings=[], run_module=run_module
+        )
         return loaded, notes, report, density
 
     def variant_memory_bytes(self, session: WhatIfSession, variant: Variant) -> int | None:
@@ -260,6 +304,25 @@ class TorchBackend:
                 ) from None
         scale = sum(s.numel for s in session.specs_for(variant)) / max(1, sum(s.numel for s in base_specs))
         return int(2 * weights + 1.5 * scale * (session.base_activation_peak or 0))
+
+
+def _run_module_like(run_module: Any, changed: Any, variant: Variant, source: str) -> Any:
+    """The users' module (ep.module()) with the same change as the instrumented copy, so baseline
+    and variant are timed on the same kind of module (None when there is no separate one).
+
+    Both hold the same parameter names; pruned weights are copied over, then the precision is
+    converted the same way."""
+    if run_module is None:
+        return None
+    import copy
+
+    from .precision import convert_torch
+
+    run = copy.deepcopy(run_module)
+    if variant.pruned:
+        run.load_state_dict(changed.state_dict(), strict=False)
+    converted, _ = convert_torch(run, variant.precision, variant.device, source=source)
+    return converted
 
 
 def _max_rss_bytes() -> int:

@@ -40,8 +40,14 @@ _ZERO_COST_NAMES = frozenset(
     quantize_per_tensor_dynamic quantize_per_channel dequantize q_scale q_zero_point int_repr
     fake_quantize_per_tensor_affine fake_quantize_per_channel_affine
     _unsafe_index _unsafe_masked_index _unsafe_view view reshape _reshape_alias as_strided
+    unsafe_split unsafe_split_with_sizes unsafe_chunk floor_divide aminmax index_add index_fill
+    index_copy _thnn_fused_lstm_cell _thnn_fused_gru_cell glu _weight_norm_interface _weight_norm
     """.split()
 )
+# Mixture-of-experts routing (topk, sort, histc, bincount, one_hot, nonzero, where, index_add,
+# scatter, floor_divide of the sorted slots) only chooses and moves rows: zero, like the rest
+# of data movement; the experts' matmuls are counted (formulas_rnn_moe.py). The fused RNN cell
+# kernels take gates whose matmuls were already counted and only apply the gate nonlinearities.
 
 
 def zero_cost(func: Any) -> bool:
@@ -55,7 +61,8 @@ def zero_cost(func: Any) -> bool:
         return True
     packet = getattr(func, "overloadpacket", None)
     name = getattr(packet, "__name__", str(func)).split(".")[-1]
-    if name in _ZERO_COST_NAMES:
+    # An in-place variant (`scatter_`, `index_add_`) costs what its out-of-place op costs.
+    if name in _ZERO_COST_NAMES or (name.endswith("_") and name[:-1] in _ZERO_COST_NAMES):
         return True
     namespace = getattr(func, "namespace", "")
     return namespace == "prim"
@@ -112,12 +119,15 @@ def extra_formulas() -> dict[Any, Any]:
     """Formulas for ops FlopCounterMode reports as zero, keyed by aten op packet.
 
     The fused CPU attention kernels (pytorch#195460) are the important ones: without them a
-    transformer's attention matmuls vanish from the count on CPU.
+    transformer's attention matmuls vanish from the count on CPU. Fused recurrent layers and
+    grouped (mixture-of-experts) matmuls come from formulas_rnn_moe.py.
     """
     import torch
 
+    from .formulas_rnn_moe import rnn_moe_formulas
+
     aten = torch.ops.aten
-    table: dict[Any, Any] = {}
+    table: dict[Any, Any] = dict(rnn_moe_formulas())
 
     def add(name: str, formula: Any) -> None:
         packet = getattr(aten, name, None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import progress
 from ..errors import InputError
 
 
@@ -46,13 +47,19 @@ def fast_path_note(precision: str, device: str) -> str | None:
 
 def convert_torch(model: Any, precision: str, device: str, *, source: str = "model") -> tuple[Any, list[str]]:
     """A copy of `model` at `precision` on `device`, and notes about the conversion."""
-    import torch
-
-    notes: list[str] = []
     if precision in ("fp32", "tf32"):
         if precision == "tf32" and device != "cuda":
             raise InputError("--precision", "tf32 exists on CUDA only (tensor-core matmuls); use fp32 on the CPU")
-        return model, notes
+        return model, []
+    # a copy and a conversion of every weight: long on a large model, so a stage with a heartbeat
+    with progress.stage(f"precision: converting to {precision}", *progress.TRANSFORM_WINDOWS["precision"], nested=True):
+        return _convert(model, precision, device, source)
+
+
+def _convert(model: Any, precision: str, device: str, source: str) -> tuple[Any, list[str]]:
+    import torch
+
+    notes: list[str] = []
     if precision in ("fp16", "bf16"):
         dtype = torch.float16 if precision == "fp16" else torch.bfloat16
         converted = copy.deepcopy(model).to(dtype)

@@ -93,8 +93,45 @@ def layer_latencies_ms(
     on_layer: Callable[[str, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     run_totals_ms: list[float] | None = None,
+    samples_out: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
     """Median per-row latency in ms over `runs` hooked forwards (after one warm-up).
+
+    See `layer_samples_ms`; `samples_out`, when given, receives the per-run samples too.
+    """
+    samples = layer_samples_ms(
+        model,
+        args,
+        kwargs,
+        row_names,
+        device=device,
+        threads=threads,
+        runs=runs,
+        clock=clock,
+        on_layer=on_layer,
+        should_stop=should_stop,
+        run_totals_ms=run_totals_ms,
+    )
+    if samples_out is not None:
+        samples_out.update(samples)
+    return {name: statistics.median(v) for name, v in samples.items() if v}
+
+
+def layer_samples_ms(
+    model: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    row_names: set[str],
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    runs: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
+    on_layer: Callable[[str, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    run_totals_ms: list[float] | None = None,
+) -> dict[str, list[float]]:
+    """Per-row latency in ms in each of `runs` hooked forwards (after one warm-up).
 
     `on_layer(name, ms)` is called as each row's time is first known, so a caller can stream
     partial results. A parent's own time is its inclusive time minus its children's, minus the
@@ -163,7 +200,7 @@ def layer_latencies_ms(
     finally:
         for h in handles:
             h.remove()
-    return {name: statistics.median(v) for name, v in per_run.items()}
+    return dict(per_run)
 
 
 def _hook_overhead_s(pre: Any, post: Any, names: dict[int, str], clock: Callable[[], float], calls: int = 400) -> float:

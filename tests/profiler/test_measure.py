@@ -40,12 +40,23 @@ def test_stable_is_not_declared_before_min_time() -> None:
 
 
 def test_noisy_function_stops_on_budget() -> None:
-    # A steadily drifting duration (thermal throttling, say) never settles: the budget ends it.
+    # A steadily drifting duration (thermal throttling, say) never settles: the budget ends it,
+    # when the caller allows no extension for noise.
     clock, fn = fake_clock([0.001 * (1 + k / 10) for k in range(400)])
-    timing = measure(fn, clock=clock, warmup=0, min_samples=5, budget_s=0.5, rel_tol=0.0001)
+    timing = measure(fn, clock=clock, warmup=0, min_samples=5, budget_s=0.5, rel_tol=0.0001, noisy_cap_s=0.5)
     assert timing.stopped_because == "budget"
     total_s = sum(timing.samples_ms) / 1000
     assert 0.5 <= total_s < 0.6
+
+
+def test_noisy_function_gets_a_longer_budget_up_to_the_cap() -> None:
+    # The same drift spreads the samples (noisy): sampling goes on to twice the budget, no longer.
+    clock, fn = fake_clock([0.001 * (1 + k / 10) for k in range(400)])
+    timing = measure(fn, clock=clock, warmup=0, min_samples=5, budget_s=0.5, rel_tol=0.0001)
+    assert timing.stopped_because == "noisy-cap"
+    total_s = sum(timing.samples_ms) / 1000
+    assert 1.0 <= total_s < 1.1
+    assert timing.stats().noisy
 
 
 def test_max_samples_caps_repetition() -> None:

@@ -16,7 +16,8 @@ from onnx import TensorProto, helper, numpy_helper
 from profiler.errors import InputError, MeasureError
 from profiler.onnx_backend.analysis import OnnxAnalysis, analyze_onnx
 from profiler.onnx_backend.graph import node_scope, unique_node_names
-from profiler.onnx_backend.timing import make_session, per_node_latency_ms, random_feeds, time_onnx
+from profiler.onnx_backend.node_timing import per_node_latency_ms
+from profiler.onnx_backend.timing import make_session, random_feeds, time_onnx
 from profiler.onnx_backend.validation import read_onnx_inputs
 from profiler.result import InputSpec, ModelInfo, Profile, RunConfig, Totals
 

@@ -112,6 +112,23 @@ def test_pareto_uses_latency_per_sample() -> None:
     assert pareto_flags(results) == [False, True]
 
 
+def test_pareto_never_ranks_noise_as_a_gain() -> None:
+    import dataclasses
+
+    from profiler.comparison import RatioEstimate
+
+    base = _result("baseline", 10.0, 1.0, 400)
+    base = dataclasses.replace(base, latency_ratio=RatioEstimate.identity())
+    # timed 5 % faster, but the interval spans 1: it ties with the baseline, dominating nothing
+    noise = dataclasses.replace(
+        _result("noise", 9.5, 1.0, 400), baseline=base.profile, latency_ratio=RatioEstimate(0.95, 0.88, 1.03, False)
+    )
+    assert pareto_flags([base, noise]) == [True, True]
+    # the same change, measured as significant, does dominate
+    real = dataclasses.replace(noise, latency_ratio=RatioEstimate(0.95, 0.93, 0.97, True))
+    assert pareto_flags([base, real]) == [False, True]
+
+
 def test_sweep_check_and_document_of_hand_built_results() -> None:
     results = [_result("a", 10.0, 1.0, 400), _result("b", 5.0, 0.99, 100), _result("c", None, 0, 0, error="boom")]
     sweep = build_sweep(ModelInfo("m", "demo:m", "demo"), results[0].profile, results)  # type: ignore[arg-type]
@@ -208,9 +225,13 @@ def test_sweep_deltas_are_ratios_at_the_same_batch(grid_run: tuple[int, dict[str
             t = v["totals"]
             assert v["delta"]["macs"] == pytest.approx(t["macs"] / base["macs"], abs=1e-6)
             assert v["delta"]["params"] == pytest.approx(t["params"] / base["params"], abs=1e-6)
-            assert v["delta"]["latency"] == pytest.approx(
-                t["latency_ms"]["median"] / base["latency_ms"]["median"], rel=1e-4, abs=1e-6
-            )  # the JSON rounds delta to 6 decimals
+            # Latency's delta is the interleaved experiment's ratio (variant and baseline timed
+            # alternately), and the row's latency is the variant's in that experiment.
+            ratio = v["latency_ratio"]
+            assert v["delta"]["latency"] == ratio["value"]
+            assert ratio["ci_low"] <= ratio["value"] <= ratio["ci_high"]
+            assert t["latency_ms"] == v["comparison"]["variant_ms"]
+            assert v["throughput_ratio"]["value"] == pytest.approx(1 / ratio["value"], rel=1e-5)
     assert _row(doc, 0.0, "fp32", 4)["totals"]["macs"] == 4 * _row(doc, 0.0, "fp32", 1)["totals"]["macs"]
     assert _row(doc, 0.5, "fp32", 1)["delta"]["params"] < 0.6
     assert _row(doc, 0.0, "int8", 4)["delta"]["weight_bytes"] == pytest.approx(0.25, abs=0.01)

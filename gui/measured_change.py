@@ -1,0 +1,182 @@
+"""A variant's measured latency change against the baseline, as the app and the PDF show it.
+
+The numbers come from the core's interleaved experiment (`profiler.comparison`: both timed
+alternately in one run); the words come from `profiler.units` (`speed_change`, `noise_note`,
+`spread_ms`), the one place the terminal, the app and the PDF format through. This module only
+picks which of the result's figures to show and whether a change may be called a gain or a loss:
+only a significant one (its interval excludes 1 and it is at least 1 %), so noise is never
+coloured or ranked as a gain. Qt-free: the report (gui/report) uses it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from profiler import units
+from profiler.conditions import is_busy
+from profiler.result import LatencyStats, Profile
+from profiler.whatif import VariantResult
+
+__all__ = [
+    "BASELINE",
+    "METHOD_NOTE",
+    "is_baseline",
+    "latency_change",
+    "throughput_change",
+    "verdict",
+    "baseline_stats",
+    "noise_warning",
+    "machine_busy",
+    "details",
+]
+
+#: what the change column says for the baseline itself (the identity variant)
+BASELINE = "baseline"
+#: one line on how the change was measured (the PDF's note, the tooltip's last line)
+METHOD_NOTE = (
+    "Variant and baseline were timed alternately in one run; the 95 % interval is in brackets; "
+    "“≈ no measurable change” means the interval spans 1 or the change is under 1 %."
+)
+
+
+def is_baseline(result: VariantResult) -> bool:
+    """True for the identity variant: the baseline against itself (nothing compared)."""
+    r = result.latency_ratio
+    return r is not None and r.rounds == 0
+
+
+def latency_change(result: VariantResult, reference_batch: int | None = None) -> str:
+    """'1.8× faster (1.6–2.0×)', '≈ no measurable change', 'baseline', or '—' when nothing was
+    timed. The comparison is with the baseline at the variant's own batch, so the identity at
+    another batch than `reference_batch` (the baseline shown beside it) reads 'baseline at batch 8'.
+    A result without an experiment (an older project) gets its plain ratio, marked as timed in
+    separate runs, since that ratio compares two moments of the machine, not two models."""
+    r = result.latency_ratio
+    if r is not None and r.rounds == 0:
+        batch = None if result.profile is None else result.profile.config.batch
+        return f"{BASELINE} at batch {batch}" if reference_batch and batch and batch != reference_batch else BASELINE
+    if r is not None:
+        return units.speed_change(r, kind="latency")
+    ratio = result.delta.get("latency")
+    if ratio is None:
+        return units.DASH
+    return f"{units.change(ratio)} (separate runs)"
+
+
+def throughput_change(result: VariantResult) -> str:
+    """The same change as inferences per second: '1.8× more throughput (1.6–2.0×)'."""
+    r = result.throughput_ratio
+    if r is None:
+        return units.DASH
+    return BASELINE if r.rounds == 0 else units.speed_change(r, kind="throughput")
+
+
+def verdict(result: VariantResult) -> bool | None:
+    """True: measurably faster; False: measurably slower; None: no measured change (neutral)."""
+    r = result.latency_ratio
+    if r is None or r.rounds == 0 or not r.significant:
+        return None
+    return r.value < 1.0
+
+
+def baseline_stats(result: VariantResult, reference: Profile | None = None) -> LatencyStats | None:
+    """The baseline's latency the variant was compared with: from the same experiment when there
+    was one, else the reference baseline's (or the result's own baseline's) end-to-end timing."""
+    if result.comparison is not None:
+        return result.comparison.baseline_ms
+    base = reference if reference is not None else result.baseline
+    return None if base is None else base.totals.latency_ms
+
+
+def _variant_stats(result: VariantResult) -> LatencyStats | None:
+    p = result.profile
+    return None if p is None else p.totals.latency_ms
+
+
+def _foreign_cpu(result: VariantResult) -> float | None:
+    if result.comparison is not None:
+        return result.comparison.foreign_cpu_percent
+    env = None if result.profile is None else result.profile.environment
+    return None if env is None else env.foreign_cpu_percent
+
+
+def noise_warning(result: VariantResult, reference: Profile | None = None) -> str:
+    """'' when the timing was quiet; else one line such as 'machine busy (other programs used
+    48 % of the CPU): figures ±35 %' for the noisier of the variant's and the baseline's timing."""
+    sides = [s for s in (_variant_stats(result), baseline_stats(result, reference)) if s is not None]
+    comparison_noisy = result.comparison is not None and result.comparison.noisy
+    if not sides or not (comparison_noisy or any(s.noisy for s in sides)):
+        return ""
+
+    def spread(s: LatencyStats) -> float:
+        return (s.p90 - s.p10) / s.median if s.median > 0 else 0.0
+
+    worst = max(sides, key=lambda s: (s.noisy, spread(s)))
+    # the experiment as a whole can be noisy (e.g. ratios spread) while each side's samples look tidy
+    stats = worst if worst.noisy else dataclasses.replace(worst, noisy=True)
+    return units.noise_note(stats, _foreign_cpu(result))
+
+
+def machine_busy(result: VariantResult) -> bool:
+    """True when other programs used enough of the CPU while timing to disturb it."""
+    return is_busy(_foreign_cpu(result))
+
+
+def _stats_line(name: str, stats: LatencyStats | None) -> str:
+    if stats is None:
+        return f"{name}: not timed"
+    return (
+        f"{name}: {units.duration_ms(stats.median)} median, p10–p90 {units.spread_ms(stats)} ({stats.samples} samples)"
+    )
+
+
+def details(result: VariantResult, reference: Profile | None = None) -> list[str]:
+    """Lines for a tooltip: both sides' median and p10–p90, the change with its interval, rounds
+    and confidence, the throughput change, what was timed and the machine's state."""
+    lines = [_stats_line("This variant", _variant_stats(result))]
+    c = result.comparison
+    same_run = " (in the same run)" if c is not None else ""
+    lines.append(_stats_line(f"Baseline{same_run}", baseline_stats(result, reference)))
+    r = result.latency_ratio
+    if r is not None and r.rounds == 0:
+        lines.append("This is the baseline: the variants are compared with it.")
+    elif r is not None:
+        lines.append(f"Change: {latency_change(result)}")
+        lines.append(
+            f"Variant ÷ baseline {units.times(r.value)}, {_pct(r.confidence)} interval "
+            f"{units.times(r.ci_low)}–{units.times(r.ci_high)} over {r.rounds} rounds"
+            + (f" of {c.calls_per_round} calls each" if c is not None else "")
+        )
+        lines.append(f"Throughput: {throughput_change(result)}")
+    elif result.delta.get("latency") is not None:
+        lines.append(f"Change: {latency_change(result)} — not compared in one run, so no interval")
+    timed_as = None if result.profile is None else result.profile.timed_as
+    if timed_as:
+        lines.append(f"Timed: {timed_as}")
+    machine = _machine(result)
+    if machine:
+        lines.append(machine)
+    warning = noise_warning(result, reference)
+    if warning:
+        lines.append(f"⚠ {warning}")
+    if r is not None and r.rounds:
+        lines.append(METHOD_NOTE)
+    return lines
+
+
+def _machine(result: VariantResult) -> str:
+    c = result.comparison
+    env: Any = None if result.profile is None else result.profile.environment
+    foreign = c.foreign_cpu_percent if c is not None else getattr(env, "foreign_cpu_percent", None)
+    mhz = c.cpu_mhz if c is not None else getattr(env, "cpu_mhz", None)
+    parts = []
+    if foreign is not None:
+        parts.append(f"other programs used {foreign:.0f} % of the CPU")
+    if mhz:
+        parts.append(f"CPU at {units.number(round(mhz))} MHz")
+    return ("While timing: " + ", ".join(parts)) if parts else ""
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * fraction:.0f} %"
