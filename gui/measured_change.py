@@ -4,7 +4,7 @@ The numbers come from the core's interleaved experiment (`profiler.comparison`: 
 alternately in one run); the words come from `profiler.units` (`speed_change`, `noise_note`,
 `spread_ms`), the one place the terminal, the app and the PDF format through. This module only
 picks which of the result's figures to show and whether a change may be called a gain or a loss:
-only a significant one (its interval excludes 1 and it is at least 1 %), so noise is never
+only a significant one (its interval excludes 1 and it is at least 3 %), so noise is never
 coloured or ranked as a gain. Qt-free: the report (gui/report) uses it too.
 """
 
@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any
 
 from profiler import units
+from profiler.comparison import MIN_EFFECT
 from profiler.conditions import is_busy
 from profiler.result import LatencyStats, Profile
 from profiler.whatif import VariantResult
@@ -36,7 +37,7 @@ BASELINE = "baseline"
 #: one line on how the change was measured (the PDF's note, the tooltip's last line)
 METHOD_NOTE = (
     "Variant and baseline were timed alternately in one run; the 95 % interval is in brackets; "
-    "“≈ no measurable change” means the interval spans 1 or the change is under 1 %."
+    f"“≈ no measurable change” means the interval spans 1 or the change is under {MIN_EFFECT:.0%}."
 )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import units
 from .codec import decode, decode_document
-from .comparison import Comparison, RatioEstimate
+from .comparison import MIN_EFFECT, Comparison, RatioEstimate
 from .errors import InputError
 from .precision_share import mac_share_by_precision, share_caption
 from .result import ModelInfo, Profile, RunConfig, Totals
@@ -378,7 +378,7 @@ def render_sweep(sweep: Sweep) -> str:
     )
     lines.append(
         "vs baseline: variant and baseline timed alternately in one run; 95 % interval in brackets; "
-        "'≈ no measurable change' when it spans 1 or the change is under 1 %"
+        f"'≈ no measurable change' when it spans 1 or the change is under {MIN_EFFECT:.0%}"
     )
     lines += [f"! {line}" for line in busy]
     return "\n".join(lines)

@@ -195,7 +195,7 @@ def _factor(x: float) -> str:
 def speed_change(ratio: Any, *, kind: str = "latency") -> str:
     """A measured ratio (a `comparison.RatioEstimate`, variant ÷ baseline) as a user reads it:
     '1.8× faster (1.6–2.0×)', '1.3× slower (1.2–1.4×)', '1.8× more throughput (1.6–2.0×)', or
-    '≈ no measurable change' when the interval spans 1 (or the change is below 1 %).
+    '≈ no measurable change' when the interval spans 1 (or the change is below MIN_EFFECT, 3 %).
     `kind` is "latency" (lower is better) or "throughput" (higher is better)."""
     if ratio is None:
         return DASH

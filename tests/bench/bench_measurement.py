@@ -7,9 +7,10 @@
     onnxruntime loop for ONNX), alternated `--repeats` times, for three torch formats (torch.export
     .pt2, TorchScript, a .py factory) and two ONNX models (a CNN and a transformer encoder).
     Prints each pair of medians and the median of the differences.
-(fpr) The false-positive rate of "significant" when a model is compared with an identical copy
-    of itself (profiler/comparison.py's interleaved rounds), 20 repeats, under a synthetic
-    background load (a process busy half of the time on one core).
+(fpr) The false-positive rate of "significant" when a model is compared with itself (the same
+    module on both sides) and with a deep copy (the same computation, weights elsewhere in
+    memory), through profiler/comparison.py's interleaved rounds, 20 repeats each, under a
+    synthetic background load (a process busy half of the time on one core).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 from profiler.demos import build_demo
 
 def build_model():
-    return build_demo("resnet18")
+    return build_demo("resnet18"), (torch.randn(1, 3, 224, 224),)
 """
 
 INDEPENDENT = r"""
@@ -72,7 +73,7 @@ else:
         import importlib.util
         spec = importlib.util.spec_from_file_location("factory", path)
         mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-        model = mod.build_model().eval()
+        model = mod.build_model()[0].eval()
     x = torch.randn(*shapes["x"])
     with torch.inference_mode():
         t = benchmark.Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
@@ -104,17 +105,25 @@ def _prepare(tmp: Path) -> list[tuple[str, str, str, dict[str, list[int]]]]:
     files.append(("resnet18 ONNX", "onnx", str(onnx_cnn), {"x": [1, 3, 224, 224]}))
     from transformers import BertConfig, BertModel
 
+    from profiler.onnx_backend.transforms import export_onnx
+
+    torch.manual_seed(0)
     bert = BertModel(BertConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024))
     ids = torch.randint(0, 100, (1, 128))
+    mask = torch.ones(1, 128, dtype=torch.long)
     onnx_bert = tmp / "bert.onnx"
-    torch.onnx.export(bert.eval(), (ids,), str(onnx_bert), input_names=["input_ids"], dynamo=False)
-    files.append(("BERT encoder (4×256) ONNX", "onnx", str(onnx_bert), {"input_ids": [1, 128]}))
+    names = ["input_ids", "attention_mask"]
+    export_onnx(bert.eval(), (), {"input_ids": ids, "attention_mask": mask}, names, onnx_bert, source="bert")
+    shapes = {"input_ids": [1, 128], "attention_mask": [1, 128]}
+    files.append(("BERT encoder (4×256) ONNX", "onnx", str(onnx_bert), shapes))
     return files
 
 
-def _tool_median_ms(path: str) -> tuple[float, str | None]:
+def _tool_median_ms(path: str, shapes: dict[str, list[int]]) -> tuple[float, str | None]:
     exe = Path(sys.executable).with_name("tradeoff")
     cmd = [str(exe), "profile", path, "--json", "-", "--threads", str(THREADS), "--trust"]
+    if path.endswith(".ts"):  # TorchScript does not say its input shapes
+        cmd += ["--input-shape", "x".join(map(str, shapes["x"]))]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     doc = json.loads(out)
     return float(doc["totals"]["latency_ms"]["median"]), doc.get("timed_as")
@@ -139,7 +148,7 @@ def bench_parity(repeats: int) -> None:
         for label, kind, path, shapes in _prepare(Path(tmp)):
             diffs = []
             for _ in range(repeats):
-                tool, timed_as = _tool_median_ms(path)
+                tool, timed_as = _tool_median_ms(path, shapes)
                 indep = _independent_ms(kind, path, shapes)
                 diffs.append(100 * (tool - indep) / indep)
                 print(f"  {label:28s} tool {tool:8.2f} ms  independent {indep:8.2f} ms  {diffs[-1]:+5.1f} %")
@@ -166,35 +175,38 @@ def bench_fpr(repeats: int = 20) -> None:
     torch.set_num_threads(THREADS)
     for name, shape in (("mlp", (1, 784)), ("resnet18", (1, 3, 224, 224))):
         model = build_demo(name).eval()
-        twin = copy.deepcopy(model)
         x = torch.randn(*shape)
-        stop = multiprocessing.Event()
-        load = multiprocessing.Process(target=_background_load, args=(stop,), daemon=True)
-        load.start()
-        significant, values, busy = 0, [], []
-        try:
-            with torch.inference_mode():
-                for _ in range(repeats):
-                    gen = interleave(partial(model, x), partial(twin, x), budget_s=1.5)
-                    while True:
-                        try:
-                            next(gen)
-                        except StopIteration as done:
-                            run = done.value
-                            break
-                    ratio, cmp = summarize(run)
-                    significant += ratio.significant
-                    values.append(ratio.value)
-                    busy.append(cmp.foreign_cpu_percent or 0.0)
-        finally:
-            stop.set()
-            load.join()
-        print(
-            f"(fpr) {name}: identical copies, {repeats} repeats under a 50 % duty background load: "
-            f"{significant}/{repeats} significant ({100 * significant / repeats:.0f} %); ratio median "
-            f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f}); "
-            f"other load {statistics.median(busy):.0f} % of the machine"
-        )
+        # "same": one module on both sides (the interval's own calibration); "copy": a deep copy,
+        # the same computation on weights elsewhere in memory (what a transformed variant is).
+        for mode, twin in (("same", model), ("copy", copy.deepcopy(model))):
+            stop = multiprocessing.Event()
+            load = multiprocessing.Process(target=_background_load, args=(stop,), daemon=True)
+            load.start()
+            significant, outside, values, busy = 0, 0, [], []
+            try:
+                with torch.inference_mode():
+                    for _ in range(repeats):
+                        gen = interleave(partial(model, x), partial(twin, x), budget_s=1.5)
+                        while True:
+                            try:
+                                next(gen)
+                            except StopIteration as done:
+                                run = done.value
+                                break
+                        ratio, cmp = summarize(run)
+                        significant += ratio.significant
+                        outside += not ratio.ci_low <= 1.0 <= ratio.ci_high
+                        values.append(ratio.value)
+                        busy.append(cmp.foreign_cpu_percent or 0.0)
+            finally:
+                stop.set()
+                load.join()
+            print(
+                f"(fpr) {name}, {mode}: {repeats} repeats under a 50 % duty background load: "
+                f"{significant}/{repeats} significant ({100 * significant / repeats:.0f} %), "
+                f"{outside}/{repeats} intervals excluding 1; ratio median {statistics.median(values):.3f} "
+                f"(min {min(values):.3f}, max {max(values):.3f}); other load {statistics.median(busy):.0f} %"
+            )
 
 
 def main() -> None:
