@@ -8,7 +8,6 @@ from . import fmt
 from .inputs import Savings, cheapest_monthly, cheapest_serving, cheapest_training
 from .sections_base import (
     SectionBase,
-    _measured_latency,
 )
 
 
@@ -67,6 +66,21 @@ class SummarySection(SectionBase):
             d.bullets(lines, size=9)
         _ = font
 
+    def latency_stats(self) -> tuple[Any, Any, str]:
+        """(baseline stats, chosen stats, basis) for the latency rows: the interleaved
+        experiment's when the chosen variant has one (both sides timed alternately in one run,
+        so the two medians can be compared), else each profile's own."""
+        cmp = None if self.chosen is None else getattr(self.chosen, "comparison", None)
+        if cmp is not None:
+            return cmp.baseline_ms, cmp.variant_ms, "alternated"
+        bt = self.base.totals.latency_ms
+        ct = None if self.cprof is None else self.cprof.totals.latency_ms
+        return bt, ct, "measured" if bt is not None else "not measured"
+
+    def latency_medians(self) -> tuple[float | None, float | None]:
+        b, c, _ = self.latency_stats()
+        return (None if b is None else b.median), (None if c is None else c.median)
+
     def summary_table(self) -> None:
         from .layout import Column
 
@@ -74,21 +88,21 @@ class SummarySection(SectionBase):
         bt = b.totals
         ct = None if c is None else c.totals
         f = None if self.chosen is None else self.chosen.fidelity
-        lat_b, lat_c = _measured_latency(b), _measured_latency(c)
+        stats_b, stats_c, lat_basis = self.latency_stats()
+        lat_b = None if stats_b is None else stats_b.median
+        lat_c = None if stats_c is None else stats_c.median
 
         def change(vb: float | None, vc: float | None) -> str:
             return fmt.ratio(vc / vb) if vb and vc is not None else "—"
 
-        def spread(t: Any) -> str:
-            lat = None if t is None else t.latency_ms
+        def spread(lat: Any) -> str:
             return "—" if lat is None else f"{fmt.ms(lat.p10)} – {fmt.ms(lat.p90)}"
 
-        lat_basis = "measured" if lat_b is not None else "not measured"
         # Latency's change is the interleaved experiment's (with its interval), never two medians.
         lat_change = "—" if self.chosen is None else fmt.speed_change(self.chosen, b.config.batch)
         rows = [
             ["Latency, median per call", fmt.ms(lat_b), fmt.ms(lat_c), lat_change, lat_basis],
-            ["Latency p10 – p90", spread(bt), spread(ct), "", lat_basis],
+            ["Latency p10 – p90", spread(stats_b), spread(stats_c), "", lat_basis],
             ["Batch", str(b.config.batch), "—" if c is None else str(c.config.batch), "", "configured"],
             ["Parameters", fmt.human_count(bt.params), fmt.human_count(None if ct is None else ct.params), change(bt.params, None if ct is None else ct.params), "counted"],
             ["Size (weights + buffers)", fmt.human_bytes(bt.weight_bytes), fmt.human_bytes(None if ct is None else ct.weight_bytes),
@@ -159,7 +173,7 @@ class SummarySection(SectionBase):
 
             bt, ct = self.base.totals, self.cprof.totals if self.cprof is not None else None
             items = [
-                ("Latency (measured)", _measured_latency(self.base), _measured_latency(self.cprof), "ms"),
+                ("Latency (measured)", *self.latency_medians(), "ms"),
                 ("Size (counted)", float(bt.weight_bytes), None if ct is None else float(ct.weight_bytes), "B"),
                 ("MACs (counted)", float(bt.macs), None if ct is None else float(ct.macs), "MAC"),
                 ("$ / M inf. (projected)", s.baseline, s.chosen, "$"),
@@ -177,7 +191,7 @@ class SummarySection(SectionBase):
     def findings(self) -> list[str]:
         out: list[str] = []
         b, c = self.base, self.cprof
-        lat_b, lat_c = _measured_latency(b), _measured_latency(c)
+        lat_b, lat_c = self.latency_medians()
         if self.chosen is not None and c is not None:
             f = self.chosen.fidelity
             parts = [
