@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,9 @@ class ProfileRequest:
     layer_latency: bool = True
     budget_s: float = 3.0
     layer_runs: int = 5
+    #: end to end already timed by the caller (a `measure.Timing`: the what-if engine's
+    #: interleaved comparison); the backend uses it instead of timing again. Not serialised.
+    timing: Any = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,13 @@ def profile_events(
     *,
     clock: Callable[[], float] = time.perf_counter,
     should_stop: Callable[[], bool] = lambda: False,
+    end_to_end: Callable[[], Generator[Event, None, Any]] | None = None,
 ) -> Iterator[Event]:
-    """Count, then measure, yielding events; raises Cancelled when `should_stop()` turns true."""
+    """Count, then measure, yielding events; raises Cancelled when `should_stop()` turns true.
+
+    `end_to_end`, when given, times end to end itself once the model is counted and the memory
+    guard has passed (the what-if engine times a variant beside its baseline): a generator of
+    events whose return value, a `measure.Timing`, the backend uses instead of timing again."""
     from .environment import capture_environment
 
     def check() -> None:
@@ -122,6 +130,8 @@ def profile_events(
     check()
     _guard_memory(loaded, specs, base, request.device, backend.weights_loaded_again(request.device))
     try:
+        if end_to_end is not None:
+            request = dataclasses.replace(request, timing=(yield from end_to_end()))
         measured = yield from backend.measure(loaded, specs, request, base, clock, should_stop)
     except MemoryError:
         raise MeasureError(

@@ -19,11 +19,12 @@ from . import progress
 from .analyze import Cancelled, Event, ProfileRequest, profile_events, resolve_specs
 from .backend import backend_for
 from .comparison import Comparison, RatioEstimate, interleave, summarize
-from .conditions import is_busy
+from .conditions import Conditions, is_busy
 from .errors import InputError, MeasureError, StudioError, first_line
 from .fidelity import Fidelity, compare
 from .inputs import check_input_sizes
 from .loaded_model import LoadedModel, make_inputs
+from .measure import Timing
 from .result import InputSpec, LayerRow, Profile
 from .variant import Variant
 
@@ -259,29 +260,40 @@ class WhatIfSession:
             with progress.stage("transforming the model", 0.4, 0.6):
                 target, notes, report, density = self.transform(variant)
             measured: Profile | None = None
-            compared = self.base.latency and not self.loaded.on_meta
+            experiment: list[tuple[RatioEstimate, Comparison]] = []
+            assert base_profile is not None
+
+            def beside_baseline() -> Generator[Event, None, Timing]:
+                # The variant's end to end is timed once, alternately with the baseline, after it
+                # is counted and passed the memory guard; the profile takes those samples.
+                ratio, comparison, timing = yield from self._compare(variant, target, should_stop)
+                experiment.append((ratio, comparison))
+                return timing
+
+            compared = self.base.latency and base_profile.totals.latency_ms is not None
             request = dataclasses.replace(
                 self.request_for(variant),
                 shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
                 batch=None,
                 seq_len=None,
-                # The interleaved comparison below times the variant again, beside the baseline.
-                budget_s=max(0.5, self.base.budget_s / 3) if compared else self.base.budget_s,
             )
-            for event in profile_events(target, request, should_stop=should_stop):
+            events = profile_events(
+                target, request, should_stop=should_stop, end_to_end=beside_baseline if compared else None
+            )
+            for event in events:
                 if event.kind == "finished":
                     measured = event.profile
+                elif event.stage == "compare":
+                    yield event  # its fractions are the run's already
                 else:
-                    yield dataclasses.replace(event, fraction=0.6 + 0.2 * event.fraction)
-            assert measured is not None and base_profile is not None
-            ratio: RatioEstimate | None = None
-            comparison: Comparison | None = None
-            if compared and measured.totals.latency_ms is not None:
-                ratio, comparison = yield from self._compare(variant, target, should_stop)
+                    yield dataclasses.replace(event, fraction=_variant_fraction(event.fraction))
+            assert measured is not None
+            ratio, comparison = experiment[0] if experiment else (None, None)
+            if comparison is not None:  # the experiment's figures, exactly
+                base_profile = self._refresh_baseline(variant, base_profile, comparison)
                 measured = dataclasses.replace(
                     measured, totals=dataclasses.replace(measured.totals, latency_ms=comparison.variant_ms)
                 )
-                base_profile = self._refresh_baseline(variant, base_profile, comparison)
             profile = dataclasses.replace(
                 measured,
                 config=dataclasses.replace(
@@ -345,7 +357,7 @@ class WhatIfSession:
 
     def _compare(
         self, variant: Variant, target: LoadedModel, should_stop: Callable[[], bool]
-    ) -> Generator[Event, None, tuple[RatioEstimate, Comparison]]:
+    ) -> Generator[Event, None, tuple[RatioEstimate, Comparison, Timing]]:
         """Time the baseline and the variant alternately in one run (profiler/comparison.py)."""
         specs = self.specs_for(variant)
         device, threads = str(variant.device), self.base.threads
@@ -367,7 +379,7 @@ class WhatIfSession:
                     except StopIteration as done:
                         run = done.value
                         break
-                    yield Event("progress", 0.8 + 0.15 * fraction, message)
+                    yield Event("progress", 0.62 + 0.23 * fraction, message, stage="compare")
         except (StudioError, Cancelled):
             raise
         except Exception as exc:
@@ -376,7 +388,12 @@ class WhatIfSession:
             ) from None
         if run.cancelled:
             raise Cancelled()
-        return summarize(run)
+        ratio, comparison = summarize(run)
+        conditions = Conditions(run.foreign_cpu_percent, run.cpu_mhz, wall_s=0.0)
+        timing = Timing(
+            samples_ms=run.variant_samples_ms, warmup=2, stopped_because="interleaved", conditions=conditions
+        )
+        return ratio, comparison, timing
 
     def _refresh_baseline(self, variant: Variant, base: Profile, comparison: Comparison) -> Profile:
         """The cached baseline with the comparison's fresh timing, when the machine's state has
@@ -440,6 +457,14 @@ class WhatIfSession:
     def close(self) -> None:
         if self._scratch is not None:
             self._scratch.cleanup()
+
+
+def _variant_fraction(profile_fraction: float) -> float:
+    """A variant profile's fraction in the whole run: counting up to 0.2 maps to 0.6–0.62, the
+    comparison with the baseline then takes 0.62–0.85, per-layer timing the rest to 0.95."""
+    if profile_fraction <= 0.2:
+        return 0.6 + 0.1 * profile_fraction
+    return 0.85 + 0.1 * (profile_fraction - 0.2) / 0.8
 
 
 def _with_tf32(
