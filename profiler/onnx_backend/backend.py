@@ -155,7 +155,8 @@ class OnnxBackend:
         from .timing import make_session, random_feeds
 
         assert loaded.onnx_path is not None
-        ort_session = make_session(loaded.onnx_path, threads=threads, device=device)
+        # no spinning: in a comparison another session (or torch) runs between this one's calls
+        ort_session = make_session(loaded.onnx_path, threads=threads, device=device, spin=False)
         feeds = random_feeds(ort_session, specs)
         yield (lambda: ort_session.run(None, feeds)), None
 

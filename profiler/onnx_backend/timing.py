@@ -91,6 +91,7 @@ def make_session(
     optimization: str = "all",
     unique_names: bool = True,
     optimized_out: str | None = None,
+    spin: bool = True,
 ) -> onnxruntime.InferenceSession:
     """An onnxruntime session for `path` on `device` ("cpu", or "cuda" with onnxruntime-gpu).
 
@@ -111,6 +112,10 @@ def make_session(
         raise InputError("--device", f"unknown device {device!r}: use cpu or cuda")
     model = load_checked_model(path, inline_functions=False)  # refuses unsafe external data before ORT reads it
     so = _session_options(threads, optimization)
+    if not spin:
+        # Threads that spin after a run steal the cores from whatever runs next: alternating two
+        # sessions (a comparison) would slow both. Users' back-to-back runs keep the default.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if enable_profiling:
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(profile_dir or tempfile.gettempdir(), "tradeoff_ort_profile")
