@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .codec import Record
 from .conditions import ConditionsProbe, is_busy
 from .measure import NOISY_BUDGET_FACTOR, latency_stats
-from .result import LatencyStats
+from .result import LatencyStats, Profile
 
 #: Changes smaller than this (3 %) are reported as "no measurable change" even when consistent:
 #: two copies of one model, timed alternately, differ by that much on a CPU just from where
@@ -221,3 +221,23 @@ def summarize(run: Interleaved) -> tuple[RatioEstimate, Comparison]:
         noisy=noisy,
     )
     return ratio, comparison
+
+
+def baseline_stale(base: Profile, comparison: Comparison) -> str | None:
+    """Why the cached baseline no longer describes the machine, or None when it still does."""
+    lat = base.totals.latency_ms
+    env = base.environment
+    before = env.foreign_cpu_percent if env else None
+    if is_busy(before) != is_busy(comparison.foreign_cpu_percent):
+        return f"other programs' CPU use went from {_pct(before)} to {_pct(comparison.foreign_cpu_percent)}"
+    mhz = env.cpu_mhz if env else None
+    if mhz and comparison.cpu_mhz and abs(comparison.cpu_mhz - mhz) / mhz > 0.1:
+        return f"the CPU clock went from {mhz:.0f} to {comparison.cpu_mhz:.0f} MHz"
+    now = comparison.baseline_ms.median
+    if lat is not None and not 0.9 * lat.p10 <= now <= 1.1 * lat.p90:
+        return f"its median moved from {lat.median:.4g} to {now:.4g} ms, outside its earlier p10–p90"
+    return None
+
+
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0f} %"

@@ -18,8 +18,8 @@ from typing import Any
 from . import progress
 from .analyze import Cancelled, Event, ProfileRequest, profile_events, resolve_specs
 from .backend import backend_for
-from .comparison import Comparison, RatioEstimate, interleave, summarize
-from .conditions import Conditions, is_busy
+from .comparison import Comparison, RatioEstimate, baseline_stale, interleave, summarize
+from .conditions import Conditions
 from .errors import InputError, MeasureError, StudioError, first_line
 from .fidelity import Fidelity, compare
 from .inputs import check_input_sizes
@@ -398,7 +398,7 @@ class WhatIfSession:
     def _refresh_baseline(self, variant: Variant, base: Profile, comparison: Comparison) -> Profile:
         """The cached baseline with the comparison's fresh timing, when the machine's state has
         changed since the baseline was measured; otherwise the cached one, unchanged."""
-        reason = _baseline_stale(base, comparison)
+        reason = baseline_stale(base, comparison)
         if reason is None or base.totals.latency_ms is None:
             return base
         env = base.environment
@@ -485,26 +485,6 @@ def _with_tf32(
         return run_variant()
 
     return base, tf32
-
-
-def _baseline_stale(base: Profile, comparison: Comparison) -> str | None:
-    """Why the cached baseline no longer describes the machine, or None when it still does."""
-    lat = base.totals.latency_ms
-    env = base.environment
-    before = env.foreign_cpu_percent if env else None
-    if is_busy(before) != is_busy(comparison.foreign_cpu_percent):
-        return f"other programs' CPU use went from {_pct(before)} to {_pct(comparison.foreign_cpu_percent)}"
-    mhz = env.cpu_mhz if env else None
-    if mhz and comparison.cpu_mhz and abs(comparison.cpu_mhz - mhz) / mhz > 0.1:
-        return f"the CPU clock went from {mhz:.0f} to {comparison.cpu_mhz:.0f} MHz"
-    now = comparison.baseline_ms.median
-    if lat is not None and not 0.9 * lat.p10 <= now <= 1.1 * lat.p90:
-        return f"its median moved from {lat.median:.4g} to {now:.4g} ms, outside its earlier p10–p90"
-    return None
-
-
-def _pct(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.0f} %"
 
 
 def _carry_counts_for_quantized(profile: Profile, baseline: Profile) -> Profile:

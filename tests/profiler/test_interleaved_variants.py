@@ -9,11 +9,12 @@ import pytest
 
 from profiler.analyze import ProfileRequest, profile_model
 from profiler.comparison import Comparison, RatioEstimate
+from profiler.comparison import baseline_stale as _baseline_stale
 from profiler.loading import load_model
 from profiler.result import Environment, LatencyStats
 from profiler.sweep import SWEEP_CSV_COLUMNS, SweepDocument, build_sweep, sweep_csv
 from profiler.variant import Variant
-from profiler.whatif import VariantResult, WhatIfSession, _baseline_stale
+from profiler.whatif import VariantResult, WhatIfSession
 
 
 @pytest.fixture(scope="module")
