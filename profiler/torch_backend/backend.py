@@ -164,6 +164,13 @@ class TorchBackend:
                 base, layer_latency_note=lr.note(rec, profiler="forward-hook", label=lr.NOOP_MODULES_LABEL)
             )
             method = "hooks"
+            if loaded.run_module is not None:  # hooks need module names that ep.module() lacks
+                note = (base.layer_latency_note or "").rstrip(".")
+                base = dataclasses.replace(
+                    base,
+                    layer_latency_note=f"{note}; per-layer times from an unflattened copy of the exported "
+                    "program (it keeps module names), end to end from ep.module() as users run it.",
+                )
         totals = dataclasses.replace(
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak_memory, rss_growth_bytes=rss_growth
         )

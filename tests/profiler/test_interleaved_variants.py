@@ -111,12 +111,13 @@ def test_export_is_timed_as_users_run_it_and_variants_keep_that(tmp_path: Path) 
     torch.export.save(torch.export.export(model, example), str(path))
     loaded = load_model(str(path), trust=True)
     assert loaded.run_module is not None and loaded.timed_module is loaded.run_module
-    s = WhatIfSession(loaded, ProfileRequest(threads=1, layer_latency=False, budget_s=0.3))
+    s = WhatIfSession(loaded, ProfileRequest(threads=1, layer_runs=1, budget_s=0.3))
     try:
         r = s.run(Variant(precision="bf16"))
         assert r.error is None and r.baseline is not None and r.profile is not None
         assert (r.baseline.timed_as or "").startswith("ep.module()")
         assert (r.profile.timed_as or "").startswith("ep.module()")
+        assert "unflattened copy" in (r.baseline.layer_latency_note or "")
         assert r.latency_ratio is not None and r.latency_ratio.rounds >= 6
         target, *_ = s.transform(Variant(precision="bf16"))
         # the users' module got the same change as the instrumented copy
