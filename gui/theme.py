@@ -33,6 +33,7 @@ class Theme:
     heat: str  # the colour a 100 % share is painted with (blended over `base`)
     good: str
     bad: str
+    warn: str  # "careful" (a busy machine, a noisy figure): neither gain (good) nor loss (bad)
     grid: str
     highlight: str
     highlighted_text: str
@@ -52,6 +53,7 @@ LIGHT = Theme(
     heat="#e4572e",
     good="#1f8a4c",
     bad="#c0392b",
+    warn="#9a5b00",
     grid="#d8d8de",
     highlight="#2f6fde",
     highlighted_text="#ffffff",
@@ -67,6 +69,7 @@ DARK = Theme(
     heat="#ff7a4d",
     good="#52c47f",
     bad="#ff6b5e",
+    warn="#f2b84b",
     grid="#3a3c44",
     highlight="#3b6fd1",
     highlighted_text="#ffffff",

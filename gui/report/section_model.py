@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gui import measured_change
 
+from ..theme import LIGHT
 from . import fmt
 from .sections_base import (
     TOP_LAYERS,
@@ -11,8 +12,9 @@ from .sections_base import (
     _muted,
 )
 
-#: rows timed on a busy machine or with a wide spread: amber, neither gain nor loss
-WARN = "#9a5b00"
+#: rows timed on a busy machine or with a wide spread: amber, neither gain nor loss (the report
+#: is printed on white: the light theme's amber)
+WARN = LIGHT.warn
 
 
 class ModelSections(SectionBase):

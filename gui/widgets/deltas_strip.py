@@ -21,8 +21,6 @@ from profiler.result import Profile
 from profiler.whatif import VariantResult
 
 LATENCY_TIP = "Median wall-clock latency of one batch, measured here"
-#: the warning's colour per theme: amber reads as "careful", neither gain (green) nor loss (red)
-WARN_COLORS = {"light": "#9a5b00", "dark": "#f2b84b"}
 
 CARDS = (
     ("latency", "Latency", LATENCY_TIP),
@@ -86,10 +84,11 @@ class DeltasStrip(QWidget):
         self.values: dict[str, Any] = {}
 
     def clear(self) -> None:
-        for card in self.cards.values():
-            card.set("—")
-        self.cards["latency"].title.setText("Latency")
-        self.cards["latency"].setToolTip(LATENCY_TIP)
+        # every card back to its own title and tooltip: no caption of the last result survives
+        for key, title, tip in CARDS:
+            self.cards[key].set("—")
+            self.cards[key].title.setText(title)
+            self.cards[key].setToolTip(tip)
         self._set_warning("")
         self.values = {}
 
@@ -123,7 +122,7 @@ class DeltasStrip(QWidget):
             if text
             else ""
         )
-        color = WARN_COLORS.get(current().name, WARN_COLORS["light"])
+        color = current().warn
         self.warning.setStyleSheet(f"color: {color}; font-weight: 600; font-size: 8pt;")
         self.warning.setVisible(bool(text))
 

@@ -44,6 +44,10 @@ def test_cost_card_caption(qapp: Any) -> None:
     assert strip.values["usd_share"] == "int8 on 1.0% of MACs"
     strip.show_result(_cnn("fp32"), {"macs": 1.0}, 0.12, 1.0)  # a float variant: the plain title again
     assert card.title.text() == "$ / M inferences" and "int8" not in card.toolTip()
+    strip.show_result(prof, {"macs": 1.0}, 0.12, 0.999, "int8 on 1.0% of MACs")
+    strip.clear()  # a new model: no caption of the last result survives
+    assert card.title.text() == "$ / M inferences" and "int8" not in card.toolTip()
+    assert card.value.text() == "—"
 
 
 def test_planner_panel_caption_and_summary(qapp: Any) -> None:

@@ -131,9 +131,8 @@ def test_busy_warning_shows_when_noisy_and_hides_when_quiet(qapp: Any) -> None:
     assert text.startswith("⚠ machine busy (other programs used 48 % of the CPU): figures ±")
     # the warning's colour is amber, not the colour of a gain or a loss
     from gui.theme import current
-    from gui.widgets.deltas_strip import WARN_COLORS
 
-    assert _color(noisy.warning) == WARN_COLORS[current().name].lower()
+    assert _color(noisy.warning) == current().warn.lower()
     # and it goes away when the next result was timed on a quiet machine
     noisy.show_latency(_variant(FASTER))
     assert noisy.warning.isHidden() and noisy.warning.text() == ""
