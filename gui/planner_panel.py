@@ -69,6 +69,28 @@ def _with_label(slider: QSlider, label: QLabel) -> QWidget:
     return w
 
 
+#: the command line's option names in an error, as this panel labels the same inputs
+_GUI_NAMES = {
+    "--train-tokens": "Dataset (tokens)",
+    "--train-samples": "Dataset (samples)",
+    "--epochs": "Epochs",
+    "--mfu": "MFU",
+    "--serve-qps": "Load",
+    "--slo-ms": "Latency objective",
+    "--utilization": "Utilisation",
+}
+#: inputs that only the training projection reads: a bad one must not blank the serving answer
+_TRAINING_INPUTS = frozenset({"--train-tokens", "--train-samples", "--epochs", "--mfu"})
+
+
+def in_gui_words(exc: StudioError) -> str:
+    """The planner's error as this panel names things ("Dataset (tokens): …", not "--train-tokens")."""
+    text = f"{exc.file}: {exc.problem}" if exc.file in _GUI_NAMES else str(exc.problem)
+    for flag, label in _GUI_NAMES.items():
+        text = text.replace(f"use {flag}", f"use {label}").replace(flag, label)
+    return text
+
+
 def _parse_number(text: str) -> float | None:
     t = text.strip().replace(",", "").replace("_", "")
     if not t:
@@ -327,16 +349,25 @@ class PlannerPanel(QWidget):
             self.serving_model.set_rows(list(self.plan.inference.options), d)
             self.training_model.set_rows(list(self.plan.training.options) if self.plan.training else [], d)
             self.cost_chart.set_options(list(self.plan.inference.options), d)
-            self.summary.setText(self._summary())
+            self.summary.setText(self._summary() + (f" · {self.error}" if self.error else ""))
         self.plan_changed.emit(self.plan)
 
     def _plan(self, profile: Profile | None) -> tuple[Plan | None, str | None]:
+        """The plan and, when something could not be projected, why (in this panel's words)."""
         if profile is None:
             return None, None
+        options = self.options()
         try:
-            return plan(profile, self.options(), self.catalog), None
+            return plan(profile, options, self.catalog), None
         except StudioError as exc:
-            return None, f"Cannot plan: {exc.problem}"
+            if exc.file not in _TRAINING_INPUTS:
+                return None, f"Cannot plan: {in_gui_words(exc)}"
+            why = f"Training not projected: {in_gui_words(exc)}"
+            try:  # the serving answer does not depend on the training inputs: keep it
+                serving_only = replace(options, train_tokens=None, train_samples=None, epochs=1.0, mfu=None)
+                return plan(profile, serving_only, self.catalog), why
+            except (StudioError, ValueError):
+                return None, why
         except ValueError as exc:
             return None, f"Cannot plan: {exc}"
 

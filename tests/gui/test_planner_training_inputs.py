@@ -1,0 +1,31 @@
+"""A bad training input in the planner panel leaves the serving answer and says why in the panel's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.catalog import load_catalog
+from profiler.analyze import ProfileRequest, profile_model
+from profiler.loading import load_model
+
+
+def test_tokens_for_an_image_model_keep_serving_and_name_the_panel_input(qapp: Any) -> None:
+    from gui.planner_panel import PlannerPanel
+
+    panel = PlannerPanel(load_catalog(include_user=False))
+    panel.set_profile(profile_model(load_model("demo:mlp"), ProfileRequest(latency=False)))
+    serving_rows = panel.serving_model.rowCount()
+    assert serving_rows > 0 and panel.plan is not None and panel.error is None
+    panel.train_size.setText("2e10")
+    panel.train_unit.setCurrentIndex(panel.train_unit.findData("tokens"))
+    panel.replan()
+    # the image model has no tokens: training is not projected, serving stays as it was
+    assert panel.plan is not None and panel.plan.training is None
+    assert panel.serving_model.rowCount() == serving_rows
+    text = panel.summary.text()
+    assert "Training not projected: Dataset (tokens):" in text and "use Dataset (samples)" in text
+    assert "--" not in text  # no command-line flag in a GUI message
+    panel.train_unit.setCurrentIndex(panel.train_unit.findData("samples"))
+    panel.replan()  # fixed: training projected again, no message
+    assert panel.plan is not None and panel.plan.training is not None and panel.error is None
+    assert "Training not projected" not in panel.summary.text()
