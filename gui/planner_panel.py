@@ -79,6 +79,9 @@ _GUI_NAMES = {
     "--slo-ms": "Latency objective",
     "--utilization": "Utilisation",
 }
+#: inputs that describe one model (its dataset and its load), not the user's hardware choice: they
+#: never carry over to the next model (2e10 tokens of a language model are not an image model's)
+PER_MODEL_INPUTS = ("train_size", "train_unit", "epochs", "mfu_percent", "qps", "slo_ms")
 #: inputs that only the training projection reads: a bad one must not blank the serving answer
 _TRAINING_INPUTS = frozenset({"--train-tokens", "--train-samples", "--epochs", "--mfu"})
 
@@ -220,6 +223,9 @@ class PlannerPanel(QWidget):
         self.only_target.toggled.connect(self._on_input_changed)
         self.target.currentIndexChanged.connect(self._on_target_changed)
         self.edit_catalog.clicked.connect(self._on_edit_catalog_clicked)
+        # a model's own inputs (its dataset, its load), remembered per model source this session
+        self._defaults = {k: v for k, v in self.state().items() if k in PER_MODEL_INPUTS}
+        self._per_model: dict[str, dict[str, Any]] = {}
         self._update_labels()
 
     def _table(self, model: PlanTableModel) -> QTableView:
@@ -278,6 +284,14 @@ class PlannerPanel(QWidget):
             "utilization_percent": self.util.value(),
             "discount_percent": self.discount.value(),
         }
+
+    def switch_model(self, previous: str | None, source: str | None) -> None:
+        """Keep `previous` model's own inputs and show `source`'s: what it had earlier in this
+        session, else the defaults. The accelerator, utilisation and discount stay as they are."""
+        state = self.state()
+        if previous:
+            self._per_model[previous] = {k: state[k] for k in PER_MODEL_INPUTS}
+        self.set_state({**state, **self._per_model.get(source or "", self._defaults)})
 
     def set_state(self, d: dict[str, Any]) -> None:
         blockers = [

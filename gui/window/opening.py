@@ -84,6 +84,7 @@ class Opening:
         w.controller.cancel()
         if w.workspace.results:
             self.previous_open = (w.workspace, w.project_path, self.origin)
+        w.planner.switch_model(w.workspace.source, source)
         w.workspace = Workspace(source=source, trust=trust, shapes=tuple(shapes))
         self.origin = (origin, self.origin[1] if origin in (PROJECT, AUTOSAVE) else "")
         w.project_path = None
@@ -120,6 +121,7 @@ class Opening:
         w.controller.cancel()
         self.previous_open = None
         self.declined = None
+        w.planner.switch_model(w.workspace.source, ws.source)  # the project's own inputs follow
         w.workspace = ws
         self.origin = named_by
         w.project_path = Path(path) if remember else None
@@ -167,6 +169,7 @@ class Opening:
             return
         self.previous_open = None
         ws, project_path, self.origin = previous
+        w.planner.switch_model(w.workspace.source, ws.source)
         w.workspace = ws
         w.project_path = project_path
         assert ws.source is not None

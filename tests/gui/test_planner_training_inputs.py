@@ -29,3 +29,23 @@ def test_tokens_for_an_image_model_keep_serving_and_name_the_panel_input(qapp: A
     panel.replan()  # fixed: training projected again, no message
     assert panel.plan is not None and panel.plan.training is not None and panel.error is None
     assert "Training not projected" not in panel.summary.text()
+
+
+def test_a_models_own_inputs_do_not_carry_over_to_the_next_model(qapp: Any) -> None:
+    from gui.planner_panel import PlannerPanel
+
+    panel = PlannerPanel(load_catalog(include_user=False))
+    panel.switch_model(None, "demo:gpt-small")
+    panel.train_size.setText("2e10")
+    panel.train_unit.setCurrentIndex(panel.train_unit.findData("tokens"))
+    panel.qps.setValue(250.0)
+    panel.discount.setValue(20)  # the user's price discount is not the model's: it stays
+    panel.switch_model("demo:gpt-small", "demo:resnet18")
+    assert panel.train_size.text() == "" and panel.train_unit.currentData() == "samples"
+    assert panel.qps.value() != 250.0 and panel.discount.value() == 20
+    panel.train_size.setText("1.28e6")
+    panel.switch_model("demo:resnet18", "demo:gpt-small")  # back: its own inputs again
+    assert panel.train_size.text() == "2e10" and panel.train_unit.currentData() == "tokens"
+    assert panel.qps.value() == 250.0
+    panel.switch_model("demo:gpt-small", "demo:resnet18")
+    assert panel.train_size.text() == "1.28e6"
