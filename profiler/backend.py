@@ -99,6 +99,35 @@ class Backend(Protocol):
         ...
 
 
+def measured_profile(
+    base: Profile,
+    loaded: LoadedModel,
+    device: str,
+    *,
+    rows: tuple[LayerRow, ...],
+    totals: Any,
+    method: str | None,
+    threads: int,
+    timing: Any,
+) -> Profile:
+    """What every backend's `measure` returns: the counted profile with what was measured, the
+    machine and its state while timing (`timing.conditions`), and what end to end was timed on."""
+    import dataclasses
+
+    from .environment import capture_environment
+
+    return dataclasses.replace(
+        base,
+        totals=totals,
+        layers=rows,
+        latency_source="measured",
+        layer_latency_method=method,
+        config=dataclasses.replace(base.config, threads=threads),
+        environment=capture_environment(threads, timing.conditions),
+        timed_as=loaded.timed_as(device),
+    )
+
+
 #: The backends that ship with the core; found by name too where the folder cannot be listed
 #: (a frozen bundle). Others are found by listing the `*_backend` packages.
 _BUILT_IN = ("onnx_backend", "torch_backend")

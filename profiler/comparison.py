@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from .codec import Record
-from .conditions import ConditionsProbe, is_busy
+from .conditions import Conditions, ConditionsProbe, is_busy
 from .measure import NOISY_BUDGET_FACTOR, latency_stats
 from .result import LatencyStats, Profile
 
@@ -90,8 +90,7 @@ class Interleaved:
     variant_samples_ms: tuple[float, ...]
     round_ratios: tuple[float, ...]
     calls_per_round: int
-    foreign_cpu_percent: float | None
-    cpu_mhz: float | None
+    conditions: Conditions  # the machine's other load and clock over the rounds
     cancelled: bool = False
 
 
@@ -193,8 +192,7 @@ def interleave(
         variant_samples_ms=tuple(var_all),
         round_ratios=tuple(ratios),
         calls_per_round=calls,
-        foreign_cpu_percent=conditions.foreign_cpu_percent,
-        cpu_mhz=conditions.cpu_mhz,
+        conditions=conditions,
         cancelled=cancelled,
     )
 
@@ -210,14 +208,14 @@ def summarize(run: Interleaved) -> tuple[RatioEstimate, Comparison]:
     ratio = estimate(run.round_ratios)
     base = latency_stats(run.baseline_samples_ms)
     var = latency_stats(run.variant_samples_ms)
-    noisy = base.noisy or var.noisy or is_busy(run.foreign_cpu_percent)
+    noisy = base.noisy or var.noisy or is_busy(run.conditions.foreign_cpu_percent)
     comparison = Comparison(
         baseline_ms=LatencyStats(base.median, base.p10, base.p90, base.samples, base.cv, noisy),
         variant_ms=LatencyStats(var.median, var.p10, var.p90, var.samples, var.cv, noisy),
         rounds=len(run.round_ratios),
         calls_per_round=run.calls_per_round,
-        foreign_cpu_percent=run.foreign_cpu_percent,
-        cpu_mhz=run.cpu_mhz,
+        foreign_cpu_percent=run.conditions.foreign_cpu_percent,
+        cpu_mhz=run.conditions.cpu_mhz,
         noisy=noisy,
     )
     return ratio, comparison

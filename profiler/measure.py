@@ -27,7 +27,7 @@ class Timing:
 
     samples_ms: tuple[float, ...]
     warmup: int
-    stopped_because: str  # "stable", "budget", "noisy-cap", "max_samples" or "cancelled"
+    stopped_because: str  # "stable", "budget", "noisy-cap", "max_samples", "cancelled" or "interleaved"
     conditions: Conditions | None = None
 
     def stats(self) -> LatencyStats:

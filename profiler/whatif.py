@@ -19,7 +19,6 @@ from . import progress
 from .analyze import Cancelled, Event, ProfileRequest, profile_events, resolve_specs
 from .backend import backend_for
 from .comparison import Comparison, RatioEstimate, baseline_stale, interleave, summarize
-from .conditions import Conditions
 from .errors import InputError, MeasureError, StudioError, first_line
 from .fidelity import Fidelity, compare
 from .inputs import check_input_sizes
@@ -389,9 +388,8 @@ class WhatIfSession:
         if run.cancelled:
             raise Cancelled()
         ratio, comparison = summarize(run)
-        conditions = Conditions(run.foreign_cpu_percent, run.cpu_mhz, wall_s=0.0)
         timing = Timing(
-            samples_ms=run.variant_samples_ms, warmup=2, stopped_because="interleaved", conditions=conditions
+            samples_ms=run.variant_samples_ms, warmup=2, stopped_because="interleaved", conditions=run.conditions
         )
         return ratio, comparison, timing
 

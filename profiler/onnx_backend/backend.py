@@ -59,8 +59,7 @@ class OnnxBackend:
     ) -> Generator[Event, None, Profile]:
         import os
 
-        from ..environment import capture_environment
-        from .node_timing import per_node_latency_ms
+        from ..backend import measured_profile
         from .timing import time_onnx
 
         assert loaded.onnx_path is not None
@@ -85,19 +84,16 @@ class OnnxBackend:
 
             from .. import layer_reconcile as lr
             from .. import units
-            from .node_timing import NodeSamples, profiler_floor_ms
+            from .node_timing import per_node_samples_ms, profiler_floor_ms
 
             yield Event("progress", 0.7, "timing each node")
-            detail: list[NodeSamples] = []
-            per_node_latency_ms(
+            node = per_node_samples_ms(
                 loaded.onnx_path,
                 specs,
                 threads=request.threads,
                 runs=request.layer_runs,
                 weights={r.name: (float(r.flops), float(r.activation_bytes)) for r in rows},
-                detail=detail,
             )
-            node = detail[0]
             # Nodes onnxruntime removed or folded into constants ran in no time at all.
             samples = {r.name: node.samples_ms.get(r.name, [0.0] * node.runs) for r in rows}
             unassigned = [sum(v[k] for v in node.unassigned_ms.values()) for k in range(node.runs)]
@@ -137,15 +133,8 @@ class OnnxBackend:
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak, rss_growth_bytes=rss_growth
         )
         threads = request.threads or len(os.sched_getaffinity(0))
-        return dataclasses.replace(
-            base,
-            totals=totals,
-            layers=rows,
-            latency_source="measured",
-            layer_latency_method=method,
-            config=dataclasses.replace(base.config, threads=threads),
-            environment=capture_environment(threads, timing.conditions),
-            timed_as=loaded.timed_as(request.device),
+        return measured_profile(
+            base, loaded, request.device, rows=rows, totals=totals, method=method, threads=threads, timing=timing
         )
 
     @contextmanager

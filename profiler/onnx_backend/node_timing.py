@@ -397,13 +397,12 @@ def per_node_latency_ms(
     vocab_size: int | None = None,
     optimization: str = "all",
     weights: Mapping[str, tuple[float, float]] | None = None,
-    detail: list[NodeSamples] | None = None,
 ) -> dict[str, float]:
     """Median raw kernel time per node over `runs` profiled runs, in milliseconds.
 
     Keys are the analysis's row names (`unique_node_names`), fused nodes' time attributed as
     `per_node_samples_ms` does (by `weights`, else equally); nodes onnxruntime added and
-    that map to no row keep their own names. `detail`, when given, receives the NodeSamples. Raw: neither the profiler's floor removed nor
+    that map to no row keep their own names. Raw: neither the profiler's floor removed nor
     scaled to end to end (the backend does both, `profiler.layer_reconcile`).
     Raises MeasureError when the model cannot run on `inputs`.
     """
@@ -418,8 +417,6 @@ def per_node_latency_ms(
         optimization=optimization,
         weights=weights,
     )
-    if detail is not None:
-        detail.append(s)
     out = {key: round(statistics.median(v), 6) for key, v in s.samples_ms.items()}
     out.update({key: round(statistics.median(v), 6) for key, v in s.unassigned_ms.items()})
     return out

@@ -94,8 +94,8 @@ class TorchBackend:
     ) -> Generator[Event, None, Profile]:
         import torch
 
-        from ..environment import capture_environment
-        from .timing import layer_latencies_ms, time_forward
+        from ..backend import measured_profile
+        from .timing import layer_samples_ms, time_forward
 
         model = loaded.module
         args, kwargs = make_inputs(loaded, specs, device=request.device)
@@ -139,8 +139,7 @@ class TorchBackend:
             names = {r.name for r in rows}
             # Slow variants (bf16 on a CPU without it) get fewer hooked runs: each costs a forward.
             runs = max(1, min(request.layer_runs, int(request.budget_s * 1000 / max(timing.stats().median, 1e-3))))
-            samples: dict[str, list[float]] = {}
-            layer_latencies_ms(
+            samples = layer_samples_ms(
                 model,
                 args,
                 kwargs,
@@ -149,7 +148,6 @@ class TorchBackend:
                 threads=request.threads,
                 runs=runs,
                 should_stop=should_stop,
-                samples_out=samples,
             )
             if should_stop():
                 raise Cancelled()
@@ -175,15 +173,8 @@ class TorchBackend:
             base.totals, latency_ms=timing.stats(), peak_memory_bytes=peak_memory, rss_growth_bytes=rss_growth
         )
         threads = request.threads or torch.get_num_threads()
-        return dataclasses.replace(
-            base,
-            totals=totals,
-            layers=rows,
-            latency_source="measured",
-            layer_latency_method=method,
-            config=dataclasses.replace(base.config, threads=threads),
-            environment=capture_environment(threads, timing.conditions),
-            timed_as=loaded.timed_as(request.device),
+        return measured_profile(
+            base, loaded, request.device, rows=rows, totals=totals, method=method, threads=threads, timing=timing
         )
 
     @contextmanager

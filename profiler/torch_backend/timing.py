@@ -93,12 +93,9 @@ def layer_latencies_ms(
     on_layer: Callable[[str, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     run_totals_ms: list[float] | None = None,
-    samples_out: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
-    """Median per-row latency in ms over `runs` hooked forwards (after one warm-up).
-
-    See `layer_samples_ms`; `samples_out`, when given, receives the per-run samples too.
-    """
+    """Median per-row latency in ms over `runs` hooked forwards (after one warm-up); see
+    `layer_samples_ms` for the per-run samples."""
     samples = layer_samples_ms(
         model,
         args,
@@ -112,8 +109,6 @@ def layer_latencies_ms(
         should_stop=should_stop,
         run_totals_ms=run_totals_ms,
     )
-    if samples_out is not None:
-        samples_out.update(samples)
     return {name: statistics.median(v) for name, v in samples.items() if v}
 
 
