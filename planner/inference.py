@@ -91,6 +91,13 @@ class InferenceOption(FlatRecord):
     #: share of the forward's MACs projected at `precision` when the rest run at
     #: `float_precision` (the measured variant's int8 layers); None when every layer is
     quantized_mac_share: float | None = None
+    #: share of the fleet's capacity the stated load uses (None without a load)
+    utilization_at_load: float | None = None
+    #: why this option is not an answer (does not fit, misses the objective); None when it is one
+    excluded_reason: str | None = None
+    #: relative half-width of the projection's uncertainty band (0.25 = ±25 %) and its basis
+    uncertainty_fraction: float | None = None
+    uncertainty_basis: str = ""
 
 
 @dataclass(frozen=True)
