@@ -37,11 +37,15 @@ from gui.models.catalog_table import OVERRIDES_FILE, CatalogTableModel
 from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableModel
 from gui.models.roles import RAW_ROLE
 from gui.state.layer_data import ProjectedLayer
-from gui.theme import fmt_ms, fmt_usd
+from planner.answer import caveats_of, recommendation
 from planner.catalog import Catalog, load_catalog, user_catalog_dir
+from planner.efficiency_defaults import serving_efficiency
+from planner.model_class import classify
 from planner.options import DEFAULT_UTILIZATION, PlanOptions
 from planner.plan import Plan, plan
-from planner.roofline import Projection, make_target, project, serving_precisions
+from planner.roofline import Projection, make_target, project
+from planner.serving_precision import choose_serving_precision
+from planner.vocab import PeakPrecision
 from planner.workload import Workload
 from profiler import units
 from profiler.errors import StudioError
@@ -81,7 +85,13 @@ _GUI_NAMES = {
 }
 #: inputs that describe one model (its dataset and its load), not the user's hardware choice: they
 #: never carry over to the next model (2e10 tokens of a language model are not an image model's)
-PER_MODEL_INPUTS = ("train_size", "train_unit", "epochs", "mfu_percent", "qps", "slo_ms")
+PER_MODEL_INPUTS = ("train_size", "train_unit", "epochs", "mfu_percent", "qps", "slo_ms", "serve_precision")
+#: the serving precision choices (planner.serving_precision): label, value
+SERVE_PRECISIONS = (
+    ("auto (16-bit for the model class)", "auto"),
+    ("as measured", "measured"),
+    *((str(p), str(p)) for p in PeakPrecision),
+)
 #: inputs that only the training projection reads: a bad one must not blank the serving answer
 _TRAINING_INPUTS = frozenset({"--train-tokens", "--train-samples", "--epochs", "--mfu"})
 
@@ -143,6 +153,14 @@ class PlannerPanel(QWidget):
         self.slo = QDoubleSpinBox(minimum=0.0, maximum=1e6, value=0.0, decimals=1, singleStep=10.0, suffix=" ms")
         self.slo.setSpecialValueText("none")
         self.slo.setToolTip("Latency objective per request (none: any latency)")
+        self.serve_precision = QComboBox()
+        for label, value in SERVE_PRECISIONS:
+            self.serve_precision.addItem(label, value)
+        self.serve_precision.setToolTip(
+            "Precision the serving cost is projected at. auto: bf16 for transformers and LLMs, fp16 for the rest "
+            "(each accelerator's nearest); a measured int8 variant keeps its int8 layers. Works for meta-device "
+            "models too: nothing is re-measured."
+        )
         self.util = _slider(5, 100, round(DEFAULT_UTILIZATION * 100))
         self.util_label = QLabel()
         self.discount = _slider(0, 80, 0)
@@ -167,6 +185,7 @@ class PlannerPanel(QWidget):
         f = QFormLayout(sv)
         f.addRow("Load", self.qps)
         f.addRow("Latency objective", self.slo)
+        f.addRow("Serve at", self.serve_precision)
         f.addRow("Utilisation", _with_label(self.util, self.util_label))
         pr = QGroupBox("Prices")
         f = QFormLayout(pr)
@@ -193,7 +212,7 @@ class PlannerPanel(QWidget):
         self.serving_view = self._table(self.serving_model)
         self.training_view = self._table(self.training_model)
         self.results_tabs = QTabWidget()
-        self.results_tabs.addTab(self.serving_view, "Serving (ranked by $ / M inferences)")
+        self.results_tabs.addTab(self.serving_view, "Serving")
         self.results_tabs.addTab(self.training_view, "Training")
         self.summary = plain_text.label("", objectName="Muted")  # error messages name files: plain text
         self.summary.setWordWrap(True)
@@ -220,6 +239,7 @@ class PlannerPanel(QWidget):
             w.valueChanged.connect(self._on_input_changed)
         self.train_size.editingFinished.connect(self._on_input_changed)
         self.train_unit.currentIndexChanged.connect(self._on_input_changed)
+        self.serve_precision.currentIndexChanged.connect(self._on_input_changed)
         self.only_target.toggled.connect(self._on_input_changed)
         self.target.currentIndexChanged.connect(self._on_target_changed)
         self.edit_catalog.clicked.connect(self._on_edit_catalog_clicked)
@@ -268,7 +288,15 @@ class PlannerPanel(QWidget):
             serve_qps=self.qps.value() or None,
             slo_ms=self.slo.value() or None,
             utilization=self.util.value() / 100.0,
+            precision=self._asked_precision(),
+            serve_as_measured=self.serve_precision.currentData() == "measured",
+            # the discount is in the plan itself, so every figure the app shows is the planner's
+            price_discount=self.discount_fraction,
         )
+
+    def _asked_precision(self) -> PeakPrecision | None:
+        value = self.serve_precision.currentData()
+        return None if value in (None, "auto", "measured") else PeakPrecision(value)
 
     def state(self) -> dict[str, Any]:
         """The inputs, for the project file."""
@@ -281,6 +309,7 @@ class PlannerPanel(QWidget):
             "mfu_percent": self.mfu.value(),
             "qps": self.qps.value(),
             "slo_ms": self.slo.value(),
+            "serve_precision": self.serve_precision.currentData(),
             "utilization_percent": self.util.value(),
             "discount_percent": self.discount.value(),
         }
@@ -305,6 +334,7 @@ class PlannerPanel(QWidget):
                 self.mfu,
                 self.qps,
                 self.slo,
+                self.serve_precision,
                 self.util,
                 self.discount,
             )
@@ -322,6 +352,9 @@ class PlannerPanel(QWidget):
             self.mfu.setValue(int(d.get("mfu_percent", 0)))
             self.qps.setValue(float(d.get("qps", 100.0)))
             self.slo.setValue(float(d.get("slo_ms", 0.0)))
+            self.serve_precision.setCurrentIndex(
+                max(0, self.serve_precision.findData(d.get("serve_precision", "auto")))
+            )
             self.util.setValue(int(d.get("utilization_percent", round(DEFAULT_UTILIZATION * 100))))
             self.discount.setValue(int(d.get("discount_percent", 0)))
         except (TypeError, ValueError):
@@ -353,7 +386,7 @@ class PlannerPanel(QWidget):
 
     def replan(self) -> None:
         self.plan, self.error = self._plan(self.profile)
-        d = self.discount_fraction
+        d = 0.0  # the plan's prices already carry the discount (PlanOptions.price_discount)
         if self.plan is None:
             self.serving_model.set_rows([], d)
             self.training_model.set_rows([], d)
@@ -364,6 +397,12 @@ class PlannerPanel(QWidget):
             self.training_model.set_rows(list(self.plan.training.options) if self.plan.training else [], d)
             self.cost_chart.set_options(list(self.plan.inference.options), d)
             self.summary.setText(self._summary() + (f" · {self.error}" if self.error else ""))
+            basis = (
+                f"ranked by $ / month at {units.number(self.qps.value())} req/s"
+                if self.qps.value()
+                else f"ranked by $ / M inferences at {self.util.value()} % utilisation"
+            )
+            self.results_tabs.setTabText(0, f"Serving ({basis})")
         self.plan_changed.emit(self.plan)
 
     def _plan(self, profile: Profile | None) -> tuple[Plan | None, str | None]:
@@ -385,13 +424,24 @@ class PlannerPanel(QWidget):
         except ValueError as exc:
             return None, f"Cannot plan: {exc}"
 
-    def cheapest_usd_per_million(self, profile: Profile | None) -> float | None:
-        """$ per million inferences of the cheapest serving option for `profile` (discount applied)."""
+    def serving_cost(self, profile: Profile | None) -> float | None:
+        """The answer's serving cost for `profile`: $ per month at the load when one is set, else $
+        per million inferences (`serving_cost_title` says which); None when nothing can serve it."""
         p = self.plan if profile is self.profile else self._plan(profile)[0]
-        if p is None:
+        if p is None or p.answer is None or p.answer.serving is None:
             return None
-        priced = [o.usd_per_million for o in p.inference.options if o.usd_per_million is not None]
-        return min(priced) * (1.0 - self.discount_fraction) if priced else None
+        a = p.answer.serving
+        return a.usd_per_month if self.qps.value() else a.usd_per_million
+
+    @property
+    def serving_cost_title(self) -> str:
+        return f"$ / month at {units.number(self.qps.value())} req/s" if self.qps.value() else "$ / M inferences"
+
+    def set_reference(self, profile: Profile | None, label: str | None = None) -> None:
+        """The baseline the recommendation compares the current profile with (None: no comparison)."""
+        self._reference = (profile, label)
+        if self.plan is not None:
+            self.summary.setText(self._summary() + (f" · {self.error}" if self.error else ""))
 
     def precision_share_caption(self, profile: Profile | None) -> str | None:
         """'int8 on 0.028% of MACs' when `profile` has int8 layers (the cost projection runs only
@@ -399,26 +449,23 @@ class PlannerPanel(QWidget):
         return None if profile is None else share_caption(profile)
 
     def _summary(self) -> str:
+        """The recommendation (planner.answer): the same sentence the CLI and the PDF lead with."""
         p = self.plan
-        assert p is not None
-        best = next((o for o in p.inference.options if o.usd_per_million is not None), None)
-        parts = []
-        if best is not None and best.usd_per_million is not None:
-            parts.append(
-                f"Cheapest serving: {best.instance} ({best.provider} {best.region}), batch {best.batch}, "
-                f"{fmt_ms(best.latency_ms)} per batch, {fmt_usd(best.usd_per_million * (1 - self.discount_fraction))} "
-                "per million inferences"
-            )
-        if p.training is not None and p.training.options:
-            t = p.training.options[0]
-            parts.append(
-                f"training: {units.hours(t.hours)} on {t.gpus} × {t.accelerator}, "
-                f"{fmt_usd(t.usd_on_demand * (1 - self.discount_fraction))}"
-            )
+        assert p is not None and self.profile is not None
+        ref, label = getattr(self, "_reference", (None, None))
+        baseline = None
+        if ref is not None and ref is not self.profile:
+            ref_plan = self._plan(ref)[0]
+            baseline = None if ref_plan is None else ref_plan.answer
+        text = recommendation(
+            baseline if baseline is not None else p.answer,
+            p.answer if baseline is not None else None,
+            label,
+            caveats_of(self.profile),
+        )
         if p.assumptions.get("quantized_mac_share") is not None and p.assumptions.get("precision_share"):
-            parts.append(f"projected with {p.assumptions['precision_share']}")
-        parts.append("All times and prices are projected (roofline + catalog), not measured.")
-        return " · ".join(parts)
+            text += f" Projected with {p.assumptions['precision_share']}."
+        return text
 
     # -- projection on the target ------------------------------------------------------------------
 
@@ -430,10 +477,14 @@ class PlannerPanel(QWidget):
         if acc is None:
             return None
         try:
-            # as the plan projects it: a variant's int8 layers at int8, the rest as they ran
+            # as the plan projects it: the same precision choice and the model class's efficiencies
             wl = Workload.from_profile(profile)
-            precision, float_precision = serving_precisions(wl)
-            target = make_target(acc, precision, float_precision=float_precision)
+            kind = classify(profile)
+            chosen = choose_serving_precision(
+                wl, kind.model_class, self._asked_precision(), self.serve_precision.currentData() == "measured"
+            )
+            efficiency = serving_efficiency(str(kind.model_class), acc.accelerator_class)
+            target = make_target(acc, chosen.precision, efficiency=efficiency, float_precision=chosen.float_precision)
             if target is None:
                 return None
             return project(wl, target)

@@ -10,12 +10,11 @@ does); the latency is the projected time of that batch (queueing is not modelled
     instances for Q req/s    = ceil(Q ÷ (throughput × utilisation))
     $ per month              = instances × $/h × 730 h
 
-Decoder LMs: prefill is the profile's forward (prompt = the profiled sequence) projected per
-layer; each decode step reads all weights and the KV cache of the batch,
-    step = max(batch × FLOPs/token ÷ compute, (weights + batch × context × KV bytes/token) ÷ bandwidth)
-         + kernels × overhead,
-with FLOPs/token = forward FLOPs ÷ (batch × sequence) and context = prompt + output/2 (the
-mean over the generation). A request takes prefill + output tokens × step.
+Decoder LMs (planner.llm_serving, `_LM`): prefill of the prompt (the profiled sequence) and
+decode iterations apart; the KV cache left beside the weights caps the concurrent sequences;
+continuous batching with chunked prefill at the stated rate sets the decode batch, TTFT, TPOT
+and the instances a load needs; the replica size is the one with the largest capacity.
+`lm_option_fields` gives the option fields a decoder LM sets itself.
 
 Mixed precision (`ServeSettings.float_precision`, see planner/roofline.py): the measured
 variant's int8 layers run at the int8 peak, the rest at the float precision it kept; the option
@@ -27,8 +26,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from planner.catalog import Accelerator, Instance
+from planner.efficiency_defaults import default_uncertainty
+from planner.llm_serving import LMServing, serve_decoder_lm
 from planner.lm import LMShape
 from planner.records import FlatRecord
 from planner.roofline import (
@@ -40,13 +42,14 @@ from planner.roofline import (
     make_target,
     serving_memory_bytes,
     usable_memory_bytes,
-    weight_bytes,
 )
-from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, Bound, PeakPrecision
+from planner.serving_load import FleetAtLoad, size_fleet
+from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, PeakPrecision
 from planner.workload import Workload
 from profiler.precision_share import PrecisionShare
 
 HOURS_PER_MONTH = 730.0  # 8760 h ÷ 12
+_SIXTEEN_BIT = (PeakPrecision.BF16, PeakPrecision.FP16)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,20 @@ class InferenceOption(FlatRecord):
     #: relative half-width of the projection's uncertainty band (0.25 = ±25 %) and its basis
     uncertainty_fraction: float | None = None
     uncertainty_basis: str = ""
+    #: p90 latency of a request at the stated load (batch fill + queueing + the batch), projected
+    latency_p90_at_load_ms: float | None = None
+    # decoder-LM serving (planner.llm_serving; None for other models)
+    #: mean sequences holding KV cache per replica at the operating point (Little's law)
+    concurrency: float | None = None
+    #: mean sequences per decode iteration per replica
+    decode_batch: float | None = None
+    #: sequences of prompt + output tokens the KV cache of one replica holds
+    kv_capacity_seqs: int | None = None
+    kv_bytes_per_token: float | None = None
+    #: one prompt's prefill alone on one replica
+    prefill_ms: float | None = None
+    #: what limits a replica's capacity: kv, max_batch, tpot, ttft, request, saturated
+    capacity_limited_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,13 @@ class ServeSettings:
     float_precision: PeakPrecision | None = None
     #: what the option rows say about the split, e.g. the share of MACs in int8
     share: PrecisionShare | None = None
+    #: the precision is the planner's auto default: a fallback (bf16 → fp16) is expected, not noted
+    auto_precision: bool = False
+    #: planner.model_class.ModelClass value: which published checks bound the projection's error
+    model_class: str = "other"
+    # decoder-LM serving (planner.llm_serving): objectives on time to first token and per output token
+    ttft_slo_ms: float | None = None
+    tpot_slo_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,67 +155,86 @@ class _Replica:
     tpot_s: float | None = None
     output_tokens_per_s: float | None = None
     decode_bound: str | None = None
+    #: decoder LMs: replica size, KV capacity, operating point, instances (planner.llm_serving)
+    lm: LMServing | None = None
 
 
 class _LM:
-    """Decode-step and memory arithmetic of one decoder LM workload."""
+    """A decoder LM workload served with continuous batching (planner.llm_serving)."""
 
     def __init__(self, wl: Workload, shape: LMShape | None, output_tokens: int) -> None:
-        seq = wl.seq_len or 1
-        tokens = wl.batch * seq
         self.wl = wl
-        self.prompt = seq
+        self.shape = shape
         self.output = output_tokens
-        self.flops_per_token = wl.total_flops / tokens
-        self.act_elems_per_token = sum(wl.act_elems) / tokens
-        self.kv_elems_per_token = 0 if shape is None else shape.kv_elems_per_token()
-        self.kernels = wl.kernels
+        self.cache: dict[tuple[str, float | None, int], Any] = {}
 
-    def step_s(self, t: Target, batch: int) -> tuple[float, Bound]:
-        eb = t.float_element_bytes  # KV cache and activations stay at the float precision
-        context = self.prompt + self.output / 2
-        flops = batch * self.flops_per_token
-        by = weight_bytes(self.wl, t) + batch * (context * self.kv_elems_per_token + self.act_elems_per_token) * eb
-        q = self.wl.int8_flops_fraction if t.mixed else 1.0
-        compute = t.efficiency.compute * t.gpus
-        cs = flops * q / (t.flops_per_s * compute)
-        if q < 1.0:
-            cs += flops * (1.0 - q) / (t.float_flops_per_s * compute)
-        ms = by / (t.bytes_per_s * t.efficiency.memory * t.gpus)
-        return max(cs, ms) + self.kernels * t.efficiency.kernel_overhead_us * 1e-6, (
-            Bound.COMPUTE if cs >= ms else Bound.MEMORY
-        )
-
-    def memory_bytes(self, t: Target, batch: int) -> float:
-        kv = batch * (self.prompt + self.output) * self.kv_elems_per_token * t.float_element_bytes
-        return serving_memory_bytes(self.wl, t, batch) + kv / t.gpus
-
-    def request_s(self, t: Target, batch: int) -> float:
-        return latency_s(self.wl, t, batch) + self.output * self.step_s(t, batch)[0]
+    def best_replica(self, acc: Accelerator, inst: Instance, s: ServeSettings) -> _Replica | None:
+        """The replica size with the largest capacity on `inst`, at its operating point."""
+        lm = serve_decoder_lm(self.wl, self.shape, acc, inst, s, self.cache)
+        if lm is None:
+            return None
+        p = lm.point
+        return _Replica(
+            lm.target, lm.batch, p.request_s, lm.fits_memory, lm.meets_objectives, lm.memory_bytes_per_gpu,
+            lm.rate_per_s, ttft_s=p.ttft_s, tpot_s=p.tpot_s, output_tokens_per_s=lm.output_tokens_per_s,
+            decode_bound=str(p.bound), lm=lm,
+        )  # fmt: skip
 
 
-def _replica(wl: Workload, lm: _LM | None, t: Target, usable: float, s: ServeSettings) -> _Replica:
-    def memory(b: int) -> float:
-        return lm.memory_bytes(t, b) if lm else serving_memory_bytes(wl, t, b)
+def lm_option_fields(rep: _Replica, inst: Instance, s: ServeSettings, notes: tuple[str, ...]) -> dict[str, Any]:
+    """The InferenceOption fields a decoder LM sets itself, from `rep.lm` (planner.llm_serving):
+    apply them last, `dataclasses.replace(option, **lm_option_fields(rep, inst, s, option.notes))`.
+    Capacity and prices: at a load, what the fleet costs per million requests (and output tokens)
+    it serves; without one, per replica at capacity and at the plan's utilisation. An option that
+    is not an answer (`excluded_reason`) has no price."""
+    lm = rep.lm
+    assert lm is not None
+    p = lm.point
+    fits = lm.fits_memory
+    excluded = lm.excluded_reason
+    per_instance = lm.rate_per_s * lm.replicas if fits else None
+    tokens = lm.output_tokens_per_s * lm.replicas if fits else None
+    needed = lm.instances_needed if excluded is None else None
+    month = needed * inst.usd_per_hour * HOURS_PER_MONTH if needed else None
+    month_spot = needed * inst.usd_per_hour_spot * HOURS_PER_MONTH if (needed and inst.usd_per_hour_spot) else None
 
-    def latency(b: int) -> float:
-        return lm.request_s(t, b) if lm else latency_s(wl, t, b)
+    def million(usd_h: float | None, usd_month: float | None, per_request: int, rate: float | None) -> float | None:
+        if excluded is not None or usd_h is None:
+            return None
+        if s.qps and needed:
+            return None if usd_month is None else usd_month / (s.qps * per_request * HOURS_PER_MONTH * 3600) * 1e6
+        return usd_h / (rate * s.utilization * 3600) * 1e6 if rate else None
 
+    out = lm.model.output
+    return {
+        "batch": lm.batch, "latency_ms": p.request_s * 1e3 if fits else None,
+        "ttft_ms": p.ttft_s * 1e3 if fits else None, "tpot_ms": p.tpot_s * 1e3 if fits else None,
+        "decode_bound": str(p.bound), "fits_memory": fits, "meets_slo": fits and excluded is None,
+        "throughput_per_instance_per_s": per_instance,
+        "throughput_per_s": per_instance / inst.count if per_instance else None,
+        "output_tokens_per_s": tokens, "instances_needed": needed, "usd_per_month": month,
+        "usd_per_month_spot": month_spot,
+        "usd_per_million": million(inst.usd_per_hour, month, 1, per_instance),
+        "usd_per_million_spot": million(inst.usd_per_hour_spot, month_spot, 1, per_instance),
+        "usd_per_million_tokens": million(inst.usd_per_hour, month, out, tokens),
+        "usd_per_million_tokens_spot": million(inst.usd_per_hour_spot, month_spot, out, tokens),
+        "memory_gb": lm.memory_bytes_per_gpu / 1024**3, "utilization_at_load": lm.utilization_at_load,
+        "excluded_reason": excluded, "notes": tuple(dict.fromkeys((*notes, *lm.notes))),
+        "concurrency": p.concurrency if fits else None, "decode_batch": p.decode_batch if fits else None,
+        "kv_capacity_seqs": lm.kv_capacity_seqs, "kv_bytes_per_token": lm.model.kv_bytes_per_token or None,
+        "prefill_ms": lm.prefill_ms if fits else None, "capacity_limited_by": lm.binding if fits else None,
+    }  # fmt: skip
+
+
+def _replica(wl: Workload, t: Target, usable: float, s: ServeSettings) -> _Replica:
     def ok(b: int) -> bool:
-        return memory(b) <= usable and (s.slo_ms is None or latency(b) * 1e3 <= s.slo_ms)
+        return serving_memory_bytes(wl, t, b) <= usable and (s.slo_ms is None or latency_s(wl, t, b) * 1e3 <= s.slo_ms)
 
-    best = largest_batch(ok, s.max_batch)
-    b = best or 1
-    lat = latency(b)
-    fits = memory(b) <= usable
+    b = largest_batch(ok, s.max_batch) or 1
+    lat = latency_s(wl, t, b)
+    memory = serving_memory_bytes(wl, t, b)
     meets = s.slo_ms is None or lat * 1e3 <= s.slo_ms
-    if lm is None:
-        return _Replica(t, b, lat, fits, meets, memory(b), b / lat)
-    step, bound = lm.step_s(t, b)
-    return _Replica(
-        t, b, lat, fits, meets, memory(b), b / lat, ttft_s=latency_s(wl, t, b) + step, tpot_s=step,
-        output_tokens_per_s=b * lm.output / lat, decode_bound=str(bound),
-    )  # fmt: skip
+    return _Replica(t, b, lat, memory <= usable, meets, memory, b / lat)
 
 
 _ReplicaCache = dict[tuple[str, float | None, int], "_Replica | None"]
@@ -203,7 +246,9 @@ def _best_replica(
     """The replica on the fewest accelerators (1, 2, 4, … ≤ the instance's count) that fits and
     meets the latency objective; else the fewest that fit (flagged `meets_slo: false`). Splitting
     a model over more accelerators also shortens its latency, so more memory never turns an
-    option that met the objective into one that misses it."""
+    option that met the objective into one that misses it. Decoder LMs: `_LM.best_replica`."""
+    if lm is not None:
+        return lm.best_replica(acc, inst, s)
     usable = usable_memory_bytes(acc, inst.gpu_memory_gb)
     k = 1
     last: _Replica | None = None
@@ -215,7 +260,7 @@ def _best_replica(
                 acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k,
                 float_precision=s.float_precision,
             )  # fmt: skip
-            cache[key] = None if t is None else _replica(wl, lm, t, usable, s)
+            cache[key] = None if t is None else _replica(wl, t, usable, s)
         last = cache[key]
         if last is None:
             return first_fit
@@ -238,7 +283,7 @@ def plan_inference(
     for inst, acc in instances:
         rep = _best_replica(wl, lm, acc, inst, s, cache)
         if rep is not None:
-            options.append(_option(inst, acc, rep, s))
+            options.append(_option(inst, acc, rep, s, wl))
     return tuple(sorted(options, key=_price_key))
 
 
@@ -246,13 +291,17 @@ def _price_key(o: InferenceOption) -> tuple[bool, float]:
     return (o.usd_per_million is None, o.usd_per_million if o.usd_per_million is not None else math.inf)
 
 
-def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings) -> InferenceOption:
+def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, wl: Workload) -> InferenceOption:
     t = rep.target
     replicas = inst.count // t.gpus
     notes = []
-    if t.precision != s.precision:
+    if t.precision != s.precision and not (s.auto_precision and t.precision in _SIXTEEN_BIT):
         notes.append(f"{acc.name} has no {s.precision} peak: projected at {t.precision}")
-    if s.float_precision is not None and t.float_precision != s.float_precision:
+    if (
+        s.float_precision is not None
+        and t.float_precision != s.float_precision
+        and not (s.auto_precision and t.float_precision in _SIXTEEN_BIT)
+    ):
         notes.append(
             f"{acc.name} has no {s.float_precision} peak: the layers not in int8 projected at {t.float_precision}"
         )
@@ -272,21 +321,50 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings) -
         return usd_h / (rate * s.utilization * 3600) * 1e6
 
     needed = math.ceil(s.qps / (per_instance * s.utilization)) if (s.qps and per_instance) else None
+    at_load = None
+    batch, latency = rep.batch, rep.latency_s
+    excluded = _why_not(rep, s, acc)
+    if s.qps and fits and not s.decoder_lm:
+        at_load = _fleet_at_load(wl, rep, s, replicas, usable_memory_bytes(acc, inst.gpu_memory_gb))
+        if at_load is None:
+            needed = None
+            excluded = excluded or (
+                f"cannot carry {s.qps:g} req/s within {s.slo_ms:g} ms p90 on any number of instances"
+                if s.slo_ms
+                else f"cannot carry {s.qps:g} req/s"
+            )
+        else:
+            needed, batch, latency = at_load.instances, at_load.batch, at_load.batch_s
+            per_instance = replicas * batch / latency
+            excluded = None
+    month = needed * inst.usd_per_hour * HOURS_PER_MONTH if needed else None
+    month_spot = needed * inst.usd_per_hour_spot * HOURS_PER_MONTH if (needed and inst.usd_per_hour_spot) else None
+
+    def million(usd_h: float | None, usd_month: float | None) -> float | None:
+        """At a load: what the fleet costs per million requests it serves; else at the utilisation.
+        An option that is not an answer has no price (its reason says why)."""
+        if excluded is not None:
+            return None
+        if at_load is not None and s.qps:
+            return None if usd_month is None else usd_month / (s.qps * HOURS_PER_MONTH * 3600) * 1e6
+        return per_million(usd_h, per_instance)
+
+    band, band_basis = _uncertainty(t, s, acc)
     tokens = rep.output_tokens_per_s * replicas if (fits and rep.output_tokens_per_s) else None
     return InferenceOption(
         instance=inst.instance, provider=inst.provider, region=inst.region, accelerator=acc.name,
-        precision=str(t.precision), batch=rep.batch,
-        latency_ms=rep.latency_s * 1e3 if fits else None,
+        precision=str(t.precision), batch=batch,
+        latency_ms=latency * 1e3 if fits else None,
         throughput_per_s=per_instance / inst.count if per_instance else None,
-        usd_per_million=per_million(inst.usd_per_hour, per_instance),
+        usd_per_million=million(inst.usd_per_hour, month),
         instances_needed=needed,
-        usd_per_month=needed * inst.usd_per_hour * HOURS_PER_MONTH if needed else None,
-        meets_slo=rep.meets_slo and fits, fits_memory=fits,
+        usd_per_month=month,
+        meets_slo=(rep.meets_slo if at_load is None else True) and fits and excluded is None, fits_memory=fits,
         gpu_model=inst.gpu_model, gpus_per_instance=inst.count, gpus_per_replica=t.gpus,
         replicas_per_instance=replicas, throughput_per_instance_per_s=per_instance,
         usd_per_hour=inst.usd_per_hour, usd_per_hour_spot=inst.usd_per_hour_spot,
-        usd_per_million_spot=per_million(inst.usd_per_hour_spot, per_instance),
-        usd_per_month_spot=(needed * inst.usd_per_hour_spot * HOURS_PER_MONTH) if (needed and inst.usd_per_hour_spot) else None,
+        usd_per_million_spot=million(inst.usd_per_hour_spot, month_spot),
+        usd_per_month_spot=month_spot,
         memory_gb=rep.memory_bytes / 1024**3,
         ttft_ms=rep.ttft_s * 1e3 if (fits and rep.ttft_s is not None) else None,
         tpot_ms=rep.tpot_s * 1e3 if (fits and rep.tpot_s is not None) else None,
@@ -298,4 +376,43 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings) -
         notes=tuple(notes),
         float_precision=None if t.float_precision is None else str(t.float_precision),
         quantized_mac_share=None if (s.share is None or not t.mixed) else s.share.int8_fraction,
+        utilization_at_load=None if at_load is None else at_load.utilization,
+        latency_p90_at_load_ms=None if at_load is None else at_load.latency_p90_s * 1e3,
+        excluded_reason=excluded,
+        uncertainty_fraction=band, uncertainty_basis=band_basis,
+    )  # fmt: skip
+
+
+def _uncertainty(t: Target, s: ServeSettings, acc: Accelerator) -> tuple[float, str]:
+    """The projection's relative band: the calibration's spread when calibrated on this device,
+    else how far the published checks of this model class landed (planner.efficiency_defaults)."""
+    cal = t.calibration
+    spread = getattr(cal, "spread_fraction", None)
+    if cal is not None and spread is not None and hasattr(cal, "describe"):
+        return spread, cal.describe()
+    return default_uncertainty(s.model_class, acc.accelerator_class)
+
+
+def _why_not(rep: _Replica, s: ServeSettings, acc: Accelerator) -> str | None:
+    """Why the replica is not an answer, in words; None when it is one."""
+    if not rep.fits_memory:
+        split = f" split over {rep.target.gpus} GPUs" if rep.target.gpus > 1 else ""
+        return (
+            f"does not fit: needs {rep.memory_bytes / 1024**3:.3g} GiB per GPU at batch 1{split}; "
+            f"{acc.name} has {acc.memory_gb:g} GiB (90 % usable)"
+        )
+    if not rep.meets_slo and s.slo_ms is not None:
+        return f"too slow: batch 1 takes {rep.latency_s * 1e3:.3g} ms, over the {s.slo_ms:g} ms objective"
+    return None
+
+
+def _fleet_at_load(wl: Workload, rep: _Replica, s: ServeSettings, replicas: int, usable: float) -> FleetAtLoad | None:
+    """The fewest instances of this type carrying `s.qps` (planner.serving_load)."""
+    assert s.qps is not None
+    t = rep.target
+    return size_fleet(
+        s.qps, replicas, lambda b: latency_s(wl, t, b),
+        lambda b: serving_memory_bytes(wl, t, b) <= usable,
+        max_batch=s.max_batch, utilization_ceiling=s.utilization,
+        slo_s=None if s.slo_ms is None else s.slo_ms / 1e3,
     )  # fmt: skip

@@ -35,7 +35,7 @@ class PlanOptions(Record):
     """Options of `tradeoff plan` (docs/CONTRACT.md), plus extensions.
 
     `train_tokens` and `train_samples` are dataset sizes before `epochs`; `precision` is the
-    serving precision (None: the profile's own); `gpus` filters by accelerator name or the
+    serving precision (None: auto, planner.serving_precision); `gpus` filters by accelerator name or the
     provider's GPU model name (`A100-80GB` matches both the SXM4 and PCIe 80 GB parts).
     JSON through the record codec (`to_dict`/`from_dict`; SchemaError names the path).
     """
@@ -73,6 +73,19 @@ class PlanOptions(Record):
     calibrate_with: str | None = None
     include_suspect_prices: bool = True
     price_discount: float = 0.0  # negotiated/committed-use discount on every catalog price, 0 ≤ d < 1
+    #: serve each layer at the precision it was measured at instead of the auto 16-bit default
+    #: (planner.serving_precision); ignored when `precision` is set
+    serve_as_measured: bool = False
+    # decoder-LM serving (planner.llm_serving): objectives on the time to first token and the time
+    # per output token (mean values of the planner's model); `slo_ms` stays the whole request's
+    ttft_slo_ms: float | None = None
+    tpot_slo_ms: float | None = None
+    #: which FLOP count training projects and --mfu is read in: "6n_attention" (3 × forward, attention in
+    #: full; PaLM arXiv:2204.02311 App. B) or "6nd" (6 · params · tokens); planner.training_defaults
+    flop_convention: str = "6n_attention"
+    #: calibrate targets on a device with the measurements stored for it
+    #: (planner/calibration_store.py; `--no-stored-calibration` switches it off)
+    use_stored_calibration: bool = True
 
     @property
     def trains(self) -> bool:
@@ -93,6 +106,8 @@ class PlanOptions(Record):
         _positive("--epochs", self.epochs)
         _positive("--serve-qps", self.serve_qps)
         _positive("--slo-ms", self.slo_ms)
+        _positive("--ttft-slo-ms", self.ttft_slo_ms)
+        _positive("--tpot-slo-ms", self.tpot_slo_ms)
         _positive("--train-gpus", self.train_gpus)
         _positive("--micro-batch", self.micro_batch)
         _positive("--max-batch", self.max_batch)
@@ -108,6 +123,8 @@ class PlanOptions(Record):
             raise InputError("--pue", "must be a number ≥ 1")
         if self.train_tokens is not None and self.train_samples is not None:
             raise InputError("--train-tokens", "give either --train-tokens or --train-samples, not both")
+        if self.flop_convention not in ("6n_attention", "6nd"):
+            raise InputError("--flop-convention", f"{self.flop_convention!r} is not one of 6n_attention, 6nd")
 
 
 def _fraction(option: str, value: float | None) -> None:

@@ -11,18 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from planner.answer import Answer, answer_of, rank_key
 from planner.catalog import Accelerator, Catalog, Instance
+from planner.efficiency_defaults import efficiency_table
 from planner.inference import HOURS_PER_MONTH, InferenceOption, ServeSettings, plan_inference
 from planner.lm import LMShape, detect_decoder_lm, lm_shape
+from planner.model_class import classify
 from planner.options import PlanOptions
+from planner.parallelism import COMM_MODEL
 from planner.roofline import (
     DEFAULT_EFFICIENCY,
     MEMORY_USABLE_FRACTION,
     Calibration,
     Efficiency,
     calibrate,
-    serving_precisions,
 )
+from planner.serving_precision import choose_serving_precision
 from planner.training import (
     ADAM_BYTES_PER_PARAM,
     CAUSAL_ATTENTION_HALVED,
@@ -32,6 +36,7 @@ from planner.training import (
     plan_training,
     training_compute,
 )
+from planner.training_defaults import defaults_table as mfu_defaults_table
 from planner.vocab import (
     ELEMENT_BYTES,
     PROJECTED,
@@ -73,6 +78,8 @@ class Plan:
     inference: InferencePlan
     calibration: Calibration | None = None
     warnings: tuple[str, ...] = ()
+    #: the answer the app, the CLI and the report lead with (planner.answer); None in old documents
+    answer: Answer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return encode_document(self, PLAN_SCHEMA)
@@ -85,10 +92,14 @@ class Plan:
     def check(self) -> None:
         """Assert the plan's invariants (ordering, labels, arithmetic of every row)."""
         opts = self.inference.options
-        prices = [o.usd_per_million for o in opts]
-        priced = [p for p in prices if p is not None]
-        assert priced == sorted(priced), "inference options not sorted cheapest first"
-        assert all(p is not None for p in prices[: len(priced)]), "unpriced option before a priced one"
+        at_load = bool(self.assumptions.get("serve_qps"))
+        keys = [rank_key(o, at_load) for o in opts]
+        assert keys == sorted(keys), "inference options not ranked (answers cheapest first, the rest after)"
+        if self.answer is not None and opts and self.answer.serving is not None:
+            first = opts[0]
+            assert (self.answer.serving.instance, self.answer.serving.region) == (first.instance, first.region), (
+                "answer is not the first option"
+            )
         for o in opts:
             assert o.latency_source in (PROJECTED, PROJECTED_CALIBRATED), "inference latency not labelled projected"
             assert o.fits_memory or o.usd_per_million is None, f"{o.instance}: priced but does not fit"
@@ -156,15 +167,20 @@ def select_instances(catalog: Catalog, options: PlanOptions) -> tuple[tuple[Inst
     return tuple(pairs)
 
 
-def _efficiency_override(options: PlanOptions) -> dict[str, Efficiency] | None:
-    if options.compute_efficiency is None and options.memory_efficiency is None and options.kernel_overhead_us is None:
-        return None
+def _efficiency_override(options: PlanOptions, model_class: str, calibrated: bool = False) -> dict[str, Efficiency]:
+    """Per accelerator class: the model class's default serving efficiency
+    (planner/efficiency_defaults.py) with the efficiencies the options set in its place (the
+    class's activation traffic stays). Calibrated: every activation byte counts, as in the
+    local measurement the factors come from (no tuned engine's fusion assumed)."""
     out = {}
-    for cls, eff in DEFAULT_EFFICIENCY.items():
-        out[str(cls)] = Efficiency(
-            options.compute_efficiency if options.compute_efficiency is not None else eff.compute,
-            options.memory_efficiency if options.memory_efficiency is not None else eff.memory,
-            options.kernel_overhead_us if options.kernel_overhead_us is not None else eff.kernel_overhead_us,
+    for cls, eff in efficiency_table(model_class).items():
+        overhead = options.kernel_overhead_us
+        out[cls] = dataclasses.replace(
+            eff,
+            activation_traffic=1.0 if calibrated else eff.activation_traffic,
+            compute=options.compute_efficiency if options.compute_efficiency is not None else eff.compute,
+            memory=options.memory_efficiency if options.memory_efficiency is not None else eff.memory,
+            kernel_overhead_us=overhead if overhead is not None else eff.kernel_overhead_us,
         )
     return out
 
@@ -195,21 +211,23 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
     pairs = select_instances(catalog, options)
     warnings = list(catalog.warnings)
     calibration = _calibration(profile, options, catalog)
-    # the variant as measured: only its int8 layers at int8 (serving_precisions says when)
-    serve_precision, float_precision = serving_precisions(wl, options.precision)
     share = precision_share(profile)
 
     if options.decoder_lm is None:
         is_lm, detection = detect_decoder_lm(profile)
     else:
         is_lm, detection = options.decoder_lm, "set by the options"
+    kind = classify(profile, is_lm)
+    # auto: the 16-bit format the class is served in; a measured int8 variant's int8 layers stay int8
+    chosen = choose_serving_precision(wl, kind.model_class, options.precision, options.serve_as_measured)
+    serve_precision, float_precision = chosen.precision, chosen.float_precision
     shape = lm_shape(profile, options.kv_layers, options.kv_heads, options.head_dim) if is_lm else None
     if is_lm and shape is None:
         warnings.append("decoder LM without recognisable K/V projections: pass --kv-layers, --kv-heads, --head-dim")
     if is_lm and not wl.seq_len:
         warnings.append("decoder LM without a sequence length: prefill taken as one token")
 
-    overrides = _efficiency_override(options)
+    overrides = _efficiency_override(options, kind.model_class, calibrated=calibration is not None)
     by_class: dict[str, list[tuple[Instance, Accelerator]]] = {}
     for inst, acc in pairs:
         by_class.setdefault(str(acc.accelerator_class), []).append((inst, acc))
@@ -218,12 +236,14 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
         settings = ServeSettings(
             precision=serve_precision, slo_ms=options.slo_ms, qps=options.serve_qps,
             utilization=options.utilization, max_batch=options.max_batch,
-            efficiency=None if overrides is None else overrides[cls], calibration=calibration,
+            efficiency=overrides[cls], calibration=calibration,
             lm=shape, decoder_lm=is_lm, output_tokens=options.output_tokens,
             float_precision=float_precision, share=share if float_precision is not None else None,
+            auto_precision=chosen.auto, model_class=str(kind.model_class),
         )  # fmt: skip
         inference_rows.extend(plan_inference(wl, tuple(members), settings))
-    inference_rows.sort(key=lambda o: (o.usd_per_million is None, o.usd_per_million or 0.0))
+    # the user's question decides the order: $ per month at a load, else $ per million
+    inference_rows.sort(key=lambda o: rank_key(o, bool(options.serve_qps)))
     inference = InferencePlan(
         options=tuple(inference_rows), decoder_lm=is_lm, detection=detection, lm=shape,
         prompt_tokens=wl.seq_len if is_lm else None, output_tokens=options.output_tokens if is_lm else None,
@@ -231,14 +251,23 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
 
     training = None
     if options.trains:
-        training = plan_training(wl, training_compute(wl, options), pairs, options, catalog)
+        # the model class (above) picks the MFU default
+        training = plan_training(wl, training_compute(wl, options), pairs, options, catalog, kind)
 
     used = [i for i, _ in pairs]
     assumptions = _assumptions(options, serve_precision, overrides, used, catalog, is_lm, shape, wl, training)
     assumptions.update(_share_assumptions(share, serve_precision, float_precision))
+    assumptions.update({
+        "precision_choice": chosen.choice, "model_class": str(kind.model_class), "model_class_evidence": kind.evidence,
+        "model_is_large": kind.large,
+    })  # fmt: skip
+    answer = answer_of(
+        inference.options, None if training is None else training.options, options.serve_qps, options.slo_ms,
+        options.utilization,
+    )  # fmt: skip
     return Plan(
         model=profile.model, assumptions=assumptions, training=training, inference=inference,
-        warnings=tuple(warnings), calibration=calibration, profile_config=profile.config.to_dict(),
+        warnings=tuple(warnings), calibration=calibration, profile_config=profile.config.to_dict(), answer=answer,
     )  # fmt: skip
 
 
@@ -316,6 +345,9 @@ def _assumptions(
     if training is not None:
         a.update({
             "train_flops_per_forward": TRAIN_FLOPS_PER_FORWARD,
+            "flop_convention": training.flop_convention,
+            "mfu_defaults": mfu_defaults_table(),
+            "comm_model": COMM_MODEL,
             "causal_attention_halved": CAUSAL_ATTENTION_HALVED,
             "adam_bytes_per_param": ADAM_BYTES_PER_PARAM,
             "train_activation_bytes": 2,

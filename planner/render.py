@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from planner.answer import is_answer
 from planner.catalog import Catalog
 from planner.plan import Plan
 from planner.vocab import PeakPrecision
@@ -43,15 +44,18 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     ]
     inf = plan.inference
     lm = inf.decoder_lm
+    out.extend(_answer_lines(plan))
     out.append("")
-    head = f"Serving at {a.get('precision')}"
+    at_load = bool(a.get("serve_qps"))
+    head = f"Serving at {a.get('precision_choice') or a.get('precision')}"
     if a.get("quantized_mac_share") is not None and a.get("precision_share"):
         head = f"Serving with {a['precision_share']}"  # only the layers the variant quantized run at int8
     if a.get("slo_ms"):
         head += f", SLO {units.duration_ms(a['slo_ms'])}"
-    if a.get("serve_qps"):
-        head += f", {_fmt(a['serve_qps'])} req/s"
-    head += f", utilisation {a.get('utilization')}"
+    if at_load:
+        head += f", {_fmt(a['serve_qps'])} req/s, utilisation ≤ {a.get('utilization')}; ranked by $ per month"
+    else:
+        head += f", utilisation {a.get('utilization')}; no load given, ranked by $ per million"
     if lm:
         head += f" — decoder LM ({inf.detection}); prompt {inf.prompt_tokens}, output {inf.output_tokens} tokens"
     out.append(ts(head))
@@ -61,7 +65,7 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
         headers[8:8] = ["tok/s", "$/M tok"]
     rows = []
     for n, o in enumerate(inf.options[:limit], 1):
-        ok = "yes" if (o.fits_memory and o.meets_slo) else ("no mem" if not o.fits_memory else "slow")
+        ok = "yes" if is_answer(o, at_load) else ("no mem" if not o.fits_memory else "no")
         r = [str(n), o.provider, o.instance, o.region, o.accelerator, o.precision, str(o.batch),
              units.duration_ms(o.latency_ms), units.count(o.throughput_per_s), units.usd(o.usd_per_million),
              units.usd(o.usd_per_million_spot),
@@ -73,6 +77,14 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     out.extend(_table(headers, rows, right))
     if len(inf.options) > limit:
         out.append(f"… {len(inf.options) - limit} more options (see --json / --csv)")
+    excluded = [o for o in inf.options if o.excluded_reason]
+    if excluded:
+        out.append(f"Not ranked ({len(excluded)}), for example:")
+        seen: set[str] = set()
+        for o in excluded:
+            if o.accelerator not in seen and len(seen) < 4:
+                seen.add(o.accelerator)
+                out.append(ts(f"  {o.accelerator} ({o.instance}): {o.excluded_reason}"))
     tr = plan.training
     if tr is not None:
         out.append("")
@@ -98,6 +110,23 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     for w in plan.warnings:
         out.append(f"warning: {ts(w)}")
     return "\n".join(out) + "\n"
+
+
+def _answer_lines(plan: Plan) -> list[str]:
+    """The answer first (planner.answer): the same sentence the app and the report lead with."""
+    ans = plan.answer
+    if ans is None:
+        return []
+    lines = [""]
+    if ans.serving is not None:
+        lines.append(terminal_safe(ans.serving.headline))
+    elif ans.serving_unanswered:
+        lines.append(terminal_safe(f"Serving: {ans.serving_unanswered}"))
+    if ans.training is not None:
+        lines.append(terminal_safe(ans.training.headline))
+    elif ans.training_unanswered:
+        lines.append(terminal_safe(f"Training: {ans.training_unanswered}"))
+    return lines
 
 
 def hardware_document(catalog: Catalog) -> dict[str, Any]:

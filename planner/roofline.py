@@ -18,23 +18,32 @@ changed: the workload's int8 layers (`Workload.int8_rows`) at `precision` (int8,
 accelerator's fallback for it) and every other layer at `float_precision`, FLOPs at that
 precision's peak and bytes at its element size. `serving_precisions` says when that applies.
 
-Efficiency defaults per accelerator class (`DEFAULT_EFFICIENCY`) are the planner's round
-figures, not measurements: well-shaped dense GEMMs and convolutions reach roughly 60–70 % of
-tensor-core peak, streaming kernels roughly 80 % of peak bandwidth, and an eager framework
-spends a few microseconds launching each kernel. Override them, or switch on `calibrate()`:
-the local measurement ÷ the ideal roofline on the local device, per layer type, multiplies the
-ideal target time of layers of that type (their compute/memory times are then shown at the ideal
-roofline, efficiencies 1). Every number here is *projected*.
+Efficiency defaults depend on the work: per model class × accelerator class in
+planner/efficiency_defaults.py (fitted to MLPerf Inference Offline results, with an uncertainty
+band each; `default_efficiency(accelerator, model_class)`). Where no class row is fitted, the
+per-accelerator-class `DEFAULT_EFFICIENCY` applies — the planner's round figures, not
+measurements: well-shaped dense GEMMs and convolutions reach roughly 60–70 % of tensor-core
+peak, streaming kernels roughly 80 % of peak bandwidth, and an eager framework spends a few
+microseconds launching each kernel. `Efficiency.activation_traffic` scales the activation bytes
+(a fused CNN's conv + BN + ReLU write one output, not three). Override them, or switch on `calibrate()`:
+the local measurement ÷ the ideal roofline on the local device, per layer type (or per op class,
+planner/op_classes.py), multiplies the ideal target time of layers of that type (their
+compute/memory times are then shown at the ideal roofline, efficiencies 1; no kernel overhead is
+added: the measured time the factor comes from includes it). Measurements stored per device
+(planner/calibration_store.py) calibrate the targets on that same device. Every number here is
+*projected*.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from planner.catalog import Accelerator
+from planner.op_classes import op_class
 from planner.records import FlatRecord
 from planner.vocab import (
     ELEMENT_BYTES,
@@ -56,11 +65,16 @@ MEMORY_USABLE_FRACTION = 0.9
 
 @dataclass(frozen=True)
 class Efficiency(FlatRecord):
-    """Fractions of peak compute and bandwidth reached, and the fixed cost of one kernel."""
+    """Fractions of peak compute and bandwidth reached, the fixed cost of one kernel, and the
+    share of the per-layer activation bytes that reach accelerator memory (`activation_traffic`:
+    1 = every layer reads its input and writes its output there; below 1 where a serving engine
+    fuses layers — convolution + BatchNorm + ReLU in one kernel — and keeps activations on chip).
+    Defaults per model class × accelerator class: planner/efficiency_defaults.py."""
 
     compute: float
     memory: float
     kernel_overhead_us: float
+    activation_traffic: float = 1.0
 
 
 DEFAULT_EFFICIENCY: dict[AcceleratorClass, Efficiency] = {
@@ -70,8 +84,15 @@ DEFAULT_EFFICIENCY: dict[AcceleratorClass, Efficiency] = {
 }
 
 
-def default_efficiency(accelerator: Accelerator) -> Efficiency:
-    return DEFAULT_EFFICIENCY[accelerator.accelerator_class]
+def default_efficiency(accelerator: Accelerator, model_class: str | None = None) -> Efficiency:
+    """The serving efficiency for `model_class` (planner.model_class.ModelClass) on the
+    accelerator's class (planner/efficiency_defaults.py); without a model class, the accelerator
+    class's row of `DEFAULT_EFFICIENCY` (the `other` class)."""
+    if model_class is None:
+        return DEFAULT_EFFICIENCY[accelerator.accelerator_class]
+    from planner.efficiency_defaults import serving_efficiency
+
+    return serving_efficiency(model_class, accelerator.accelerator_class)
 
 
 def resolve_precision(accelerator: Accelerator, asked: PeakPrecision) -> PeakPrecision | None:
@@ -84,26 +105,54 @@ def resolve_precision(accelerator: Accelerator, asked: PeakPrecision) -> PeakPre
 
 @dataclass(frozen=True)
 class Calibration:
-    """measured ÷ ideal roofline time per layer type, from a profile measured on `device`."""
+    """measured ÷ ideal roofline time per layer type or per op class (planner/op_classes.py),
+    from profiles measured on `device` at `precision`.
+
+    `runs`: how many measured profiles the factors come from (1 for `calibrate()`; the median
+    over the stored runs for planner/calibration_store.py); `spread_fraction`: the relative
+    half-width of the factors' spread over those runs (p10–p90), at least the timing's own
+    spread; None when unknown."""
 
     device: str
     precision: PeakPrecision
     factors: tuple[tuple[str, float], ...]
+    runs: int = 1
+    spread_fraction: float | None = None
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, float]:
+        return dict(self.factors)
 
     def factor(self, layer_type: str) -> float | None:
-        for t, f in self.factors:
-            if t == layer_type:
-                return f
-        return None
+        """The factor of `layer_type`, else of its op class, else None (not calibrated)."""
+        by_key = self._by_key
+        f = by_key.get(layer_type)
+        if f is None:
+            f = by_key.get(op_class(layer_type))
+        return f
+
+    def describe(self) -> str:
+        """'calibrated on 5 runs (±8 %)' — what the projection's uncertainty band rests on."""
+        runs = f"{self.runs} run{'' if self.runs == 1 else 's'}"
+        if self.spread_fraction is None:
+            return f"calibrated on {runs}"
+        pct = 100 * self.spread_fraction
+        band = "<1" if pct < 1 else f"{pct:.0f}"
+        return f"calibrated on {runs} (±{band} %)"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "precision": str(self.precision), "factors": dict(self.factors)}
+        return {
+            "device": self.device, "precision": str(self.precision), "factors": dict(self.factors),
+            "runs": self.runs, "spread_fraction": self.spread_fraction,
+        }  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        spread = d.get("spread_fraction")
         return cls(
-            str(d["device"]), PeakPrecision(d["precision"]), tuple((str(k), float(v)) for k, v in d["factors"].items())
-        )
+            str(d["device"]), PeakPrecision(d["precision"]), tuple((str(k), float(v)) for k, v in d["factors"].items()),
+            runs=int(d.get("runs", 1)), spread_fraction=None if spread is None else float(spread),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -318,13 +367,15 @@ class Projection:
 def _layer_times(workload: Workload, target: Target, batch: int) -> Iterable[tuple[int, float, float, float, float]]:
     """(index, flops, bytes, compute_s, memory_s) per layer, before overhead and calibration."""
     scale = batch / workload.batch
+    # a calibrated target counts every activation byte, as the measurement its factors come from did
+    act_scale = scale if target.calibration is not None else scale * target.efficiency.activation_traffic
     q_rates, f_rates = _rates(target)
     q_bytes, f_bytes = target.element_bytes, target.float_element_bytes
     rows = zip(workload.flops, workload.weight_elems, workload.act_elems, _row_is_int8(workload, target), strict=True)
     for i, (f, w, a, q) in enumerate(rows):
         per_flop, per_elem = q_rates if q else f_rates
         fl = f * scale
-        elems = w + a * scale
+        elems = w + a * act_scale
         yield i, fl, elems * (q_bytes if q else f_bytes), fl * per_flop, elems * per_elem
 
 
@@ -345,12 +396,13 @@ def latency_s(workload: Workload, target: Target, batch: int) -> float:
         return _calibrated_latency_s(workload, target, batch)
     # the planner's hot loop: a few hundred calls per re-plan, so no per-layer calls here
     scale = batch / workload.batch
+    act_scale = scale * target.efficiency.activation_traffic  # activation bytes that reach memory
     (per_flop, per_elem), (f_per_flop, f_per_elem) = _rates(target)
     total = 0.0
     if not target.mixed:
         for f, w, a in zip(workload.flops, workload.weight_elems, workload.act_elems, strict=True):
             c = f * scale * per_flop
-            m = (w + a * scale) * per_elem
+            m = (w + a * act_scale) * per_elem
             total += c if c > m else m
     else:
         rows = zip(
@@ -358,7 +410,7 @@ def latency_s(workload: Workload, target: Target, batch: int) -> float:
         )
         for f, w, a, q in rows:
             c = f * scale * (per_flop if q else f_per_flop)
-            m = (w + a * scale) * (per_elem if q else f_per_elem)
+            m = (w + a * act_scale) * (per_elem if q else f_per_elem)
             total += c if c > m else m
     return total + workload.kernels * target.efficiency.kernel_overhead_us * 1e-6
 
@@ -371,7 +423,8 @@ def _calibrated_latency_s(workload: Workload, target: Target, batch: int) -> flo
         if not (fl or by):
             continue
         cal = _calibrated(target, types[i], cs, ms)
-        total += (cal if cal is not None else max(cs, ms)) + overhead
+        # a calibrated layer's factor already holds the launch cost measured with it
+        total += cal if cal is not None else max(cs, ms) + overhead
     return total
 
 
@@ -388,7 +441,7 @@ def project(workload: Workload | Profile, target: Target, batch: int | None = No
         if cal is not None:
             # a calibrated layer replaces the default efficiencies: show its ideal roofline
             cs, ms = cs * target.efficiency.compute, ms * target.efficiency.memory
-        t = ((cal if cal is not None else max(cs, ms)) + overhead) if work else 0.0
+        t = (cal if cal is not None else max(cs, ms) + overhead) if work else 0.0
         bound = Bound.NONE if not work else (Bound.COMPUTE if cs >= ms else Bound.MEMORY)
         if bound is Bound.COMPUTE:
             compute_time += t
@@ -485,14 +538,29 @@ def largest_serving_batch(
 # ----------------------------------------------------------------------------- calibration
 
 
-def calibrate(profile: Profile, local: Accelerator, precision: PeakPrecision | None = None) -> Calibration:
-    """measured ÷ ideal roofline per layer type, from the per-layer latencies of a profile
-    measured on the device `local` describes (peak and bandwidth needed; efficiencies 1, no
-    overhead). Factors below 1 (the spec understates the device) are clamped to 1. Raises
-    ValueError when the profile has no per-layer measurement or `local` cannot be projected."""
+#: Efficiencies of the ideal roofline a measurement is divided by.
+IDEAL_EFFICIENCY = Efficiency(1.0, 1.0, 0.0)
+
+
+def measured_vs_ideal(
+    profile: Profile,
+    local: Accelerator,
+    precision: PeakPrecision | None = None,
+    *,
+    key: Callable[[str], str] | None = None,
+) -> tuple[PeakPrecision, dict[str, float], dict[str, float]]:
+    """(the precision projected at, measured seconds per key, ideal roofline seconds per key)
+    over the layers that do work and have a measured latency, on the device `local` describes
+    (efficiencies 1, no overhead). `key` groups layer types (default: the type itself; e.g.
+    `planner.op_classes.op_class`). Without `precision` the profile is projected as it ran
+    (`serving_precisions`: an int8 variant's int8 layers at int8, the rest at their float
+    precision). Raises ValueError when `local` cannot be projected or no layer qualifies."""
     wl = Workload.from_profile(profile)
-    prec = precision or wl.profiled_precision
-    target = make_target(local, prec, efficiency=Efficiency(1.0, 1.0, 0.0))
+    if precision is None:
+        prec, float_prec = serving_precisions(wl)
+    else:
+        prec, float_prec = precision, None
+    target = make_target(local, prec, efficiency=IDEAL_EFFICIENCY, float_precision=float_prec)
     if target is None:
         raise ValueError(f"{local.name}: needs a peak and a memory bandwidth to calibrate against")
     measured: dict[str, float] = {}
@@ -500,15 +568,37 @@ def calibrate(profile: Profile, local: Accelerator, precision: PeakPrecision | N
     for i, _fl, _by, cs, ms in _layer_times(wl, target, wl.batch):
         lat = profile.layers[i].latency_ms
         t = max(cs, ms)
-        if lat is None or t <= 0:
+        if lat is None or t <= 0 or not math.isfinite(lat) or lat < 0:
             continue
-        typ = wl.types[i]
-        measured[typ] = measured.get(typ, 0.0) + lat * 1e-3
-        ideal[typ] = ideal.get(typ, 0.0) + t
+        k = wl.types[i] if key is None else key(wl.types[i])
+        measured[k] = measured.get(k, 0.0) + lat * 1e-3
+        ideal[k] = ideal.get(k, 0.0) + t
     if not measured:
         raise ValueError("the profile has no per-layer latency to calibrate from")
-    factors = tuple(sorted((typ, max(1.0, measured[typ] / ideal[typ])) for typ in measured))
-    return Calibration(device=local.name, precision=target.precision, factors=factors)
+    return target.precision, measured, ideal
+
+
+def timing_spread(profile: Profile) -> float | None:
+    """Relative half-width of the end-to-end p10–p90 of a measured profile (None: not timed)."""
+    lat = profile.totals.latency_ms
+    if lat is None or not lat.median > 0:
+        return None
+    return max(0.0, (lat.p90 - lat.p10) / 2 / lat.median)
+
+
+def calibrate(
+    profile: Profile, local: Accelerator, precision: PeakPrecision | None = None, *, by_class: bool = False
+) -> Calibration:
+    """measured ÷ ideal roofline per layer type (per op class with `by_class`), from the
+    per-layer latencies of a profile measured on the device `local` describes (peak and
+    bandwidth needed; efficiencies 1, no overhead). Factors below 1 (the spec understates the
+    device) are clamped to 1. One run: its spread is the timing's own. Raises ValueError when the
+    profile has no per-layer measurement or `local` cannot be projected."""
+    prec, measured, ideal = measured_vs_ideal(profile, local, precision, key=op_class if by_class else None)
+    factors = tuple(sorted((k, max(1.0, measured[k] / ideal[k])) for k in measured))
+    return Calibration(
+        device=local.name, precision=prec, factors=factors, runs=1, spread_fraction=timing_spread(profile)
+    )
 
 
 def cpu_spec(

@@ -220,7 +220,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
     x = parser.add_argument_group("plan (extensions)")
     x.add_argument(
-        "--serve-precision", metavar="P", help=f"serving precision (default: the profile's): {choices(PeakPrecision)}"
+        "--serve-precision",
+        metavar="P",
+        help=f"serving precision: auto (default: 16-bit per model class), measured (as profiled), {choices(PeakPrecision)}",
     )
     x.add_argument(
         "--train-precision", metavar="P", help="training precision (default bf16; fp16 where there is no bf16)"
@@ -229,6 +231,11 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--micro-batch", metavar="N", help="training micro-batch per GPU (default: the profiled batch)")
     x.add_argument("--pue", metavar="X", help=f"data-centre PUE, ≥ 1 (default {DEFAULT_PUE})")
     x.add_argument("--scaling-efficiency", metavar="F", help="throughput kept per doubling of nodes (default 0.95)")
+    x.add_argument(
+        "--flop-convention",
+        choices=("6n_attention", "6nd"),
+        help="training FLOP count and the convention --mfu is read in: 3 × forward with attention (default) or 6·N·D",
+    )
     x.add_argument("--max-batch", metavar="N", help=f"largest serving batch tried (default {DEFAULT_MAX_BATCH})")
     x.add_argument(
         "--output-tokens",
@@ -249,8 +256,15 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DEVICE",
         help="calibrate per layer type against the local measurement on DEVICE (a catalog row)",
     )
+    x.add_argument(
+        "--no-stored-calibration",
+        action="store_true",
+        help="ignore the calibrations stored from earlier measurements (tradeoff profile records them per device)",
+    )
     x.add_argument("--discount", metavar="D", help="discount on every catalog price, 0 ≤ D < 1 (e.g. 0.3 for 30 %%)")
     x.add_argument("--exclude-suspect-prices", action="store_true", help="skip price rows flagged quality=suspect")
+    x.add_argument("--ttft-slo-ms", metavar="MS", help="decoder LMs: time-to-first-token objective (mean)")
+    x.add_argument("--tpot-slo-ms", metavar="MS", help="decoder LMs: time-per-output-token objective (mean)")
 
 
 def _number(option: str, raw: str | None, kind: Callable[[float], Any] = float) -> Any:
@@ -282,6 +296,13 @@ def _precision(option: str, raw: str | None) -> PeakPrecision | None:
         raise InputError(option, f"{raw!r} is not one of {', '.join(str(p) for p in PeakPrecision)}") from None
 
 
+def _serve_precision(raw: str | None) -> PeakPrecision | None:
+    """--serve-precision: a precision, or `auto` / `measured` (None here; see serve_as_measured)."""
+    if raw is not None and raw.lower() in ("auto", "measured"):
+        return None
+    return _precision("--serve-precision", raw)
+
+
 def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
     """PlanOptions from parsed arguments; raises InputError('--option', 'problem')."""
 
@@ -298,8 +319,11 @@ def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
         "region": get("region"),
         "serve_qps": _number("--serve-qps", get("serve_qps")),
         "slo_ms": _number("--slo-ms", get("slo_ms")),
+        "ttft_slo_ms": _number("--ttft-slo-ms", get("ttft_slo_ms")),
+        "tpot_slo_ms": _number("--tpot-slo-ms", get("tpot_slo_ms")),
         "catalog_file": catalog[-1] if isinstance(catalog, list) and catalog else catalog,
-        "precision": _precision("--serve-precision", get("serve_precision")),
+        "precision": _serve_precision(get("serve_precision")),
+        "serve_as_measured": str(get("serve_precision") or "").lower() == "measured",
         "train_gpus": _number("--train-gpus", get("train_gpus"), int),
         "micro_batch": _number("--micro-batch", get("micro_batch"), int),
         "kv_layers": _number("--kv-layers", get("kv_layers"), int),
@@ -309,6 +333,7 @@ def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
         "memory_efficiency": _number("--memory-efficiency", get("memory_efficiency")),
         "kernel_overhead_us": _number("--kernel-overhead-us", get("kernel_overhead_us")),
         "calibrate_with": get("calibrate"),
+        "use_stored_calibration": not get("no_stored_calibration"),
         "include_suspect_prices": not get("exclude_suspect_prices"),
         "decoder_lm": {"yes": True, "no": False}.get(get("decoder_lm") or "auto"),
     }
@@ -321,6 +346,7 @@ def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
         "max_batch": _number("--max-batch", get("max_batch"), int),
         "output_tokens": _number("--output-tokens", get("output_tokens"), int),
         "price_discount": _number("--discount", get("discount")),
+        "flop_convention": get("flop_convention"),
     }
     kw.update({k: v for k, v in optional.items() if v is not None})
     options = PlanOptions(**kw)

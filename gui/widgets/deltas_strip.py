@@ -28,7 +28,11 @@ CARDS = (
     ("macs", "MACs", "Multiply-accumulates per forward pass (counted)"),
     ("memory", "Memory", "Weights + peak activations (counted)"),
     ("fidelity", "Fidelity", "Cosine similarity of the outputs to the baseline's on the same inputs (1 = identical)"),
-    ("usd", "$ / M inferences", "Cheapest serving option in the Planner, per million inferences (projected)"),
+    (
+        "usd",
+        "$ / M inferences",
+        "The Planner's serving answer: $ per month at its load, else per million inferences (projected)",
+    ),
 )
 
 
@@ -133,6 +137,7 @@ class DeltasStrip(QWidget):
         usd: float | None = None,
         usd_ratio: float | None = None,
         usd_share: str | None = None,
+        usd_title: str | None = None,
     ) -> None:
         """Fill the cards from the variant's profile and its ratios to the baseline."""
         t = profile.totals
@@ -168,7 +173,8 @@ class DeltasStrip(QWidget):
             self.cards["fidelity"].set(fmt_fidelity(fid), extra, None if fid > 0.9999 else fid > 0.99)
         self.cards["usd"].set(fmt_usd(usd), fmt_ratio(usd_ratio), better(usd_ratio))
         # the projection converts only what the variant converted (e.g. "int8 on 0.028% of MACs"): say so
-        _, usd_title, usd_tip = next(c for c in CARDS if c[0] == "usd")
+        _, default_title, usd_tip = next(c for c in CARDS if c[0] == "usd")
+        usd_title = usd_title or default_title
         self.cards["usd"].title.setText(f"{usd_title} · {usd_share}" if usd_share else usd_title)
         self.cards["usd"].setToolTip(f"{usd_tip}; {usd_share}, the rest as measured" if usd_share else usd_tip)
         self.values["usd_share"] = usd_share

@@ -267,13 +267,17 @@ class ResultsView:
         if current is None or current.profile is None:
             return
         ratios = w.workspace.deltas_of(current)
-        usd = w.planner.cheapest_usd_per_million(current.profile)
+        # the planner's answer for this variant: $ / month at the load, else $ / M inferences
+        usd = w.planner.serving_cost(current.profile)
         ref = w.workspace.reference
-        ref_usd = usd if ref is None or ref is current.profile else w.planner.cheapest_usd_per_million(ref)
+        ref_usd = usd if ref is None or ref is current.profile else w.planner.serving_cost(ref)
         usd_ratio = usd / ref_usd if usd is not None and ref_usd else None
-        # which share of MACs the $/M projection runs in int8 (only the layers the variant quantized)
+        # which share of MACs the projection runs in int8 (only the layers the variant quantized)
         usd_share = w.planner.precision_share_caption(current.profile)
-        w.deltas.show_result(current.profile, ratios, usd, usd_ratio, usd_share)
+        w.deltas.show_result(current.profile, ratios, usd, usd_ratio, usd_share, w.planner.serving_cost_title)
+        # the recommendation says what this variant saves against the baseline
+        is_baseline = ref is None or ref is current.profile
+        w.planner.set_reference(None if is_baseline else ref, None if is_baseline else current.variant.label())
         w.deltas.show_latency(current, ref)  # the measured change, with its interval and any busy warning
 
     def update_charts(self) -> None:

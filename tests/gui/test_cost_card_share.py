@@ -58,10 +58,15 @@ def test_planner_panel_caption_and_summary(qapp: Any) -> None:
     assert panel.precision_share_caption(int8) == "int8 on 1.0% of MACs"
     assert panel.precision_share_caption(_cnn("fp32")) is None and panel.precision_share_caption(None) is None
     panel.set_profile(int8)
-    assert "projected with int8 on 1.0% of MACs (1 of 2 layers); the rest fp32" in panel.summary.text()
-    # the heatmap's projection on the target runs the conv at fp32, the head at int8
+    # auto serving precision: the measured int8 share stays int8, the rest runs at the 16-bit default
+    assert "Projected with int8 on 1.0% of MACs (1 of 2 layers); the rest fp16" in panel.summary.text()
+    assert "at int8 (the rest fp16)" in panel.summary.text()
+    # the heatmap's projection on the target runs the conv at fp16, the head at int8
     proj = panel.projection(int8)
-    assert proj is not None and proj.float_precision is not None and str(proj.float_precision) == "fp32"
+    assert proj is not None and proj.float_precision is not None and str(proj.float_precision) == "fp16"
+    panel.serve_precision.setCurrentIndex(panel.serve_precision.findData("measured"))
+    panel.replan()
+    assert "the rest fp32" in panel.summary.text()
 
 
 def test_pdf_cost_section_states_the_share() -> None:
@@ -73,7 +78,7 @@ def test_pdf_cost_section_states_the_share() -> None:
     fake = SimpleNamespace(pb=base, pc=chosen)
     lines = CostSections._precision_shares(fake)  # type: ignore[arg-type]
     assert lines == [
-        "The chosen variant is projected with int8 on 1.0% of MACs (1 of 2 layers); the rest fp32 "
+        "The chosen variant is projected with int8 on 1.0% of MACs (1 of 2 layers); the rest fp16 "
         "(the layers its precision knob converted, as measured)."
     ]
     assert CostSections._precision_shares(SimpleNamespace(pb=base, pc=None)) == []  # type: ignore[arg-type]
@@ -84,7 +89,10 @@ def test_window_int8_variant_card_says_the_int8_share(qtbot: Any, make_window: A
     w = make_window()
     with qtbot.waitSignal(w.result_shown, timeout=TIMEOUT_MS):
         w.open_model("demo:mlp")
-    assert w.deltas.cards["usd"].title.text() == "$ / M inferences"
+    # with a load (the panel's default 100 req/s) the card is the answer's monthly cost
+    assert w.deltas.cards["usd"].title.text() == "$ / month at 100 req/s"
+    w.planner.qps.setValue(0)  # no load: $ per million inferences at the stated utilisation
+    qtbot.waitUntil(lambda: w.deltas.cards["usd"].title.text() == "$ / M inferences", timeout=5000)
     with qtbot.waitSignal(w.result_shown, timeout=TIMEOUT_MS) as blocker:
         w.knobs.precision.setCurrentIndex(w.knobs.precision.findData("int8"))
     assert str(blocker.args[0].variant.precision) == "int8"

@@ -195,3 +195,58 @@ def mlp(batch: int = 32, d_in: int = 1000, hidden: int = 4096, d_out: int = 10) 
          linear("fc2", hidden, d_out, rows, bias=True)],
         name="mlp", batch=batch, inputs=[InputSpec("x", (batch, d_in), "float32")],
     )  # fmt: skip
+
+
+def bert_encoder_profile(
+    *,
+    n_layers: int = 24,
+    d_model: int = 1024,
+    n_heads: int = 16,
+    d_ff: int = 4096,
+    vocab: int = 30522,
+    seq: int = 384,
+    batch: int = 1,
+    n_outputs: int = 2,
+    name: str = "bert-large",
+    precision: str = "fp32",
+) -> Profile:
+    """A BERT encoder with a token-classification head, laid out as Hugging Face's
+    `BertForQuestionAnswering` (the MLPerf Inference BERT model: BERT-Large, 24 layers, d 1024,
+    16 heads, d_ff 4096, sequence 384, a 1024 → 2 span head). Attention counted in full."""
+    hd = d_model // n_heads
+    rows = (batch, seq)
+    hidden = (*rows, d_model)
+    tables = (("word_embeddings", vocab), ("position_embeddings", 512), ("token_type_embeddings", 2))
+    L: list[LayerRow] = [
+        layer(f"bert.embeddings.{t}", "Embedding", params=n * d_model, inputs=[rows], outputs=[hidden])
+        for t, n in tables
+    ]
+    L.append(layer("bert.embeddings.LayerNorm", "LayerNorm", params=2 * d_model, inputs=[hidden], outputs=[hidden]))
+    for i in range(n_layers):
+        p = f"bert.encoder.layer.{i}"
+        L.append(linear(f"{p}.attention.self.query", d_model, d_model, rows, bias=True))
+        L.append(linear(f"{p}.attention.self.key", d_model, d_model, rows, bias=True))
+        L.append(linear(f"{p}.attention.self.value", d_model, d_model, rows, bias=True))
+        attn_macs = 2 * batch * n_heads * seq * seq * hd  # QKᵀ and P·V
+        L.append(layer(f"{p}.attention.self", "BertSelfAttention", macs=attn_macs, inputs=[hidden] * 3,
+                       outputs=[hidden]))  # fmt: skip
+        L.append(linear(f"{p}.attention.output.dense", d_model, d_model, rows, bias=True))
+        L.append(layer(f"{p}.attention.output.LayerNorm", "LayerNorm", params=2 * d_model, inputs=[hidden],
+                       outputs=[hidden]))  # fmt: skip
+        L.append(linear(f"{p}.intermediate.dense", d_model, d_ff, rows, bias=True))
+        L.append(layer(f"{p}.intermediate.intermediate_act_fn", "GELUActivation", inputs=[(*rows, d_ff)],
+                       outputs=[(*rows, d_ff)]))  # fmt: skip
+        L.append(linear(f"{p}.output.dense", d_ff, d_model, rows, bias=True))
+        L.append(layer(f"{p}.output.LayerNorm", "LayerNorm", params=2 * d_model, inputs=[hidden], outputs=[hidden]))
+    L.append(linear("qa_outputs", d_model, n_outputs, rows, bias=True))
+    return make_profile(L, name=name, batch=batch, seq_len=seq, precision=precision,
+                        inputs=[InputSpec("input_ids", rows, "int64")])  # fmt: skip
+
+
+def llama2_70b(seq: int = 4096, batch: int = 1) -> Profile:
+    """Llama-2-70B: 80 blocks, d 8192, 64 query heads, 8 key/value heads (grouped-query
+    attention), SwiGLU 28672, vocab 32000 (68,976,648,192 params; Touvron et al. 2023)."""
+    return decoder_profile(
+        n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672, vocab=32000, seq=seq, batch=batch,
+        name="llama-2-70b",
+    )  # fmt: skip

@@ -118,7 +118,11 @@ def test_render_plan_table(catalog: Catalog) -> None:
     text = render_plan_table(p)
     assert "projected" in text and "decoder LM" in text and "Training on" in text
     first = p.inference.options[0]
-    assert first.instance in text.splitlines()[5]
+    lines = text.splitlines()
+    assert first.instance in next(line for line in lines if line.lstrip().startswith("1 "))
+    # the answer leads, and it is the first row
+    assert p.answer is not None and p.answer.serving is not None and p.answer.serving.headline in text
+    assert lines.index(p.answer.serving.headline) < lines.index(next(x for x in lines if x.startswith("Serving at")))
     plain = render_plan_table(plan(mlp(), PlanOptions(), catalog))
     assert "Training" not in plain and "$/M inf" in plain
 

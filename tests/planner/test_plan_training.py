@@ -8,8 +8,7 @@ from plan_fixtures import llama2_7b, mlp, resnet50
 from planner.catalog import Catalog
 from planner.options import PlanOptions
 from planner.plan import plan
-from planner.training import ADAM_BYTES_PER_PARAM, DEFAULT_MFU
-from planner.vocab import AcceleratorClass
+from planner.training import ADAM_BYTES_PER_PARAM
 from profiler.errors import InputError
 
 
@@ -70,10 +69,11 @@ def test_time_energy_co2_arithmetic(catalog: Catalog) -> None:
     o = rows[("aws", "p5.4xlarge", "us-east-1")]
     assert o.instances == 4 and o.gpus == 4
     assert o.scaling_efficiency == pytest.approx(0.95**2)
-    assert o.mfu == DEFAULT_MFU[AcceleratorClass.DATACENTER]
+    assert o.mfu == 0.20 and o.mfu_source.startswith("other")  # an MLP: the 'other' class default
+    assert o.comm_efficiency == 1.0  # one GPU per instance: the network is scaling_per_doubling's
     tr = p.training
     assert tr is not None
-    hours = tr.flops / (4 * 989.4e12 * 0.4 * 0.95**2) / 3600
+    hours = tr.flops / (4 * 989.4e12 * 0.20 * 0.95**2) / 3600
     assert o.hours == pytest.approx(hours)
     assert o.usd_on_demand == pytest.approx(hours * 4 * 6.88)
     assert o.energy_kwh == pytest.approx(4 * 700 * hours * 1.2 / 1000)

@@ -74,6 +74,9 @@ def _profile(session: WhatIfSession, variant: Variant) -> Profile:
 
 
 def _plan(profile: Profile, catalog: Catalog, **options: object) -> Plan:
+    """As measured (each layer at the precision it ran at) unless told otherwise: these tests are
+    about the measured share; the auto 16-bit default has its own test."""
+    options.setdefault("serve_as_measured", True)
     p = plan(profile, PlanOptions(**options), catalog)  # type: ignore[arg-type]
     p.check()
     assert Plan.from_dict(p.to_dict()).to_dict() == p.to_dict()  # the new fields round-trip
@@ -156,6 +159,25 @@ def test_torch_int8_mlp_moves_all_macs_to_int8_and_saves(mlp: WhatIfSession, cat
     assert share_caption(int8) == "int8 on 100% of MACs"
     saving = 1 - _cheapest(_plan(int8, catalog)) / _cheapest(_plan(fp32, catalog))
     assert saving > 0.2  # a tiny model: kernel overhead keeps it from the full int8 ÷ fp32 peak ratio
+
+
+def test_auto_serving_precision_keeps_the_measured_int8_share_and_serves_the_rest_in_16_bit(
+    mlp: WhatIfSession, catalog: Catalog
+) -> None:
+    fp32 = _profile(mlp, Variant())
+    int8 = _profile(mlp, Variant(precision="int8"))
+    base, quant = _plan(fp32, catalog, serve_as_measured=False), _plan(int8, catalog, serve_as_measured=False)
+    assert base.assumptions["precision_choice"].startswith("auto: fp16")
+    assert {o.precision for o in base.inference.options} <= {"fp16", "bf16"}  # never fp32 on a GPU by default
+    for o in quant.inference.options:  # int8 where the part has an int8 peak (V100, MI300X fall back)
+        acc = catalog.accelerator(o.accelerator)
+        assert acc is not None and o.float_precision in ("fp16", "bf16")
+        assert o.precision == "int8" if acc.int8_tops else o.precision in ("fp8", "fp16", "bf16")
+    assert quant.assumptions["quantized_mac_share"] == 1.0
+    # like for like: the int8 variant is not dearer than the 16-bit baseline on the same instance
+    assert _cheapest(quant, "L4") <= _cheapest(base, "L4")
+    measured = _plan(fp32, catalog)
+    assert {o.precision for o in measured.inference.options} == {"fp32"}
 
 
 def test_fp16_converts_the_whole_module(mlp: WhatIfSession, catalog: Catalog) -> None:
