@@ -2,7 +2,9 @@
 
 A profile with measured per-layer latency (`latency_source == "measured"`, not the meta device,
 not `--no-latency`, not noisy) becomes a `CalibrationRun`: per op class (planner/op_classes.py)
-the measured seconds and the ideal roofline seconds (efficiencies 1, no overhead) on the device
+the measured seconds, each layer's less the device class's kernel overhead (the launch cost a
+projection adds back per kernel, so that the factor scales with the work and not with the
+number of launches), and the ideal roofline seconds (efficiencies 1, no overhead) on the device
 it ran on, at the precision it ran at. The device is
 
 - a GPU: the catalog accelerator its name matches (`match_gpu`: "NVIDIA H100 80GB HBM3" →
@@ -20,7 +22,7 @@ last `MAX_RUNS_PER_DEVICE` runs per device. A file that cannot be read is a one-
 warning and never takes other devices' entries with it.
 
 Per device, precision and op class, the factor is the median of measured ÷ ideal over the runs
-(at least 1, as `calibrate()` clamps), and the spread is the relative half-width of the runs'
+(each at least 1, as `calibrate()` clamps), and the spread is the relative half-width of the runs'
 p10–p90, averaged over the classes by their share of measured time and never below the
 median run's own timing spread: `Calibration(runs=N, spread_fraction=x)`, shown as
 "calibrated on N runs (±x %)". A plan uses a stored calibration only for targets on that
@@ -44,7 +46,14 @@ from typing import Any
 
 from planner.catalog import Accelerator, Catalog
 from planner.op_classes import op_class
-from planner.roofline import Calibration, cpu_spec, measured_vs_ideal, resolve_precision, timing_spread
+from planner.roofline import (
+    Calibration,
+    cpu_spec,
+    default_efficiency,
+    measured_vs_ideal,
+    resolve_precision,
+    timing_spread,
+)
 from planner.vocab import AcceleratorKind, PeakPrecision
 from profiler.result import Environment, Profile
 from profiler.vocab import Device
@@ -100,6 +109,8 @@ class CalibrationRun:
     #: the spec the ideal roofline used: peak TFLOPS at `precision` and bandwidth in GB/s
     peak_tflops: float | None = None
     bandwidth_gb_s: float | None = None
+    #: launch cost taken off each layer's measured time (the kernel overhead a projection adds back)
+    kernel_overhead_us: float = 0.0
 
     def ratios(self) -> dict[str, float]:
         """measured ÷ ideal per op class."""
@@ -111,7 +122,7 @@ class CalibrationRun:
             "recorded_at": self.recorded_at, "measured_ms": dict(self.measured_ms), "ideal_ms": dict(self.ideal_ms),
             "timing_spread": self.timing_spread, "latency_ms": self.latency_ms, "batch": self.batch,
             "runtime": self.runtime, "hardware": self.hardware, "peak_tflops": self.peak_tflops,
-            "bandwidth_gb_s": self.bandwidth_gb_s,
+            "bandwidth_gb_s": self.bandwidth_gb_s, "kernel_overhead_us": self.kernel_overhead_us,
         }  # fmt: skip
 
     @classmethod
@@ -143,6 +154,7 @@ class CalibrationRun:
             timing_spread=opt(d.get("timing_spread")), latency_ms=opt(d.get("latency_ms")),
             batch=int(d.get("batch", 1)), runtime=str(d.get("runtime", "")), hardware=str(d.get("hardware", "")),
             peak_tflops=opt(d.get("peak_tflops")), bandwidth_gb_s=opt(d.get("bandwidth_gb_s")),
+            kernel_overhead_us=opt(d.get("kernel_overhead_us")) or 0.0,
         )  # fmt: skip
         if not run.ratios():
             raise ValueError("no op class with an ideal time")
@@ -314,8 +326,9 @@ def run_from_profile(
     else:
         acc = describe_cpu(env, profile.config.threads or env.threads, catalog)
         kind, device = CPU, env.cpu
+    overhead_us = default_efficiency(acc).kernel_overhead_us
     try:
-        prec, measured, ideal = measured_vs_ideal(profile, acc, key=op_class)
+        prec, measured, ideal = measured_vs_ideal(profile, acc, key=op_class, overhead_s=overhead_us * 1e-6)
     except ValueError as exc:
         return None, str(exc)
     lat = profile.totals.latency_ms
@@ -327,7 +340,7 @@ def run_from_profile(
         timing_spread=timing_spread(profile), latency_ms=None if lat is None else lat.median,
         batch=profile.config.batch, runtime=str(profile.config.runtime),
         hardware=env.gpu if kind == GPU and env.gpu else env.cpu,
-        peak_tflops=acc.peak_tflops(prec), bandwidth_gb_s=acc.bandwidth_gb_s,
+        peak_tflops=acc.peak_tflops(prec), bandwidth_gb_s=acc.bandwidth_gb_s, kernel_overhead_us=overhead_us,
     )  # fmt: skip
     return run, None
 
@@ -352,8 +365,9 @@ def aggregate(device: str, precision: PeakPrecision, runs: Sequence[CalibrationR
     weight: dict[str, float] = {}
     for r in mine:
         for c, ratio in r.ratios().items():
-            if math.isfinite(ratio) and 0 < ratio <= _MAX_RATIO:
-                by_class.setdefault(c, []).append(ratio)
+            if math.isfinite(ratio) and 0 <= ratio <= _MAX_RATIO:
+                # as `calibrate()` clamps: faster than the spec's roofline counts as the roofline
+                by_class.setdefault(c, []).append(max(1.0, ratio))
                 weight[c] = weight.get(c, 0.0) + r.measured_ms.get(c, 0.0)
     if not by_class:
         return None
@@ -362,7 +376,7 @@ def aggregate(device: str, precision: PeakPrecision, runs: Sequence[CalibrationR
     for c in sorted(by_class):
         ratios = by_class[c]
         med = statistics.median(ratios)
-        factors.append((c, max(1.0, med)))
+        factors.append((c, med))
         spread_sum += weight[c] * _half_width(ratios) / med
         weight_sum += weight[c]
     spread: float | None = spread_sum / weight_sum if weight_sum > 0 else 0.0

@@ -25,9 +25,11 @@ the weights; attention over the KV cache is a memory-bound read of every sequenc
     KV reads  = B × (c × KV bytes per token + activation bytes per token) ÷ (bandwidth × eff × k)
     step      = matmuls + KV reads + kernels × overhead              c = P + O/2 (mean context)
 
-Continuous batching with chunked prefill (the mixed prefill + decode iteration of vLLM V1's
-default scheduler and TensorRT-LLM's in-flight batching): prompt tokens ride in the same
-iterations as the decode tokens. At an arrival rate λ per replica (requests/s), in steady state:
+Continuous batching with chunked prefill (Sarathi-Serve, Agrawal et al., OSDI 2024; vLLM's V1
+scheduler mixes prefill and decode tokens in one step, "Inside vLLM", A. Gordić 2025; TensorRT-
+LLM's in-flight batching): prompt tokens ride in the same iterations as the decode tokens, so a
+long prompt does not stall the decoding sequences. At an arrival rate λ per replica
+(requests/s), in steady state:
 
     B                 = λ × O × step                         (Little's law over the decode phase)
     prefill tokens    = λ × P × step per iteration
@@ -56,7 +58,8 @@ Per instance, the replica size (1, 2, 4, … GPUs) is the one with the largest c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from planner.catalog import Accelerator, Instance
@@ -73,9 +76,14 @@ BATCHING_MODEL = (
     "continuous batching with chunked prefill (prompt tokens share decode iterations); mean-value "
     "steady state: decode batch = rate × output × TPOT, concurrency = rate × request time (Little's law)"
 )
+#: Tensor parallelism is projected ideal (as everywhere in the planner). Published TP2 figures for
+#: a 70B model sit 25-30 % below the projection: Llama-3.3-70B FP8 on 2 × H100, TensorRT-LLM 1.0
+#: perf overview (docs/source/performance/perf-overview.md @00f37686, 2025), projected +32 % to
+#: +40 % on 4 of its 5 checked rows (tests/planner/test_llm_serving.py).
+TP_NOTE = "tensor parallelism projected ideal (no all-reduce): published 70B TP2 throughput is ≈ 25-30 % lower"
 #: Capacities within this fraction count as equal when choosing a replica size (fewer GPUs win).
 CAPACITY_TIE = 0.01
-_BISECTIONS = 100
+_BISECTIONS = 64  # relative precision 2^-64 of the saturation rate
 _GIB = 1024**3
 
 
@@ -110,12 +118,14 @@ class LMReplicaModel:
     bytes_per_s: float  # efficiency and tensor parallelism applied
     seq_bytes_per_step: float  # KV of the mean context + activations, one sequence
     overhead_s: float  # kernel launches of one iteration
+    #: max_rate's answers per Objectives (a re-plan asks each replica the same questions)
+    memo: dict[Objectives, tuple[float, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def kv_capacity_bytes(self) -> float:
         return self.usable_bytes - self.weight_bytes - self.working_set_bytes
 
-    @property
+    @cached_property
     def kv_seqs(self) -> int | None:
         """Sequences of prompt + output tokens the KV cache holds (None: KV size unknown)."""
         if self.kv_bytes_per_token <= 0:
@@ -189,7 +199,7 @@ class Objectives:
     max_seqs: int | None = None  # the scheduler's cap on concurrent sequences
 
     def violation(self, m: LMReplicaModel, p: LMPoint | None) -> str | None:
-        """What `p` breaks, in words ('' kinds: kv, max_batch, ttft, tpot, request, saturated), or None."""
+        """The first limit `p` breaks (kv, max_batch, tpot, ttft, request; saturated: no steady state), or None."""
         if p is None:
             return "saturated"
         seqs = m.kv_seqs
@@ -209,6 +219,12 @@ class Objectives:
 def max_rate(m: LMReplicaModel, obj: Objectives) -> tuple[float, str]:
     """(largest arrival rate per replica within `obj`, what binds there); (0.0, reason) when even
     an idle replica misses an objective. Every limit grows with the rate, so bisection."""
+    if obj not in m.memo:
+        m.memo[obj] = _max_rate(m, obj)
+    return m.memo[obj]
+
+
+def _max_rate(m: LMReplicaModel, obj: Objectives) -> tuple[float, str]:
     idle = m.at(0.0)
     assert idle is not None
     first = obj.violation(m, idle)
@@ -401,6 +417,8 @@ def serve_decoder_lm(
     m, rate, kind, sat = best
     replicas = inst.count // m.target.gpus
     notes.append(_binding_note(kind, m, obj))
+    if m.target.gpus > 1:
+        notes.append(TP_NOTE)
     needed = utilization = None
     point = m.at(rate)
     if s.qps:

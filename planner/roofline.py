@@ -28,8 +28,8 @@ microseconds launching each kernel. `Efficiency.activation_traffic` scales the a
 (a fused CNN's conv + BN + ReLU write one output, not three). Override them, or switch on `calibrate()`:
 the local measurement ÷ the ideal roofline on the local device, per layer type (or per op class,
 planner/op_classes.py), multiplies the ideal target time of layers of that type (their
-compute/memory times are then shown at the ideal roofline, efficiencies 1; no kernel overhead is
-added: the measured time the factor comes from includes it). Measurements stored per device
+compute/memory times are then shown at the ideal roofline, efficiencies 1; the kernel overhead is
+added as for any layer, and every activation byte counts). Measurements stored per device
 (planner/calibration_store.py) calibrate the targets on that same device. Every number here is
 *projected*.
 """
@@ -423,8 +423,7 @@ def _calibrated_latency_s(workload: Workload, target: Target, batch: int) -> flo
         if not (fl or by):
             continue
         cal = _calibrated(target, types[i], cs, ms)
-        # a calibrated layer's factor already holds the launch cost measured with it
-        total += cal if cal is not None else max(cs, ms) + overhead
+        total += (cal if cal is not None else max(cs, ms)) + overhead
     return total
 
 
@@ -441,7 +440,7 @@ def project(workload: Workload | Profile, target: Target, batch: int | None = No
         if cal is not None:
             # a calibrated layer replaces the default efficiencies: show its ideal roofline
             cs, ms = cs * target.efficiency.compute, ms * target.efficiency.memory
-        t = (cal if cal is not None else max(cs, ms) + overhead) if work else 0.0
+        t = ((cal if cal is not None else max(cs, ms)) + overhead) if work else 0.0
         bound = Bound.NONE if not work else (Bound.COMPUTE if cs >= ms else Bound.MEMORY)
         if bound is Bound.COMPUTE:
             compute_time += t
@@ -548,13 +547,16 @@ def measured_vs_ideal(
     precision: PeakPrecision | None = None,
     *,
     key: Callable[[str], str] | None = None,
+    overhead_s: float = 0.0,
 ) -> tuple[PeakPrecision, dict[str, float], dict[str, float]]:
     """(the precision projected at, measured seconds per key, ideal roofline seconds per key)
     over the layers that do work and have a measured latency, on the device `local` describes
     (efficiencies 1, no overhead). `key` groups layer types (default: the type itself; e.g.
     `planner.op_classes.op_class`). Without `precision` the profile is projected as it ran
     (`serving_precisions`: an int8 variant's int8 layers at int8, the rest at their float
-    precision). Raises ValueError when `local` cannot be projected or no layer qualifies."""
+    precision). `overhead_s` per layer is taken off its measured time (never below 0): the
+    launch cost a projection adds back as the kernel overhead, so that the factor scales with
+    the work alone. Raises ValueError when `local` cannot be projected or no layer qualifies."""
     wl = Workload.from_profile(profile)
     if precision is None:
         prec, float_prec = serving_precisions(wl)
@@ -571,7 +573,7 @@ def measured_vs_ideal(
         if lat is None or t <= 0 or not math.isfinite(lat) or lat < 0:
             continue
         k = wl.types[i] if key is None else key(wl.types[i])
-        measured[k] = measured.get(k, 0.0) + lat * 1e-3
+        measured[k] = measured.get(k, 0.0) + max(0.0, lat * 1e-3 - overhead_s)
         ideal[k] = ideal.get(k, 0.0) + t
     if not measured:
         raise ValueError("the profile has no per-layer latency to calibrate from")

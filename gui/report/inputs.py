@@ -75,31 +75,33 @@ class Savings:
 
 
 def cheapest_serving(plan: Any) -> Any:
-    """The cheapest inference option that fits memory and meets the SLO (the planner sorts by
-    $/M, cheapest first); None when nothing qualifies."""
-    if plan is None:
+    """The planner's serving answer (planner.answer): the first-ranked option when it fits and
+    meets the objective — by $ per month at the load when one was given, else by $ per million.
+    None when nothing qualifies. The app's headline and `tradeoff plan` read the same row."""
+    if plan is None or plan.answer is None or plan.answer.serving is None:
         return None
-    for o in plan.inference.options:
-        if o.usd_per_million is not None and o.fits_memory and o.meets_slo:
-            return o
-    return None
+    return plan.inference.options[0]
 
 
 def cheapest_monthly(plan: Any) -> Any:
-    """The serving option with the lowest projected $ per month for the requested load (set only
-    with a request rate), among those that fit memory and meet the SLO; None otherwise."""
-    if plan is None:
-        return None
-    rows = [o for o in plan.inference.options if o.usd_per_month is not None and o.fits_memory and o.meets_slo]
-    return min(rows, key=lambda o: o.usd_per_month) if rows else None
+    """The serving answer when a load was given (it is then ranked by $ per month); else None."""
+    o = cheapest_serving(plan)
+    return o if o is not None and o.usd_per_month is not None else None
 
 
 def cheapest_training(plan: Any) -> Any:
-    """The cheapest training option that fits memory (the planner sorts fitting rows by $ first)."""
-    if plan is None or plan.training is None:
+    """The planner's training answer: the first-ranked option when it can train the model."""
+    if plan is None or plan.training is None or plan.answer is None or plan.answer.training is None:
         return None
-    fitting = [o for o in plan.training.options if o.fits_memory]
-    return min(fitting, key=lambda o: o.usd_on_demand) if fitting else None
+    return plan.training.options[0]
+
+
+def serving_cost(plan: Any) -> float | None:
+    """The figure the serving answer is ranked by: $ per month at the load, else $ per million."""
+    o = cheapest_serving(plan)
+    if o is None:
+        return None
+    return o.usd_per_month if o.usd_per_month is not None else o.usd_per_million
 
 
 def _is_plain_baseline(result: Any) -> bool:
@@ -170,16 +172,18 @@ def build_report_inputs(
         best: tuple[Any, ...] | None = None
         for r in candidates:
             p = plan_of(r.profile)
-            cheap = cheapest_serving(p)
+            cost = serving_cost(p)
             lat = r.profile.totals.latency_ms
             per_sample = (lat.median / max(1, r.profile.config.batch)) if lat is not None else float("inf")
-            key = (cheap.usd_per_million if cheap is not None else float("inf"), per_sample)
+            key = (cost if cost is not None else float("inf"), per_sample)
             if best is None or key < best[0]:
                 best = (key, r, p)
         if best is not None:
             _, chosen, plan_chosen = best
             rule = f"the Pareto-optimal variant with output cosine ≥ {min_cosine:g} vs the baseline and the lowest " + (
-                "projected serving $ per million inferences" if plan_fn is not None else "measured latency per sample"
+                "projected serving cost (the planner's answer: $ per month at the load, else $ per million)"
+                if plan_fn is not None
+                else "measured latency per sample"
             )
         elif results:
             rule = f"no variant other than the baseline is Pareto-optimal with output cosine ≥ {min_cosine:g}: the baseline stays"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import fmt
-from .inputs import Savings, cheapest_monthly, cheapest_serving, cheapest_training
+from .inputs import Savings, cheapest_serving, cheapest_training, serving_cost
 from .sections_base import (
     SectionBase,
 )
@@ -124,6 +124,21 @@ class SummarySection(SectionBase):
         d.table([Column("Metric", 2.6), Column("Baseline", 1.35, "r"), Column(label, 1.35, "r"), Column("Chosen ÷ baseline", 1.0, "r"),
                  Column("Basis", 0.9)], rows, size=8)  # fmt: skip
 
+    def recommendation(self) -> str:
+        """The planner's recommendation (planner.answer.recommendation): the sentence the app's
+        planner panel and `tradeoff plan` lead with, plus what the chosen variant saves."""
+        from planner.answer import caveats_of, recommendation
+
+        ratio = None if self.chosen is None else getattr(self.chosen, "latency_ratio", None)
+        significant = None if ratio is None else bool(ratio.significant)
+        profile = self.cprof if self.cprof is not None else self.base
+        return recommendation(
+            self.pb.answer if self.pb is not None else None,
+            None if self.pc is None else self.pc.answer,
+            None if self.chosen is None else self.chosen.variant.label(),
+            caveats_of(profile, significant),
+        )
+
     def summary_costs(self) -> None:
         from .layout import HEAD, Column
 
@@ -131,42 +146,57 @@ class SummarySection(SectionBase):
         if self.pb is None:
             d.paragraph("No cost projection in this report (no hardware catalog was given).", size=9, italic=True)
             return
+        d.heading("Recommendation", 2)
+        d.paragraph(self.recommendation(), size=9.5, after=4)
         sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
         tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)
+        chosen = self.chosen is not None
+        qps = self.pb.assumptions.get("serve_qps")
 
         def where(o: Any) -> str:
-            return "—" if o is None else f"{o.accelerator} · {o.provider} {o.instance}"
+            if o is None:
+                return "—"
+            count = getattr(o, "instances_needed", None) or getattr(o, "instances", None)
+            n = f"{count} × " if count and count > 1 else ""
+            return f"{n}{o.accelerator} · {o.provider} {o.instance}"
+
+        def saved(sv: Savings) -> list[str]:
+            return [fmt.usd(sv.saved), fmt.saved_pct(sv.saved_fraction)] if chosen else ["—", "—"]
 
         rows: list[list[str]] = []
+        rows.append(["Serve: the answer", where(sb), where(sc) if chosen else "—", "", ""])
+        if qps:
+            m = Savings(None if sb is None else sb.usd_per_month, None if sc is None else sc.usd_per_month)
+            rows.append([f"Serve {fmt.num(qps)} req/s: $ per month", fmt.usd(m.baseline),
+                         fmt.usd(m.chosen) if chosen else "—", *saved(m)])  # fmt: skip
+
+            def at_load(o: Any) -> str:
+                if o is None:
+                    return "—"
+                return (
+                    f"batch {o.batch}, {fmt.ms(o.latency_p90_at_load_ms)} p90, "
+                    f"{(o.utilization_at_load or 0) * 100:.0f} % utilised"
+                )
+
+            rows.append(["Serve: at that load", at_load(sb), at_load(sc) if chosen else "—", "", ""])
         s = Savings(None if sb is None else sb.usd_per_million, None if sc is None else sc.usd_per_million)
-        rows.append(["Serve: cheapest instance", where(sb), where(sc) if self.chosen is not None else "—", "", ""])
-        rows.append(["Serve: $ per million inferences", fmt.usd(s.baseline), fmt.usd(s.chosen) if self.chosen is not None else "—",
-                     fmt.usd(s.saved) if self.chosen is not None else "—", fmt.saved_pct(s.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
-        mb, mc = cheapest_monthly(self.pb), cheapest_monthly(self.pc)
-        if mb is not None:
-            m = Savings(mb.usd_per_month, None if mc is None else mc.usd_per_month)
-            qps = self.pb.assumptions.get("serve_qps")
-            if (mb.instance, mb.provider, mb.region) != (sb.instance, sb.provider, sb.region) or (
-                mc is not None
-                and sc is not None
-                and (mc.instance, mc.provider, mc.region) != (sc.instance, sc.provider, sc.region)
-            ):
-                rows.append([f"Serve {fmt.num(qps)} requests/s: cheapest instance", where(mb),
-                             where(mc) if self.chosen is not None else "—", "", ""])  # fmt: skip
-            rows.append([f"Serve {fmt.num(qps)} requests/s: $ per month", fmt.usd(m.baseline), fmt.usd(m.chosen) if self.chosen is not None else "—",
-                         fmt.usd(m.saved) if self.chosen is not None else "—", fmt.saved_pct(m.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
+        rows.append([
+            "Serve: $ per million inferences" + (" (at that load)" if qps else ""), fmt.usd(s.baseline),
+            fmt.usd(s.chosen) if chosen else "—", *(saved(s) if not qps else ["", ""]),
+        ])  # fmt: skip
         if self.pb.training is not None:
             t = Savings(None if tb is None else tb.usd_on_demand, None if tc is None else tc.usd_on_demand)
-            rows.append(["Train: cheapest instance", where(tb), where(tc) if self.chosen is not None else "—", "", ""])
-            rows.append(["Train: $ on demand", fmt.usd(t.baseline), fmt.usd(t.chosen) if self.chosen is not None else "—",
-                         fmt.usd(t.saved) if self.chosen is not None else "—", fmt.saved_pct(t.saved_fraction) if self.chosen is not None else "—"])  # fmt: skip
-            rows.append(["Train: time on that instance", fmt.hours(None if tb is None else tb.hours),
-                         fmt.hours(None if tc is None else tc.hours) if self.chosen is not None else "—", "", ""])  # fmt: skip
+            rows.append(["Train: the answer", where(tb), where(tc) if chosen else "—", "", ""])
+            rows.append(["Train: $ on demand", fmt.usd(t.baseline), fmt.usd(t.chosen) if chosen else "—", *saved(t)])
+            rows.append(["Train: time", fmt.hours(None if tb is None else tb.hours),
+                         fmt.hours(None if tc is None else tc.hours) if chosen else "—", "", ""])  # fmt: skip
         else:
-            rows.append(["Train", "not projected (no --train-tokens / --train-samples)", "", "", ""])
-        d.heading("Cheapest hardware and savings (all projected)", 2)
+            rows.append(["Train", "not projected (no training set size given)", "", "", ""])
+        d.heading("Serving and training cost (all projected)", 2)
         d.table([Column("Cost", 1.6, wrap=True), Column("Baseline (projected)", 2.0, "r", wrap=True), Column("Chosen variant (projected)", 2.2, "r", wrap=True),
                  Column("Saved (projected)", 0.8, "r"), Column("Change", 0.6, "r")], rows, size=7.5)  # fmt: skip
+        cost_b, cost_c = serving_cost(self.pb), serving_cost(self.pc)
+        cost_label = "$ / month (projected)" if qps else "$ / M inf. (projected)"
         # small multiples: baseline vs chosen
         if self.chosen is not None:
             from .figures import draw_summary_bars
@@ -176,7 +206,7 @@ class SummarySection(SectionBase):
                 ("Latency (measured)", *self.latency_medians(), "ms"),
                 ("Size (counted)", float(bt.weight_bytes), None if ct is None else float(ct.weight_bytes), "B"),
                 ("MACs (counted)", float(bt.macs), None if ct is None else float(ct.macs), "MAC"),
-                ("$ / M inf. (projected)", s.baseline, s.chosen, "$"),
+                (cost_label, cost_b, cost_c, "$"),
             ]
             if self.pb.training is not None:
                 t2 = Savings(None if tb is None else tb.usd_on_demand, None if tc is None else tc.usd_on_demand)
@@ -210,23 +240,4 @@ class SummarySection(SectionBase):
             if f is not None:
                 parts.append(f"and agrees with it at output cosine {fmt.fidelity(f.cosine)} (measured)")
             out.append(", ".join(parts) + ".")
-        sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
-        if sb is not None:
-            text = f"Cheapest to serve the baseline: {sb.accelerator} on {sb.provider} {sb.instance} at {fmt.usd(sb.usd_per_million)} per million inferences (projected)"
-            if sc is not None and self.chosen is not None:
-                s = Savings(sb.usd_per_million, sc.usd_per_million)
-                text += (
-                    f"; the chosen variant: {sc.accelerator} on {sc.provider} {sc.instance} at {fmt.usd(sc.usd_per_million)} "
-                    f"({fmt.saved_pct(s.saved_fraction)}, {fmt.usd(s.saved)} saved per million, projected)"
-                )
-            out.append(text + ".")
-        tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)
-        if tb is not None:
-            text = f"Cheapest to train the baseline: {tb.gpus} × {tb.accelerator} on {tb.provider} {tb.instance}, {fmt.usd(tb.usd_on_demand)} on demand over {fmt.hours(tb.hours)} (projected)"
-            if tc is not None and self.chosen is not None:
-                s = Savings(tb.usd_on_demand, tc.usd_on_demand)
-                text += (
-                    f"; the chosen variant: {fmt.usd(tc.usd_on_demand)} ({fmt.saved_pct(s.saved_fraction)}, projected)"
-                )
-            out.append(text + ".")
         return out

@@ -27,7 +27,7 @@ from planner.catalog import Accelerator, Catalog
 from planner.op_classes import ATTENTION, CONV, ELEMENTWISE, GATHER, MATMUL, OTHER, op_class
 from planner.options import PlanOptions
 from planner.plan import plan
-from planner.roofline import IDEAL_EFFICIENCY, Calibration, make_target, project
+from planner.roofline import IDEAL_EFFICIENCY, Calibration, default_efficiency, make_target, project
 from planner.vocab import PROJECTED, PROJECTED_CALIBRATED, PeakPrecision
 from profiler.result import Environment, LatencyStats, Profile, Totals
 from profiler.vocab import Device
@@ -46,12 +46,14 @@ def env(gpu: str | None = None, cpu: str = CPU_NAME) -> Environment:
 def measured(
     prof: Profile, acc: Accelerator, ratio: dict[str, float], *, gpu: str | None = None, spread: float = 0.02
 ) -> Profile:
-    """`prof` as if measured on `acc`: each layer's latency = its ideal roofline × ratio[op class]."""
+    """`prof` as if measured on `acc`: each layer's latency = its ideal roofline × ratio[op class]
+    + the device class's kernel overhead."""
     t = make_target(acc, PeakPrecision(str(prof.config.precision)), efficiency=IDEAL_EFFICIENCY)
     assert t is not None
     ideal = project(prof, t).layers
+    launch_ms = default_efficiency(acc).kernel_overhead_us * 1e-3
     layers = tuple(
-        replace(r, latency_ms=lp.time_ms * ratio.get(op_class(r.type), 1.0) if lp.time_ms > 0 else 0.0)
+        replace(r, latency_ms=lp.time_ms * ratio.get(op_class(r.type), 1.0) + launch_ms if lp.time_ms > 0 else 0.0)
         for r, lp in zip(prof.layers, ideal, strict=True)
     )
     total = sum(r.latency_ms or 0.0 for r in layers)
@@ -248,7 +250,7 @@ def test_resolution_only_for_the_calibrated_device(catalog: Catalog, h100: Accel
     assert resolve_calibration(one_shot, stored, h100, PeakPrecision.FP16) is cal
     assert uncertainty_of(cal, "H100-SXM") == (0.05, "calibrated on 4 runs (±5 %)")
     assert uncertainty_of(one_shot, "L4")[0] is None
-    # the projection: conv layers at ideal × 2, no overhead added; other layers by the defaults
+    # the projection: conv layers at ideal × 2 + the kernel overhead; other layers by the defaults
     prof = small_cnn()
     t = make_target(h100, PeakPrecision.FP16, calibration=cal)
     ideal = make_target(h100, PeakPrecision.FP16, efficiency=IDEAL_EFFICIENCY)
@@ -256,7 +258,8 @@ def test_resolution_only_for_the_calibrated_device(catalog: Catalog, h100: Accel
     p, pi = project(prof, t), project(prof, ideal)
     p.check()
     assert p.latency_source == PROJECTED_CALIBRATED
-    assert p.layers[0].time_ms == pytest.approx(2.0 * pi.layers[0].time_ms)
+    launch_ms = t.efficiency.kernel_overhead_us * 1e-3
+    assert p.layers[0].time_ms == pytest.approx(2.0 * pi.layers[0].time_ms + launch_ms)
 
 
 def test_off_switch_and_cli_flag() -> None:
