@@ -246,6 +246,8 @@ class PlannerPanel(QWidget):
         # a model's own inputs (its dataset, its load), remembered per model source this session
         self._defaults = {k: v for k, v in self.state().items() if k in PER_MODEL_INPUTS}
         self._per_model: dict[str, dict[str, Any]] = {}
+        self._source: str | None = None
+        self._store: Any = None
         self._update_labels()
 
     def _table(self, model: PlanTableModel) -> QTableView:
@@ -312,15 +314,34 @@ class PlannerPanel(QWidget):
             "serve_precision": self.serve_precision.currentData(),
             "utilization_percent": self.util.value(),
             "discount_percent": self.discount.value(),
+            # every model's own inputs this panel knows, so a project reopens them as they were
+            "per_model": dict(getattr(self, "_per_model", {})),
         }
 
     def switch_model(self, previous: str | None, source: str | None) -> None:
-        """Keep `previous` model's own inputs and show `source`'s: what it had earlier in this
-        session, else the defaults. The accelerator, utilisation and discount stay as they are."""
-        state = self.state()
+        """Keep `previous` model's own inputs and show `source`'s: what it had when last open
+        (this session, a project, or an earlier session through `input_store`), else the
+        defaults. The accelerator, utilisation and discount stay as they are."""
         if previous:
-            self._per_model[previous] = {k: state[k] for k in PER_MODEL_INPUTS}
+            self._remember(previous)
+        self._source = source
+        state = self.state()
         self.set_state({**state, **self._per_model.get(source or "", self._defaults)})
+
+    def use_input_store(self, store: Any) -> None:
+        """Remember each model's inputs across sessions (`gui.session.AppSettings`)."""
+        self._store = store
+        for source, inputs in store.planner_inputs().items():
+            self._per_model.setdefault(source, {k: v for k, v in inputs.items() if k in PER_MODEL_INPUTS})
+
+    def _remember(self, source: str | None) -> None:
+        if not source:
+            return
+        state = self.state()
+        self._per_model.pop(source, None)  # re-insert: the most recent last
+        self._per_model[source] = {k: state[k] for k in PER_MODEL_INPUTS}
+        if self._store is not None:
+            self._store.set_planner_inputs(self._per_model)
 
     def set_state(self, d: dict[str, Any]) -> None:
         blockers = [
@@ -340,6 +361,11 @@ class PlannerPanel(QWidget):
             )
         ]
         try:
+            per_model = d.get("per_model")
+            if isinstance(per_model, dict):
+                for source, inputs in per_model.items():
+                    if isinstance(inputs, dict):
+                        self._per_model[str(source)] = {k: v for k, v in inputs.items() if k in PER_MODEL_INPUTS}
             if d.get("target"):
                 i = self.target.findData(d["target"])
                 if i >= 0:
@@ -372,6 +398,7 @@ class PlannerPanel(QWidget):
 
     def _on_input_changed(self, *_: Any) -> None:
         self._update_labels()
+        self._remember(self._source)
         self._replan_timer.start()
 
     def _on_target_changed(self, _index: int) -> None:

@@ -29,6 +29,8 @@ PROJECT_SCHEMA = "tradeoff.project/1"
 PROJECT_SUFFIX = ".tradeoff"
 AUTOSAVE_NAME = "autosave.tradeoff"
 MAX_RECENT = 10
+#: models whose planner inputs are remembered across sessions
+MAX_REMEMBERED_MODELS = 50
 
 
 class ProjectError(ValueError):
@@ -141,6 +143,22 @@ class AppSettings:
 
     def clear_recent(self) -> None:
         self.qs.setValue("recent_files", [])
+
+    def planner_inputs(self) -> dict[str, dict[str, Any]]:
+        """Each model's own planner inputs (dataset, load, objective, serving precision), by model
+        source, as they were last left: restored when the model is opened again, after a restart."""
+        try:
+            d = json.loads(str(self.qs.value("planner/per_model", "{}")))
+        except ValueError:
+            return {}
+        if not isinstance(d, dict):
+            return {}
+        return {str(k): v for k, v in d.items() if isinstance(v, dict)}
+
+    def set_planner_inputs(self, per_model: dict[str, dict[str, Any]]) -> None:
+        # the most recent models only: the settings file stays small
+        items = list(per_model.items())[-MAX_REMEMBERED_MODELS:]
+        self.qs.setValue("planner/per_model", json.dumps(dict(items)))
 
     @property
     def theme(self) -> str:

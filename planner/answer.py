@@ -100,6 +100,19 @@ def _band(fraction: float | None) -> str:
     return "" if not fraction else f" (±{fraction * 100:.0f} %)"
 
 
+def _month_band(o: InferenceOption) -> str:
+    """'(±30 %: $384–$768)' — the monthly cost when every time is at the band's ends; the
+    instance count often holds, so the cost band is narrower than the time band."""
+    if not o.uncertainty_fraction:
+        return ""
+    lo, hi = getattr(o, "usd_per_month_low", None), getattr(o, "usd_per_month_high", None)
+    if lo is None or hi is None:
+        return _band(o.uncertainty_fraction)
+    if math.isclose(lo, hi):
+        return f" (the same within ±{o.uncertainty_fraction * 100:.0f} % on time)"
+    return f" ({units.usd(lo)}–{units.usd(hi)} within ±{o.uncertainty_fraction * 100:.0f} % on time)"
+
+
 def serving_answer(options: tuple[InferenceOption, ...], qps: float | None, slo_ms: float | None, util: float) -> (
     tuple[ServingAnswer | None, str | None]
 ):  # fmt: skip
@@ -121,11 +134,19 @@ def serving_answer(options: tuple[InferenceOption, ...], qps: float | None, slo_
             what = f"{n} × {gpu} ({_where(o)})" if n > 1 else f"{gpu} ({_where(o)})"
         else:
             what = f"{n} × {o.instance} ({o.gpus_per_instance} × {gpu} each, {o.provider} {o.region})"
-        within = f" within {units.duration_ms(slo_ms)} p90" if slo_ms else ""
+        lm = o.ttft_ms is not None
+        within = f" within {units.duration_ms(slo_ms)} {'per request' if lm else 'p90'}" if slo_ms else ""
+        if lm:  # a decoder LM: continuous batching, its latencies are time to first token and per token
+            how = (
+                f"{units.number(getattr(o, 'concurrency', None) or o.batch)} sequences in flight, "
+                f"TTFT {units.duration_ms(o.ttft_ms)}, TPOT {units.duration_ms(o.tpot_ms)}, "
+                f"{units.usd(o.usd_per_million_tokens)} per million output tokens"
+            )
+        else:
+            how = f"batch {o.batch}, {units.duration_ms(o.latency_p90_at_load_ms)} p90 at this load"
         headline = (
             f"Serve {units.number(qps)} req/s{within} on {what} at {prec}: {units.usd(o.usd_per_month)}/month"
-            f"{_band(o.uncertainty_fraction)} — batch {o.batch}, {units.duration_ms(o.latency_p90_at_load_ms)} p90 "
-            f"at this load, {(o.utilization_at_load or 0) * 100:.0f} % utilised (projected)"
+            f"{_month_band(o)} — {how}, {(o.utilization_at_load or 0) * 100:.0f} % utilised (projected)"
         )
         util_used = o.utilization_at_load if o.utilization_at_load is not None else util
     else:

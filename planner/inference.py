@@ -25,9 +25,10 @@ FLOPs by the int8 layers' share of FLOPs, and its weight bytes by their share of
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from planner.calibration_store import StoredCalibrations, resolve_calibration, uncertainty_of
 from planner.catalog import Accelerator, Instance
 from planner.efficiency_defaults import default_uncertainty
 from planner.llm_serving import LMServing, serve_decoder_lm
@@ -103,6 +104,10 @@ class InferenceOption(FlatRecord):
     uncertainty_basis: str = ""
     #: p90 latency of a request at the stated load (batch fill + queueing + the batch), projected
     latency_p90_at_load_ms: float | None = None
+    #: $ per month at the load with every batch time at the band's low and high end (fewer or
+    #: more instances); None without a load
+    usd_per_month_low: float | None = None
+    usd_per_month_high: float | None = None
     # decoder-LM serving (planner.llm_serving; None for other models)
     #: mean sequences holding KV cache per replica at the operating point (Little's law)
     concurrency: float | None = None
@@ -140,6 +145,8 @@ class ServeSettings:
     # decoder-LM serving (planner.llm_serving): objectives on time to first token and per output token
     ttft_slo_ms: float | None = None
     tpot_slo_ms: float | None = None
+    #: calibrations measured per device (planner.calibration_store); None: not used
+    stored_calibrations: StoredCalibrations | None = None
 
 
 @dataclass(frozen=True)
@@ -257,8 +264,9 @@ def _best_replica(
         key = (acc.name, inst.gpu_memory_gb, k)
         if key not in cache:
             t = make_target(
-                acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k,
-                float_precision=s.float_precision,
+                acc, s.precision, efficiency=s.efficiency,
+                calibration=resolve_calibration(s.calibration, s.stored_calibrations, acc, s.precision),
+                gpus=k, float_precision=s.float_precision,
             )  # fmt: skip
             cache[key] = None if t is None else _replica(wl, t, usable, s)
         last = cache[key]
@@ -350,8 +358,16 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, w
         return per_million(usd_h, per_instance)
 
     band, band_basis = _uncertainty(t, s, acc)
+    month_range: tuple[float | None, float | None] = (month, month)
+    if at_load is not None and band:
+        # the band is on time: a faster or slower accelerator may need fewer or more instances
+        usable = usable_memory_bytes(acc, inst.gpu_memory_gb)
+        low, high = (_fleet_at_load(wl, rep, s, replicas, usable, k) for k in (1 - band, 1 + band))
+        month_range = tuple(  # type: ignore[assignment]
+            None if f is None else f.instances * inst.usd_per_hour * HOURS_PER_MONTH for f in (low, high)
+        )
     tokens = rep.output_tokens_per_s * replicas if (fits and rep.output_tokens_per_s) else None
-    return InferenceOption(
+    option = InferenceOption(
         instance=inst.instance, provider=inst.provider, region=inst.region, accelerator=acc.name,
         precision=str(t.precision), batch=batch,
         latency_ms=latency * 1e3 if fits else None,
@@ -380,16 +396,23 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, w
         latency_p90_at_load_ms=None if at_load is None else at_load.latency_p90_s * 1e3,
         excluded_reason=excluded,
         uncertainty_fraction=band, uncertainty_basis=band_basis,
+        usd_per_month_low=None if at_load is None else month_range[0],
+        usd_per_month_high=None if at_load is None else month_range[1],
     )  # fmt: skip
+    if rep.lm is not None:  # a decoder LM sets its own sizing, prices and reasons (planner.llm_serving)
+        option = replace(option, **lm_option_fields(rep, inst, s, option.notes))
+    return option
 
 
 def _uncertainty(t: Target, s: ServeSettings, acc: Accelerator) -> tuple[float, str]:
     """The projection's relative band: the calibration's spread when calibrated on this device,
     else how far the published checks of this model class landed (planner.efficiency_defaults)."""
-    cal = t.calibration
-    spread = getattr(cal, "spread_fraction", None)
-    if cal is not None and spread is not None and hasattr(cal, "describe"):
-        return spread, cal.describe()
+    if t.calibration is not None:
+        fraction, basis = uncertainty_of(t.calibration, acc.name)
+        if fraction is not None:
+            return fraction, basis
+        default, default_basis = default_uncertainty(s.model_class, acc.accelerator_class)
+        return default, f"{basis}; {default_basis}"
     return default_uncertainty(s.model_class, acc.accelerator_class)
 
 
@@ -406,12 +429,14 @@ def _why_not(rep: _Replica, s: ServeSettings, acc: Accelerator) -> str | None:
     return None
 
 
-def _fleet_at_load(wl: Workload, rep: _Replica, s: ServeSettings, replicas: int, usable: float) -> FleetAtLoad | None:
+def _fleet_at_load(
+    wl: Workload, rep: _Replica, s: ServeSettings, replicas: int, usable: float, time_scale: float = 1.0
+) -> FleetAtLoad | None:
     """The fewest instances of this type carrying `s.qps` (planner.serving_load)."""
     assert s.qps is not None
     t = rep.target
     return size_fleet(
-        s.qps, replicas, lambda b: latency_s(wl, t, b),
+        s.qps, replicas, lambda b: latency_s(wl, t, b) * time_scale,
         lambda b: serving_memory_bytes(wl, t, b) <= usable,
         max_batch=s.max_batch, utilization_ceiling=s.utilization,
         slo_s=None if s.slo_ms is None else s.slo_ms / 1e3,

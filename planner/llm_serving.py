@@ -319,7 +319,7 @@ def _no_fit_reason(m: LMReplicaModel, acc: Accelerator) -> str:
     where = f"{m.target.gpus} × {acc.name}"
     left = m.usable_bytes - m.weight_bytes
     if left <= 0:
-        return f"weights {_gib(m.weight_bytes)} > {_gib(m.usable_bytes)} usable on {where}"
+        return f"does not fit: weights {_gib(m.weight_bytes)} > {_gib(m.usable_bytes)} usable on {where}"
     seq = (m.prompt + m.output) * m.kv_bytes_per_token
     return (
         f"KV cache holds 0 sequences of {m.prompt + m.output} tokens on {where}: weights leave "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from planner.answer import Answer, answer_of, rank_key
+from planner.calibration_store import load_stored_calibrations
 from planner.catalog import Accelerator, Catalog, Instance
 from planner.efficiency_defaults import efficiency_table
 from planner.inference import HOURS_PER_MONTH, InferenceOption, ServeSettings, plan_inference
@@ -50,6 +51,16 @@ from profiler.codec import Record, decode_document, encode_document
 from profiler.errors import InputError
 from profiler.precision_share import PrecisionShare, precision_share
 from profiler.result import ModelInfo, Profile
+
+#: how serving at a load is modelled, in the plan's assumptions (planner.serving_load, llm_serving)
+LOAD_MODEL = (
+    "dynamic batching: p90 ≈ batch fill (b−1)/λ + M/D/1 queueing × ln 10 + the batch's projected time; "
+    "the fewest instances keeping utilisation ≤ the ceiling and p90 ≤ the objective"
+)
+LM_LOAD_MODEL = (
+    "continuous batching with chunked prefill: concurrency by Little's law, TTFT = prefill ÷ (1 − load) "
+    "+ half an iteration, request = TTFT + (output − 1) × TPOT; KV cache caps the concurrent sequences"
+)
 
 PLAN_SCHEMA = "tradeoff.plan/1"
 
@@ -211,6 +222,10 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
     pairs = select_instances(catalog, options)
     warnings = list(catalog.warnings)
     calibration = _calibration(profile, options, catalog)
+    # factors measured earlier on the catalog's own devices (tradeoff profile, the app)
+    stored = load_stored_calibrations(options.use_stored_calibration)
+    if stored is not None:
+        warnings.extend(stored.warnings)
     share = precision_share(profile)
 
     if options.decoder_lm is None:
@@ -240,6 +255,7 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
             lm=shape, decoder_lm=is_lm, output_tokens=options.output_tokens,
             float_precision=float_precision, share=share if float_precision is not None else None,
             auto_precision=chosen.auto, model_class=str(kind.model_class),
+            ttft_slo_ms=options.ttft_slo_ms, tpot_slo_ms=options.tpot_slo_ms, stored_calibrations=stored,
         )  # fmt: skip
         inference_rows.extend(plan_inference(wl, tuple(members), settings))
     # the user's question decides the order: $ per month at a load, else $ per million
@@ -259,7 +275,10 @@ def plan(profile: Profile, options: PlanOptions, catalog: Catalog) -> Plan:
     assumptions.update(_share_assumptions(share, serve_precision, float_precision))
     assumptions.update({
         "precision_choice": chosen.choice, "model_class": str(kind.model_class), "model_class_evidence": kind.evidence,
-        "model_is_large": kind.large,
+        "model_is_large": kind.large, "stored_calibrations": stored.summary() if stored is not None else {},
+        "ranked_by": "usd_per_month at serve_qps" if options.serve_qps else "usd_per_million at utilization",
+        "queueing": LOAD_MODEL if not is_lm else LM_LOAD_MODEL,
+        "ttft_slo_ms": options.ttft_slo_ms, "tpot_slo_ms": options.tpot_slo_ms,
     })  # fmt: skip
     answer = answer_of(
         inference.options, None if training is None else training.options, options.serve_qps, options.slo_ms,
@@ -329,7 +348,6 @@ def _assumptions(
         "forward_flops": wl.total_flops,
         "element_bytes": {str(p): int(ELEMENT_BYTES[p]) for p in PeakPrecision},
         "tensor_parallel": "ideal (compute and bytes divide; communication not modelled)",
-        "queueing": "not modelled (latency is one batch's projected time)",
         "include_suspect_prices": options.include_suspect_prices,
         "filters": {"gpu": list(options.gpus), "provider": list(options.providers), "region": options.region},
     }

@@ -89,24 +89,41 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     if tr is not None:
         out.append("")
         size = f"{units.count(tr.tokens)} tokens" if tr.tokens is not None else f"{units.count(tr.samples)} samples"
+        convention = getattr(tr, "flop_convention", "6n_attention")
         out.append(
             ts(
-                f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} (3 × forward)"
-                + (f", 6·N·D = {units.count(tr.flops_6nd, 'FLOP')}" if tr.flops_6nd is not None else "")
-                + ("" if tr.causal_attention_halved else "; causal attention not halved")
+                f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} "
+                + ("(6·N·D)" if convention == "6nd" else "(3 × forward, attention in full)")
+                + (
+                    f"; 6·N·D = {units.count(tr.flops_6nd, 'FLOP')}"
+                    if tr.flops_6nd is not None and convention != "6nd"
+                    else ""
+                )
+                + f"; {getattr(tr, 'model_class', '') or 'model'}: MFU per option below"
             )
         )
-        headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "MFU", "days", "GPU-hours",
-                   "$ on-demand", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
+        headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "layout", "MFU", "days", "GPU-hours",
+                   "GPU-h 6ND", "$ on-demand", "±", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
         rows = []
         for n, t in enumerate(tr.options[:limit], 1):
-            rows.append([str(n), t.provider, t.instance, t.region, t.accelerator, str(t.gpus), f"{t.mfu:.2f}",
-                         _fmt(t.hours / 24), _fmt(t.gpu_hours), units.usd(t.usd_on_demand), units.usd(t.usd_spot),
+            band = getattr(t, "uncertainty_fraction", None)
+            rows.append([str(n), t.provider, t.instance, t.region, t.accelerator, str(t.gpus), t.parallelism,
+                         f"{t.mfu:.2f}", _fmt(t.hours / 24), _fmt(t.gpu_hours),
+                         _fmt(getattr(t, "gpu_hours_6nd", None)), units.usd(t.usd_on_demand),
+                         "—" if not band else f"{band * 100:.0f} %", units.usd(t.usd_spot),
                          _fmt(t.energy_kwh), _fmt(None if t.co2_kg is None else t.co2_kg / 1000),
                          _fmt(t.memory_per_gpu_gb), "yes" if t.fits_memory else "no"])  # fmt: skip
-        out.extend(_table(headers, rows, {0, 5, 6, 7, 8, 9, 10, 11, 12, 13}))
+        out.extend(_table(headers, rows, {0, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}))
         if len(tr.options) > limit:
             out.append(f"… {len(tr.options) - limit} more options (see --json / --csv)")
+        first = tr.options[0] if tr.options else None
+        if first is not None and getattr(first, "mfu_source", ""):
+            out.append(ts(f"MFU {first.mfu:.2f}: {first.mfu_source}"))
+        excluded = [t for t in tr.options if getattr(t, "excluded_reason", None)]
+        if excluded:
+            out.append(f"Not ranked ({len(excluded)}), for example:")
+            for t in excluded[:3]:
+                out.append(ts(f"  {t.accelerator} ({t.instance}): {t.excluded_reason}"))
     for w in plan.warnings:
         out.append(f"warning: {ts(w)}")
     return "\n".join(out) + "\n"

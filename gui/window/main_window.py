@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.roofline_chart = RooflineChart()
         self.pareto_chart = ParetoChart()
         self.planner = PlannerPanel(catalog)
+        self.planner.use_input_store(self.settings)  # each model's planner inputs survive a restart
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 
 from gui import measured_change, plain_text
+from gui.calibration_hook import record_profile
 from gui.state.layer_data import COL_LAT, COL_PARAMS, COL_PROJ, COL_SHARE
 from gui.widgets.knobs import applicability
 from profiler.events import Failed, FailureKind
@@ -131,7 +132,13 @@ class ResultsView:
         w.workspace.add(result)
         w.workspace.knobs = w.knobs.variant
         self.show_result(result)
-        w.statusBar().showMessage(self.finished_message(result, w.workspace.reference), 12000)
+        message = self.finished_message(result, w.workspace.reference)
+        # every fresh measurement calibrates the projection for the device it ran on
+        calibrated = record_profile(result.profile, catalog=w.planner.catalog)
+        if calibrated:
+            message += f" · {calibrated}"
+            w.planner.replan()
+        w.statusBar().showMessage(message, 12000)
         w.opening.schedule_autosave()
 
     @staticmethod

@@ -49,3 +49,41 @@ def test_a_models_own_inputs_do_not_carry_over_to_the_next_model(qapp: Any) -> N
     assert panel.qps.value() == 250.0
     panel.switch_model("demo:gpt-small", "demo:resnet18")
     assert panel.train_size.text() == "1.28e6"
+
+
+def test_a_models_inputs_survive_a_restart_and_travel_in_the_project(qapp: Any, tmp_path: Any) -> None:
+    from PySide6.QtCore import QSettings
+
+    from gui.planner_panel import PlannerPanel
+    from gui.session import AppSettings
+
+    def settings() -> AppSettings:
+        return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+    first = PlannerPanel(load_catalog(include_user=False))
+    first.use_input_store(settings())
+    first.switch_model(None, "demo:gpt-small")
+    first.qps.setValue(12.0)  # an input change is remembered at once
+    first.serve_precision.setCurrentIndex(first.serve_precision.findData("fp8"))
+    first.train_size.setText("2e10")
+    first.switch_model("demo:gpt-small", "demo:resnet18")
+    first.qps.setValue(300.0)
+    project_state = first.state()
+    first._store.qs.sync()  # what closing the app does
+    del first
+
+    again = PlannerPanel(load_catalog(include_user=False))  # a new session
+    again.use_input_store(settings())
+    again.switch_model(None, "demo:gpt-small")
+    assert again.qps.value() == 12.0 and again.serve_precision.currentData() == "fp8"
+    assert again.train_size.text() == "2e10"
+    again.switch_model("demo:gpt-small", "demo:resnet18")
+    assert again.qps.value() == 300.0
+
+    # a project carries every model's inputs, not only the open one's
+    fresh = PlannerPanel(load_catalog(include_user=False))
+    fresh.set_state(project_state)
+    fresh.switch_model(None, "demo:gpt-small")
+    assert fresh.qps.value() == 12.0 and fresh.train_size.text() == "2e10"
+    # a hand-edited project with odd values keeps the defaults for those, never fails
+    fresh.set_state({"per_model": {"x": "not a dict", "y": {"qps": "lots"}}, "qps": "many"})

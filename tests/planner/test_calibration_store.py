@@ -275,13 +275,6 @@ def test_off_switch_and_cli_flag() -> None:
     assert plan_options_from_args(parser.parse_args(["--no-stored-calibration"])).use_stored_calibration is False
 
 
-def _plan_is_wired() -> bool:
-    from planner import inference
-
-    return "stored_calibrations" in getattr(inference.ServeSettings, "__dataclass_fields__", {})
-
-
-@pytest.mark.skipif(not _plan_is_wired(), reason="planner.inference does not take stored calibrations yet")
 def test_plan_uses_a_stored_calibration_only_on_its_device(catalog: Catalog, h100: Accelerator) -> None:
     prof = resnet50(batch=2)
     for k in range(3):

@@ -13,7 +13,7 @@ from plan_fixtures import llama2_7b, llama2_70b
 
 from planner.catalog import Catalog, Instance
 from planner.inference import HOURS_PER_MONTH, ServeSettings, _Replica, lm_option_fields
-from planner.llm_serving import LMServing, Objectives, max_rate, replica_model, serve_decoder_lm
+from planner.llm_serving import LMReplicaModel, LMServing, Objectives, max_rate, replica_model, serve_decoder_lm
 from planner.lm import kv_shape_from_layers
 from planner.options import PlanOptions
 from planner.plan import plan
@@ -53,7 +53,7 @@ def _serve(catalog: Catalog, prof: Profile, instance: str, **kw: Any) -> LMServi
 
 def _model(
     catalog: Catalog, prof: Profile, acc_name: str, precision: PeakPrecision, gpus: int, output: int, **eff: Any
-):
+) -> LMReplicaModel:
     acc = catalog.accelerator(acc_name)
     assert acc is not None
     efficiency = dataclasses.replace(Efficiency(0.70, 0.80, 5.0), **eff) if eff else None
@@ -158,7 +158,7 @@ def test_objectives_limit_the_batch_or_exclude_the_option(catalog: Catalog) -> N
 def test_does_not_fit(catalog: Catalog) -> None:
     r = _serve(catalog, llama2_70b(seq=512), "p5.4xlarge")
     assert not r.fits_memory and r.excluded_reason is not None
-    assert r.excluded_reason.startswith("weights 128.5 GiB > 72.0 GiB usable on 1 × H100-SXM")
+    assert r.excluded_reason.startswith("does not fit: weights 128.5 GiB > 72.0 GiB usable on 1 × H100-SXM")
 
 
 def test_replica_size_with_the_largest_capacity(catalog: Catalog) -> None:
@@ -255,7 +255,9 @@ def _llama3_70b(seq: int) -> Profile:
                            name="llama-3.3-70b")  # fmt: skip
 
 
-def _tokens_per_gpu(catalog: Catalog, prof: Profile, acc: str, prec: PeakPrecision, tp: int, out: int, batch: int):
+def _tokens_per_gpu(
+    catalog: Catalog, prof: Profile, acc: str, prec: PeakPrecision, tp: int, out: int, batch: int
+) -> float:
     m = _model(catalog, prof, acc, prec, tp, out)
     rate, _ = max_rate(m, Objectives(max_seqs=batch))
     return rate * out / tp
