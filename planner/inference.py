@@ -287,11 +287,12 @@ def plan_inference(
     fit in memory have no price and come last)."""
     lm = _LM(wl, s.lm, s.output_tokens) if s.decoder_lm else None
     cache: _ReplicaCache = {}
+    times: _TimeCache = {}  # batch times per replica target: instances of one accelerator share them
     options = []
     for inst, acc in instances:
         rep = _best_replica(wl, lm, acc, inst, s, cache)
         if rep is not None:
-            options.append(_option(inst, acc, rep, s, wl))
+            options.append(_option(inst, acc, rep, s, wl, times))
     return tuple(sorted(options, key=_price_key))
 
 
@@ -299,7 +300,9 @@ def _price_key(o: InferenceOption) -> tuple[bool, float]:
     return (o.usd_per_million is None, o.usd_per_million if o.usd_per_million is not None else math.inf)
 
 
-def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, wl: Workload) -> InferenceOption:
+def _option(
+    inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, wl: Workload, times: _TimeCache | None = None
+) -> InferenceOption:
     t = rep.target
     replicas = inst.count // t.gpus
     notes = []
@@ -333,7 +336,7 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, w
     batch, latency = rep.batch, rep.latency_s
     excluded = _why_not(rep, s, acc)
     if s.qps and fits and not s.decoder_lm:
-        at_load = _fleet_at_load(wl, rep, s, replicas, usable_memory_bytes(acc, inst.gpu_memory_gb))
+        at_load = _fleet_at_load(wl, rep, s, replicas, usable_memory_bytes(acc, inst.gpu_memory_gb), times=times)
         if at_load is None:
             needed = None
             excluded = excluded or (
@@ -362,7 +365,7 @@ def _option(inst: Instance, acc: Accelerator, rep: _Replica, s: ServeSettings, w
     if at_load is not None and band:
         # the band is on time: a faster or slower accelerator may need fewer or more instances
         usable = usable_memory_bytes(acc, inst.gpu_memory_gb)
-        low, high = (_fleet_at_load(wl, rep, s, replicas, usable, k) for k in (1 - band, 1 + band))
+        low, high = (_fleet_at_load(wl, rep, s, replicas, usable, k, times) for k in (1 - band, 1 + band))
         month_range = tuple(  # type: ignore[assignment]
             None if f is None else f.instances * inst.usd_per_hour * HOURS_PER_MONTH for f in (low, high)
         )
@@ -429,14 +432,31 @@ def _why_not(rep: _Replica, s: ServeSettings, acc: Accelerator) -> str | None:
     return None
 
 
+_TimeCache = dict[tuple[int, int], float]
+
+
 def _fleet_at_load(
-    wl: Workload, rep: _Replica, s: ServeSettings, replicas: int, usable: float, time_scale: float = 1.0
+    wl: Workload,
+    rep: _Replica,
+    s: ServeSettings,
+    replicas: int,
+    usable: float,
+    time_scale: float = 1.0,
+    times: _TimeCache | None = None,
 ) -> FleetAtLoad | None:
     """The fewest instances of this type carrying `s.qps` (planner.serving_load)."""
     assert s.qps is not None
     t = rep.target
+    cache: _TimeCache = {} if times is None else times
+
+    def batch_s(b: int) -> float:
+        key = (id(t), b)  # targets live in the replica cache for the whole plan_inference call
+        if key not in cache:
+            cache[key] = latency_s(wl, t, b)
+        return cache[key] * time_scale
+
     return size_fleet(
-        s.qps, replicas, lambda b: latency_s(wl, t, b) * time_scale,
+        s.qps, replicas, batch_s,
         lambda b: serving_memory_bytes(wl, t, b) <= usable,
         max_batch=s.max_batch, utilization_ceiling=s.utilization,
         slo_s=None if s.slo_ms is None else s.slo_ms / 1e3,
