@@ -489,6 +489,7 @@ class PlannerPanel(QWidget):
             p.answer if baseline is not None else None,
             label,
             caveats_of(self.profile),
+            sep="\n",
         )
         if p.assumptions.get("quantized_mac_share") is not None and p.assumptions.get("precision_share"):
             text += f" Projected with {p.assumptions['precision_share']}."

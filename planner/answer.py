@@ -228,6 +228,7 @@ def recommendation(
     chosen: Answer | None = None,
     chosen_label: str | None = None,
     caveats: tuple[str, ...] = (),
+    sep: str = " ",
 ) -> str:
     """One paragraph: the cheapest way to serve and to train (the chosen variant's when there is
     one), what it saves against the baseline, and the caveats."""
@@ -248,7 +249,7 @@ def recommendation(
         parts.append(_savings(baseline.serving, chosen.serving))
     if caveats:
         parts.append("Caveats: " + "; ".join(caveats) + ".")
-    return " ".join(parts)
+    return sep.join(p for p in parts if p)
 
 
 def _lower_first(text: str) -> str:

@@ -60,7 +60,7 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
         head += f" — decoder LM ({inf.detection}); prompt {inf.prompt_tokens}, output {inf.output_tokens} tokens"
     out.append(ts(head))
     headers = ["#", "provider", "instance", "region", "accelerator", "prec", "batch", "latency",
-               "per GPU/s", "$/M inf", "$/M spot", "inst", "$/month", "ok"]  # fmt: skip
+               "per GPU/s", "$/M inf", "$/M spot", "inst", "$/month", "±", "ok"]  # fmt: skip
     if lm:
         headers[8:8] = ["tok/s", "$/M tok"]
     rows = []
@@ -69,11 +69,12 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
         r = [str(n), o.provider, o.instance, o.region, o.accelerator, o.precision, str(o.batch),
              units.duration_ms(o.latency_ms), units.count(o.throughput_per_s), units.usd(o.usd_per_million),
              units.usd(o.usd_per_million_spot),
-             "—" if o.instances_needed is None else str(o.instances_needed), units.usd(o.usd_per_month), ok]  # fmt: skip
+             "—" if o.instances_needed is None else str(o.instances_needed), units.usd(o.usd_per_month),
+             "—" if not o.uncertainty_fraction else f"{o.uncertainty_fraction * 100:.0f} %", ok]  # fmt: skip
         if lm:
             r[8:8] = [units.count(o.output_tokens_per_s), units.usd(o.usd_per_million_tokens)]
         rows.append(r)
-    right = {0, 6, 7, 8, 9, 10, 11, 12} | ({13, 14} if lm else set())
+    right = {0, 6, 7, 8, 9, 10, 11, 12, 13} | ({14, 15} if lm else set())
     out.extend(_table(headers, rows, right))
     if len(inf.options) > limit:
         out.append(f"… {len(inf.options) - limit} more options (see --json / --csv)")

@@ -19,14 +19,34 @@ SERVING_COLUMNS = (
     ("Instance", "instance", "text", "Cloud instance type"),
     ("Provider", "provider", "text", ""),
     ("Region", "region", "text", ""),
-    ("$/M inf.", "usd_per_million", "usd", "On-demand price per million inferences at the utilisation set (projected)"),
-    ("Latency", "latency_ms", "ms", "Projected latency of one batch (roofline; not measured)"),
-    ("Batch", "batch", "int", "Largest batch meeting the latency objective and memory (projected)"),
+    (
+        "$/month",
+        "usd_per_month",
+        "usd",
+        "Monthly on-demand cost of the instances that carry the load (730 h; projected)",
+    ),
+    ("Instances", "instances_needed", "int", "Fewest instances carrying the load within the objective and utilisation"),
+    ("Batch", "batch", "int", "Batch at the load (or the largest meeting the objective and memory without one)"),
+    ("p90 at load", "latency_p90_at_load_ms", "ms", "Batch fill + queueing + the batch's projected time"),
+    ("Utilised", "utilization_at_load", "pct", "The load ÷ the fleet's capacity at that batch"),
+    (
+        "$/M inf.",
+        "usd_per_million",
+        "usd",
+        "$ per million inferences: at the load, what the fleet costs per million it serves; "
+        "without one, at the utilisation set (projected)",
+    ),
+    ("Batch time", "latency_ms", "ms", "Projected time of one batch (roofline; not measured)"),
+    (
+        "±",
+        "uncertainty_fraction",
+        "pct",
+        "Uncertainty band on time: published checks of this model class, or the calibration",
+    ),
     ("GPUs", "gpus_per_instance", "int", "Accelerators per instance"),
-    ("Instances", "instances_needed", "int", "Instances needed for the requests/s asked"),
-    ("$/month", "usd_per_month", "usd", "Monthly on-demand price of the instances needed (730 h)"),
+    ("Precision", "precision", "text", "Precision projected (auto: 16-bit for the model class)"),
     ("$/hour", "usd_per_hour", "usd", "On-demand price per instance-hour (catalog)"),
-    ("SLO", "meets_slo", "bool", "Meets the latency objective"),
+    ("Not ranked because", "excluded_reason", "text", "Why this option is not an answer"),
 )
 TRAINING_COLUMNS = (
     ("Instance", "instance", "text", ""),
@@ -38,7 +58,12 @@ TRAINING_COLUMNS = (
     ("Spot cost", "usd_spot", "usd", ""),
     ("Energy", "energy_kwh", "kwh", "Upper bound: GPUs × TDP × hours × PUE"),
     ("CO₂", "co2_kg", "kg", ""),
+    ("Layout", "parallelism", "text", "DDP, FSDP (ZeRO-3) or FSDP × tensor parallel, chosen to fit"),
+    ("MFU", "mfu", "pct", "Model FLOPs utilisation assumed (per model class; its source in the tooltip)"),
+    ("±", "uncertainty_fraction", "pct", "Band on time from the published MFU range"),
+    ("GPU-h 6ND", "gpu_hours_6nd", "num", "GPU-hours under the 6·N·D convention (token models)"),
     ("Fits", "fits_memory", "bool", "Model, optimiser state and activations fit the GPUs"),
+    ("Not ranked because", "excluded_reason", "text", "Why this option cannot train the model"),
 )
 
 
@@ -107,6 +132,8 @@ class PlanTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             obj = self._rows[index.row()]
             notes = "; ".join(getattr(obj, "notes", ()) or ())
+            basis = [getattr(obj, "uncertainty_basis", ""), getattr(obj, "mfu_source", "")]
+            notes = "\n".join(x for x in (notes, *basis) if x)
             src = "projected from the catalog and the roofline" if kind in ("ms", "usd", "num", "kwh", "kg") else ""
             return tip("\n".join(x for x in (f"{attr} = {value!r}", src, notes) if x))
         return None
@@ -125,6 +152,8 @@ def _fmt(kind: str, value: Any) -> str:
         return units.number(int(value))
     if kind == "num":
         return units.number(value)
+    if kind == "pct":
+        return f"{value * 100:.0f} %"
     if kind == "kwh":
         return f"{units.number(value)} kWh"
     if kind == "kg":

@@ -69,26 +69,36 @@ class CostSections(SectionBase):
             caption="Cheapest instance per accelerator, $ per million inferences (projected).",
         )
         d.heading(
-            f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} (cheapest first, projected)",
+            f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} "
+            + (
+                "(by $ per month at the load, projected)"
+                if primary.assumptions.get("serve_qps")
+                else "(by $ per million at the stated utilisation, projected)"
+            ),
             2,
         )
         rows: list[list[str]] = []
         colors: dict[int, Any] = {}  # column → QColor
         for i, o in enumerate(primary.inference.options[:RANKED_SERVING]):
             bo = base_by_key.get(self._key(o)) if other is not None else None
-            ok = "yes" if o.fits_memory and o.meets_slo else ("no: memory" if not o.fits_memory else "no: SLO")
+            ok = (
+                "yes"
+                if o.excluded_reason is None and o.fits_memory and o.meets_slo
+                else ("no: memory" if not o.fits_memory else "no: objective")
+            )
             row = [str(i + 1), f"{o.instance}\n{o.provider} · {o.region}", o.accelerator, o.precision, str(o.batch), fmt.ms(o.latency_ms),
                    fmt.usd(o.usd_per_million)]  # fmt: skip
             if other is not None:
                 row.append(fmt.usd(None if bo is None else bo.usd_per_million))
-            row += [fmt.usd(o.usd_per_month) if o.usd_per_month is not None else "—", ok]
+            band = "—" if not o.uncertainty_fraction else f"±{o.uncertainty_fraction * 100:.0f} %"
+            row += [fmt.usd(o.usd_per_month) if o.usd_per_month is not None else "—", band, ok]
             rows.append(row)
         cols = [Column("#", 0.3, "r"), Column("Instance (provider · region)", 2.2, wrap=True), Column("Accelerator", 1.1),
-                Column("Prec.", 0.45), Column("Batch", 0.45, "r"), Column("Latency (projected)", 0.9, "r"),
+                Column("Prec.", 0.45), Column("Batch", 0.45, "r"), Column("Batch time (projected)", 0.9, "r"),
                 Column("$/M inf. (projected)", 0.9, "r")]  # fmt: skip
         if other is not None:
             cols.append(Column("$/M baseline (projected)", 0.9, "r"))
-        cols += [Column("$/month (projected)", 0.85, "r"), Column("Fits", 0.6)]
+        cols += [Column("$/month (projected)", 0.85, "r"), Column("Band", 0.45, "r"), Column("Answer", 0.6)]
         d.table(cols, rows, size=6.8, colors=colors)
         if len(primary.inference.options) > RANKED_SERVING:
             d.paragraph(f"… {len(primary.inference.options) - RANKED_SERVING} more options in the cost tables per hardware and in the CSV/JSON exports.",
