@@ -38,8 +38,9 @@ from gui.models.plan_table import SERVING_COLUMNS, TRAINING_COLUMNS, PlanTableMo
 from gui.models.roles import RAW_ROLE
 from gui.state.layer_data import ProjectedLayer
 from planner.answer import caveats_of, recommendation
-from planner.catalog import Catalog, load_catalog, user_catalog_dir
-from planner.efficiency_defaults import serving_efficiency
+from planner.calibration_store import describe_cpu, load_stored_calibrations, resolve_calibration, uncertainty_of
+from planner.catalog import Accelerator, Catalog, load_catalog, user_catalog_dir
+from planner.efficiency_defaults import default_uncertainty, serving_efficiency
 from planner.model_class import classify
 from planner.options import DEFAULT_UTILIZATION, PlanOptions
 from planner.plan import Plan, plan
@@ -53,6 +54,8 @@ from profiler.precision_share import share_caption
 from profiler.result import Profile
 
 DEFAULT_TARGET = "H100-SXM"
+#: the target item for the CPU the profile was measured on (not a catalog row)
+LOCAL_CPU = "local:cpu"
 
 
 def _slider(lo: int, hi: int, value: int) -> QSlider:
@@ -130,6 +133,8 @@ class PlannerPanel(QWidget):
 
         # -- inputs -------------------------------------------------------------------------
         self.target = QComboBox()
+        # this machine: its projection uses the calibration its own measurements stored
+        self.target.addItem("This machine's CPU (calibrated by your runs)", LOCAL_CPU)
         for acc in self.catalog.accelerators:
             if acc.projectable:
                 self.target.addItem(f"{acc.name}  ({acc.memory_gb:g} GB)" if acc.memory_gb else acc.name, acc.name)
@@ -286,7 +291,9 @@ class PlannerPanel(QWidget):
             train_samples=size if size and not tokens else None,
             epochs=self.epochs.value(),
             mfu=self.mfu.value() / 100.0 if self.mfu.value() > 0 else None,
-            gpus=(self.target_name,) if self.only_target.isChecked() and self.target_name else (),
+            gpus=(self.target_name,)
+            if self.only_target.isChecked() and self.target_name and self.target_name != LOCAL_CPU
+            else (),
             serve_qps=self.qps.value() or None,
             slo_ms=self.slo.value() or None,
             utilization=self.util.value() / 100.0,
@@ -497,31 +504,69 @@ class PlannerPanel(QWidget):
 
     # -- projection on the target ------------------------------------------------------------------
 
+    def _target_accelerator(self, profile: Profile | None) -> Accelerator | None:
+        """The catalog row of the chosen target, or this machine's CPU as the profile saw it."""
+        if self.target_name != LOCAL_CPU:
+            return self.catalog.accelerator(self.target_name)
+        if profile is None or profile.environment is None or not profile.environment.cpu:
+            return None
+        return describe_cpu(profile.environment, profile.config.threads, self.catalog)
+
     def projection(self, profile: Profile | None) -> Projection | None:
-        """Per-layer roofline projection of `profile` on the target accelerator (None if impossible)."""
+        """Per-layer roofline projection of `profile` on the target accelerator (None if impossible).
+        `projection_label` then names the target and the projection's uncertainty band."""
+        self._projection_label = ""
         if profile is None:
             return None
-        acc = self.catalog.accelerator(self.target_name)
+        acc = self._target_accelerator(profile)
         if acc is None:
             return None
         try:
             # as the plan projects it: the same precision choice and the model class's efficiencies
             wl = Workload.from_profile(profile)
             kind = classify(profile)
-            chosen = choose_serving_precision(
-                wl, kind.model_class, self._asked_precision(), self.serve_precision.currentData() == "measured"
-            )
+            local = self.target_name == LOCAL_CPU
+            if local:  # this CPU runs the model as measured: its own precision, its own calibration
+                chosen = choose_serving_precision(wl, kind.model_class, None, as_measured=True)
+            else:
+                chosen = choose_serving_precision(
+                    wl, kind.model_class, self._asked_precision(), self.serve_precision.currentData() == "measured"
+                )
             efficiency = serving_efficiency(str(kind.model_class), acc.accelerator_class)
-            target = make_target(acc, chosen.precision, efficiency=efficiency, float_precision=chosen.float_precision)
+            stored = load_stored_calibrations()
+            calibration = resolve_calibration(None, stored, acc, chosen.precision)
+            target = make_target(
+                acc, chosen.precision, efficiency=efficiency, calibration=calibration,
+                float_precision=chosen.float_precision,
+            )  # fmt: skip
             if target is None:
                 return None
+            default, default_basis = default_uncertainty(str(kind.model_class), acc.accelerator_class)
+            if calibration is not None:
+                fraction, basis = uncertainty_of(calibration, acc.name, default)
+            else:
+                fraction, basis = default, default_basis
+                if local:
+                    basis = "not calibrated yet: measure this model to calibrate this CPU"
+            name = "this CPU" if local else acc.name
+            band = f" ±{fraction * 100:.0f} %" if fraction else ""
+            self._projection_label = f"{name}{band} ({basis})"
+            self._projection_accelerator = acc
             return project(wl, target)
         except (ValueError, ZeroDivisionError, StudioError):
             return None
 
+    @property
+    def projection_label(self) -> str:
+        """'H100-SXM ±20 % (…)' or 'this CPU ±6 % (calibrated on 3 runs (±6 %))' for the last projection."""
+        return getattr(self, "_projection_label", "") or self.target_name
+
     def roof(self, projection: Projection) -> tuple[float | None, float | None]:
         """Attainable peak FLOP/s and bytes/s (with the efficiencies) of the projection's target."""
         acc = self.catalog.accelerator(projection.accelerator)
+        if acc is None:
+            local = getattr(self, "_projection_accelerator", None)
+            acc = local if local is not None and local.name == projection.accelerator else None
         if acc is None:
             return None, None
         peak = acc.peak_flops_per_s(projection.precision)

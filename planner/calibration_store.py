@@ -435,14 +435,28 @@ def resolve_calibration(
     return one_shot
 
 
-def uncertainty_of(calibration: Calibration, accelerator: str | None = None) -> tuple[float | None, str]:
+#: Runs of a device before its calibration's own spread is trusted as the band: one or two runs
+#: say nothing about how the factors transfer to another model, so until then the band is at
+#: least the model class's default.
+MIN_RUNS_FOR_OWN_BAND = 3
+
+
+def uncertainty_of(
+    calibration: Calibration, accelerator: str | None = None, floor: float | None = None
+) -> tuple[float | None, str]:
     """(relative half-width of the band, its basis) for a projection calibrated by `calibration`
     on `accelerator`: the calibration's spread and 'calibrated on N runs (±x %)'; for factors
     measured on another device (`--calibrate`), no band of their own (None) and a basis that
-    says so."""
+    says so. With fewer than MIN_RUNS_FOR_OWN_BAND runs the band is at least `floor` (the
+    uncalibrated default)."""
     if accelerator is not None and accelerator.lower() != calibration.device.lower():
         return None, f"per-layer factors measured on {calibration.device}, another device"
-    return calibration.spread_fraction, calibration.describe()
+    fraction = calibration.spread_fraction
+    basis = calibration.describe()
+    if floor is not None and calibration.runs < MIN_RUNS_FOR_OWN_BAND and (fraction is None or fraction < floor):
+        fraction = floor
+        basis += f"; under {MIN_RUNS_FOR_OWN_BAND} runs, so the uncalibrated ±{floor * 100:.0f} % band stands"
+    return fraction, basis
 
 
 # ----------------------------------------------------------------------------- the store

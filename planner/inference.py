@@ -411,7 +411,8 @@ def _uncertainty(t: Target, s: ServeSettings, acc: Accelerator) -> tuple[float, 
     """The projection's relative band: the calibration's spread when calibrated on this device,
     else how far the published checks of this model class landed (planner.efficiency_defaults)."""
     if t.calibration is not None:
-        fraction, basis = uncertainty_of(t.calibration, acc.name)
+        floor = default_uncertainty(s.model_class, acc.accelerator_class)[0]
+        fraction, basis = uncertainty_of(t.calibration, acc.name, floor)
         if fraction is not None:
             return fraction, basis
         default, default_basis = default_uncertainty(s.model_class, acc.accelerator_class)

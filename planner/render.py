@@ -35,7 +35,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def render_plan_table(plan: Plan, limit: int = 15) -> str:
+def render_plan_table(plan: Plan, limit: int = 15, caveats: tuple[str, ...] = ()) -> str:
     """A readable ranked table: serving cheapest first, then training cheapest first."""
     a = plan.assumptions
     ts = terminal_safe
@@ -45,6 +45,8 @@ def render_plan_table(plan: Plan, limit: int = 15) -> str:
     inf = plan.inference
     lm = inf.decoder_lm
     out.extend(_answer_lines(plan))
+    if caveats:
+        out.append(ts("Caveats: " + "; ".join(caveats) + "."))
     out.append("")
     at_load = bool(a.get("serve_qps"))
     head = f"Serving at {a.get('precision_choice') or a.get('precision')}"

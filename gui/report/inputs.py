@@ -104,6 +104,23 @@ def serving_cost(plan: Any) -> float | None:
     return o.usd_per_month if o.usd_per_month is not None else o.usd_per_million
 
 
+def report_recommendation(inputs: ReportInputs) -> str:
+    """The planner's recommendation for a report (planner.answer.recommendation): the PDF's first
+    page and `tradeoff report`'s terminal output print the same sentence."""
+    from planner.answer import caveats_of, recommendation
+
+    chosen = inputs.chosen
+    ratio = None if chosen is None else getattr(chosen, "latency_ratio", None)
+    significant = None if ratio is None else bool(ratio.significant)
+    profile = chosen.profile if chosen is not None and chosen.profile is not None else inputs.baseline
+    return recommendation(
+        None if inputs.plan_baseline is None else inputs.plan_baseline.answer,
+        None if inputs.plan_chosen is None else inputs.plan_chosen.answer,
+        None if chosen is None else chosen.variant.label(),
+        caveats_of(profile, significant),
+    )
+
+
 def _is_plain_baseline(result: Any) -> bool:
     v = result.variant
     return (

@@ -125,19 +125,10 @@ class SummarySection(SectionBase):
                  Column("Basis", 0.9)], rows, size=8)  # fmt: skip
 
     def recommendation(self) -> str:
-        """The planner's recommendation (planner.answer.recommendation): the sentence the app's
-        planner panel and `tradeoff plan` lead with, plus what the chosen variant saves."""
-        from planner.answer import caveats_of, recommendation
+        """The planner's recommendation, as `tradeoff report` prints it (inputs.report_recommendation)."""
+        from .inputs import report_recommendation
 
-        ratio = None if self.chosen is None else getattr(self.chosen, "latency_ratio", None)
-        significant = None if ratio is None else bool(ratio.significant)
-        profile = self.cprof if self.cprof is not None else self.base
-        return recommendation(
-            self.pb.answer if self.pb is not None else None,
-            None if self.pc is None else self.pc.answer,
-            None if self.chosen is None else self.chosen.variant.label(),
-            caveats_of(profile, significant),
-        )
+        return report_recommendation(self.x)
 
     def summary_costs(self) -> None:
         from .layout import HEAD, Column

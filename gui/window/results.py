@@ -242,7 +242,9 @@ class ResultsView:
     def update_projection(self, profile: Profile | None, refresh: bool = True) -> None:
         w = self._w
         projection = w.planner.projection(profile)
-        w.layer_data.set_projection(w.planner.target_name if projection else "", w.planner.projected_layers(projection))
+        w.layer_data.set_projection(
+            w.planner.projection_label if projection else "", w.planner.projected_layers(projection)
+        )
         if projection is not None:
             peak, bw = w.planner.roof(projection)
             w.roofline_chart.set_projection(

@@ -22,6 +22,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import io
 
+    from planner.answer import caveats_of
     from planner.plan import plan, write_plan_csv
     from planner.render import render_plan_table
     from profiler.result import Profile, SchemaError
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     result = plan(profile, options, catalog)
     buf = io.StringIO()
     write_plan_csv(result, buf)
-    emit(args, result.to_dict(), render_plan_table(result), buf.getvalue())
+    emit(args, result.to_dict(), render_plan_table(result, caveats=caveats_of(profile)), buf.getvalue())
     for w in catalog.warnings:
         print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0

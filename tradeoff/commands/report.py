@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     """Measure the baseline and the variants of --prune/--precision/--batch/--seq-len lists in the
     worker, plan their cost, choose a variant, and write the PDF (plus --json, --csv, --export-dir)."""
     from gui.report import build_report_inputs, render_report_pdf
+    from gui.report.inputs import report_recommendation
     from profiler.variant import Variant
     from tradeoff.options import (
         catalog_from_args,
@@ -116,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json != "-":
         chosen = inputs.chosen_label or "none (baseline only)"
         print(terminal_safe(f"wrote {args.output}: {pages} pages, {args.page_size.upper()}; chosen variant: {chosen}"))
+        if inputs.plan_baseline is not None:
+            print(terminal_safe(report_recommendation(inputs)))
     for w in catalog.warnings:
         print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0
