@@ -81,6 +81,7 @@ _GUI_NAMES = {
     "--train-tokens": "Dataset (tokens)",
     "--train-samples": "Dataset (samples)",
     "--epochs": "Epochs",
+    "--train-days": "Finish within",
     "--mfu": "MFU",
     "--serve-qps": "Load",
     "--slo-ms": "Latency objective",
@@ -88,7 +89,9 @@ _GUI_NAMES = {
 }
 #: inputs that describe one model (its dataset and its load), not the user's hardware choice: they
 #: never carry over to the next model (2e10 tokens of a language model are not an image model's)
-PER_MODEL_INPUTS = ("train_size", "train_unit", "epochs", "mfu_percent", "qps", "slo_ms", "serve_precision")
+PER_MODEL_INPUTS = (
+    "train_size", "train_unit", "epochs", "mfu_percent", "train_days", "qps", "slo_ms", "serve_precision",
+)  # fmt: skip
 #: the serving precision choices (planner.serving_precision): label, value
 SERVE_PRECISIONS = (
     ("auto (16-bit for the model class)", "auto"),
@@ -96,7 +99,7 @@ SERVE_PRECISIONS = (
     *((str(p), str(p)) for p in PeakPrecision),
 )
 #: inputs that only the training projection reads: a bad one must not blank the serving answer
-_TRAINING_INPUTS = frozenset({"--train-tokens", "--train-samples", "--epochs", "--mfu"})
+_TRAINING_INPUTS = frozenset({"--train-tokens", "--train-samples", "--epochs", "--mfu", "--train-days"})
 
 
 def in_gui_words(exc: StudioError) -> str:
@@ -149,6 +152,13 @@ class PlannerPanel(QWidget):
         self.train_unit.addItem("samples", "samples")
         self.train_unit.addItem("tokens", "tokens")
         self.epochs = QDoubleSpinBox(minimum=0.1, maximum=10000, value=1.0, decimals=1, singleStep=1.0)
+        self.train_days = QDoubleSpinBox(minimum=0.0, maximum=3650.0, value=0.0, decimals=0, singleStep=7.0)
+        self.train_days.setSuffix(" days")
+        self.train_days.setSpecialValueText("no limit")
+        self.train_days.setToolTip(
+            "Finish training within this many days: each instance type is scaled out to the fewest instances "
+            "that do (no limit: one instance, or the fewest GPUs that hold the model)"
+        )
         self.mfu = _slider(0, 80, 0)
         self.mfu_label = QLabel()
         self.mfu.setToolTip("Model FLOPs utilisation; leftmost = the planner's default per accelerator class")
@@ -186,6 +196,7 @@ class PlannerPanel(QWidget):
         f.addRow("Dataset", size_row)
         f.addRow("Epochs", self.epochs)
         f.addRow("MFU", _with_label(self.mfu, self.mfu_label))
+        f.addRow("Finish within", self.train_days)
         sv = QGroupBox("Serving")
         f = QFormLayout(sv)
         f.addRow("Load", self.qps)
@@ -240,7 +251,7 @@ class PlannerPanel(QWidget):
         self._replan_timer.timeout.connect(self.replan)
         for s in (self.mfu, self.util, self.discount):
             s.valueChanged.connect(self._on_input_changed)
-        for w in (self.qps, self.slo, self.epochs):
+        for w in (self.qps, self.slo, self.epochs, self.train_days):
             w.valueChanged.connect(self._on_input_changed)
         self.train_size.editingFinished.connect(self._on_input_changed)
         self.train_unit.currentIndexChanged.connect(self._on_input_changed)
@@ -291,6 +302,7 @@ class PlannerPanel(QWidget):
             train_samples=size if size and not tokens else None,
             epochs=self.epochs.value(),
             mfu=self.mfu.value() / 100.0 if self.mfu.value() > 0 else None,
+            train_days=self.train_days.value() or None,
             gpus=(self.target_name,)
             if self.only_target.isChecked() and self.target_name and self.target_name != LOCAL_CPU
             else (),
@@ -316,6 +328,7 @@ class PlannerPanel(QWidget):
             "train_unit": self.train_unit.currentData(),
             "epochs": self.epochs.value(),
             "mfu_percent": self.mfu.value(),
+            "train_days": self.train_days.value(),
             "qps": self.qps.value(),
             "slo_ms": self.slo.value(),
             "serve_precision": self.serve_precision.currentData(),
@@ -360,6 +373,7 @@ class PlannerPanel(QWidget):
                 self.train_unit,
                 self.epochs,
                 self.mfu,
+                self.train_days,
                 self.qps,
                 self.slo,
                 self.serve_precision,
@@ -383,6 +397,7 @@ class PlannerPanel(QWidget):
             self.train_unit.setCurrentIndex(max(0, i))
             self.epochs.setValue(float(d.get("epochs", 1.0)))
             self.mfu.setValue(int(d.get("mfu_percent", 0)))
+            self.train_days.setValue(float(d.get("train_days", 0.0)))
             self.qps.setValue(float(d.get("qps", 100.0)))
             self.slo.setValue(float(d.get("slo_ms", 0.0)))
             self.serve_precision.setCurrentIndex(

@@ -76,6 +76,9 @@ class PlanOptions(Record):
     #: serve each layer at the precision it was measured at instead of the auto 16-bit default
     #: (planner.serving_precision); ignored when `precision` is set
     serve_as_measured: bool = False
+    #: finish training within this many days: each instance type is scaled out to the fewest
+    #: instances that do (None: one instance, or the memory minimum)
+    train_days: float | None = None
     # decoder-LM serving (planner.llm_serving): objectives on the time to first token and the time
     # per output token (mean values of the planner's model); `slo_ms` stays the whole request's
     ttft_slo_ms: float | None = None
@@ -104,6 +107,7 @@ class PlanOptions(Record):
         _positive("--train-tokens", self.train_tokens)
         _positive("--train-samples", self.train_samples)
         _positive("--epochs", self.epochs)
+        _positive("--train-days", self.train_days)
         _positive("--serve-qps", self.serve_qps)
         _positive("--slo-ms", self.slo_ms)
         _positive("--ttft-slo-ms", self.ttft_slo_ms)

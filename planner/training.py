@@ -33,7 +33,7 @@ gCO2e/kWh ÷ 1000 (region, else country, else world; see `Catalog.grid_intensity
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.catalog import Accelerator, Catalog, Instance
 from planner.model_class import ModelKind
@@ -158,9 +158,9 @@ class TrainingPlan(FlatRecord):
                 f"{o.instance}: cost"
             )
             assert o.hours_source == PROJECTED, "training hours must be labelled projected"
-            assert o.excluded_reason is None or not o.fits_memory, f"{o.instance}: excluded but fits"
-            assert not (seen_excluded and o.fits_memory), f"{o.instance}: a fitting option ranked after an excluded one"
-            seen_excluded = seen_excluded or not o.fits_memory
+            answer = o.fits_memory and o.excluded_reason is None
+            assert not (seen_excluded and answer), f"{o.instance}: an answer ranked after an excluded option"
+            seen_excluded = seen_excluded or not answer
 
 
 @dataclass(frozen=True)
@@ -235,6 +235,8 @@ def plan_training(
         if acc.kind is not AcceleratorKind.GPU:
             continue
         row = _option(wl, compute, inst, acc, options, catalog, micro, kind)
+        if row is not None and options.train_days is not None and row.excluded_reason is None:
+            row = _within_deadline(row, wl, compute, inst, acc, options, catalog, micro, kind)
         if row is not None:
             rows.append(row)
     rows.sort(key=lambda o: (o.excluded_reason is not None, not o.fits_memory, o.usd_on_demand))
@@ -247,6 +249,41 @@ def plan_training(
         model_class="" if kind is None else str(kind.model_class) + (" (large)" if kind.large else ""),
         model_class_evidence="" if kind is None else kind.evidence,
     )  # fmt: skip
+
+
+#: The most GPUs the deadline search will scale a run to (Llama 3 405B trained on 16K H100s).
+MAX_TRAIN_GPUS = 16384
+
+
+def _within_deadline(
+    row: TrainingOption,
+    wl: Workload,
+    compute: TrainingCompute,
+    inst: Instance,
+    acc: Accelerator,
+    options: PlanOptions,
+    catalog: Catalog,
+    micro: int,
+    kind: ModelKind | None,
+) -> TrainingOption:
+    """The fewest whole instances of this type that finish within `options.train_days` (more GPUs
+    lose throughput to scaling, so the count is raised until the projected hours fit); the row as
+    it is, excluded with why, when even MAX_TRAIN_GPUS cannot."""
+    assert options.train_days is not None
+    limit_h = options.train_days * 24
+    current: TrainingOption | None = row
+    while current is not None and current.hours > limit_h and current.gpus < MAX_TRAIN_GPUS:
+        wanted = min(MAX_TRAIN_GPUS, max(current.gpus + inst.count, math.ceil(current.gpus * current.hours / limit_h)))
+        current = _option(wl, compute, inst, acc, options, catalog, micro, kind, at_least_gpus=wanted)
+    if current is None or current.hours > limit_h:
+        last = current or row
+        return replace(
+            last,
+            excluded_reason=(
+                f"takes {last.hours / 24:,.0f} days on {last.gpus} GPUs, over the {options.train_days:g}-day limit"
+            ),
+        )
+    return current
 
 
 def _mfu(
@@ -275,6 +312,7 @@ def _option(
     catalog: Catalog,
     micro: int,
     kind: ModelKind | None,
+    at_least_gpus: int = 0,
 ) -> TrainingOption | None:
     prec = resolve_precision(acc, options.train_precision)
     if prec is None:
@@ -287,7 +325,7 @@ def _option(
     acts = act_elems * act_bytes
     layout = fewest_gpus(states, acts, usable, inst.count)
     need = layout.need
-    wanted = max(options.train_gpus or inst.count, need or 1)
+    wanted = max(options.train_gpus or inst.count, need or 1, at_least_gpus)
     n_inst = math.ceil(wanted / inst.count)
     gpus = n_inst * inst.count
     per_gpu = per_gpu_bytes(layout, states, acts, gpus) if need is not None else states + acts

@@ -228,6 +228,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         "--train-precision", metavar="P", help="training precision (default bf16; fp16 where there is no bf16)"
     )
     x.add_argument("--train-gpus", metavar="N", help="GPUs to train on (default: one instance, or the memory minimum)")
+    x.add_argument("--train-days", metavar="D", help="finish training within D days (scales out each instance type)")
     x.add_argument("--micro-batch", metavar="N", help="training micro-batch per GPU (default: the profiled batch)")
     x.add_argument("--pue", metavar="X", help=f"data-centre PUE, ≥ 1 (default {DEFAULT_PUE})")
     x.add_argument("--scaling-efficiency", metavar="F", help="throughput kept per doubling of nodes (default 0.95)")
@@ -324,6 +325,7 @@ def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
         "catalog_file": catalog[-1] if isinstance(catalog, list) and catalog else catalog,
         "precision": _serve_precision(get("serve_precision")),
         "serve_as_measured": str(get("serve_precision") or "").lower() == "measured",
+        "train_days": _number("--train-days", get("train_days")),
         "train_gpus": _number("--train-gpus", get("train_gpus"), int),
         "micro_batch": _number("--micro-batch", get("micro_batch"), int),
         "kv_layers": _number("--kv-layers", get("kv_layers"), int),

@@ -158,3 +158,33 @@ def test_cli_flop_convention() -> None:
 def test_mlp_is_other_class(catalog: Catalog) -> None:
     p = plan(mlp(), PlanOptions(train_samples=1e6, gpus=("H100",)), catalog)
     assert p.training is not None and p.training.model_class == "other"
+
+
+def test_a_deadline_scales_each_option_out_to_the_fewest_instances_that_finish(catalog: Catalog) -> None:
+    prof = llama2_7b(seq=4096)
+    free = plan(prof, PlanOptions(train_tokens=2e12, gpus=("H100",)), catalog)
+    days = 14.0
+    bound = plan(prof, PlanOptions(train_tokens=2e12, gpus=("H100",), train_days=days), catalog)
+    bound.check()
+    assert free.training is not None and bound.training is not None
+    slow = {(o.instance, o.provider, o.region): o for o in free.training.options}
+    for o in bound.training.options:
+        assert o.excluded_reason is None and o.hours <= days * 24
+        before = slow[(o.instance, o.provider, o.region)]
+        if before.hours > days * 24:
+            assert o.gpus > before.gpus
+            # one instance fewer would not finish in time
+            fewer = PlanOptions(train_tokens=2e12, gpus=("H100",), train_gpus=o.gpus - o.gpus_per_instance)
+            again = {
+                (x.instance, x.provider, x.region): x
+                for x in plan(prof, fewer, catalog).training.options  # type: ignore[union-attr]
+            }[(o.instance, o.provider, o.region)]
+            assert again.hours > days * 24
+        else:
+            assert o.gpus == before.gpus
+    # an impossible deadline excludes every option, with why, and leaves no training answer
+    none = plan(prof, PlanOptions(train_tokens=2e12, gpus=("H100",), train_days=0.001), catalog)
+    none.check()
+    assert none.training is not None and all(o.excluded_reason for o in none.training.options)
+    assert "day limit" in (none.training.options[0].excluded_reason or "")
+    assert none.answer is not None and none.answer.training is None and none.answer.training_unanswered
