@@ -301,7 +301,11 @@ def _serve_precision(raw: str | None) -> PeakPrecision | None:
     """--serve-precision: a precision, or `auto` / `measured` (None here; see serve_as_measured)."""
     if raw is not None and raw.lower() in ("auto", "measured"):
         return None
-    return _precision("--serve-precision", raw)
+    try:
+        return _precision("--serve-precision", raw)
+    except InputError:
+        names = ", ".join(["auto", "measured", *(str(p) for p in PeakPrecision)])
+        raise InputError("--serve-precision", f"{raw!r} is not one of {names}") from None
 
 
 def plan_options_from_args(args: argparse.Namespace) -> PlanOptions:
