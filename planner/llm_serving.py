@@ -80,7 +80,14 @@ BATCHING_MODEL = (
 #: a 70B model sit 25-30 % below the projection: Llama-3.3-70B FP8 on 2 × H100, TensorRT-LLM 1.0
 #: perf overview (docs/source/performance/perf-overview.md @00f37686, 2025), projected +32 % to
 #: +40 % on 4 of its 5 checked rows (tests/planner/test_llm_serving.py).
-TP_NOTE = "tensor parallelism projected ideal (no all-reduce): published 70B TP2 throughput is ≈ 25-30 % lower"
+TP_NOTE = (
+    "tensor parallelism: compute and bytes divide by the GPUs, plus two all-reduces of the residual stream per "
+    "block (link bandwidth and 8 µs each); the split matmuls' lower efficiency is not modelled"
+)
+#: Latency of one small all-reduce inside an NVLink/PCIe node. A planner figure: NCCL's
+#: small-message all-reduce within 8 GPUs runs in roughly 5-15 µs (nccl-tests), TensorRT-LLM's
+#: custom one-shot all-reduce in a few µs; 8 µs sits between them.
+TP_ALLREDUCE_LATENCY_US = 8.0
 #: Capacities within this fraction count as equal when choosing a replica size (fewer GPUs win).
 CAPACITY_TIE = 0.01
 _BISECTIONS = 64  # relative precision 2^-64 of the saturation rate
@@ -118,6 +125,9 @@ class LMReplicaModel:
     bytes_per_s: float  # efficiency and tensor parallelism applied
     seq_bytes_per_step: float  # KV of the mean context + activations, one sequence
     overhead_s: float  # kernel launches of one iteration
+    #: tensor parallelism (k > 1): all-reduce latency per iteration, and wire time per token
+    tp_fixed_s: float = 0.0
+    tp_s_per_token: float = 0.0
     #: max_rate's answers per Objectives (a re-plan asks each replica the same questions)
     memo: dict[Objectives, tuple[float, str]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -145,23 +155,27 @@ class LMReplicaModel:
         """Arrival rate at which matmul compute plus KV reads fill the replica's time."""
         per_request = (self.prompt + self.output) * self.flops_per_token * self.s_per_flop
         per_request += self.output * self.seq_bytes_per_step / self.bytes_per_s
+        per_request += (self.prompt + self.output) * self.tp_s_per_token
         return 1.0 / per_request if per_request > 0 else math.inf
 
     def at(self, rate: float) -> LMPoint | None:
         """The steady state at `rate` requests/s, or None when the replica cannot keep up."""
         rho_c = rate * (self.prompt + self.output) * self.flops_per_token * self.s_per_flop
         rho_m = rate * self.output * self.seq_bytes_per_step / self.bytes_per_s
-        if rho_c + rho_m >= 1.0:
+        # the all-reduces of tensor parallelism sit on the critical path of every iteration
+        rho_t = rate * (self.prompt + self.output) * self.tp_s_per_token
+        if rho_c + rho_m + rho_t >= 1.0:
             return None
-        s_compute = self.overhead_s / (1.0 - rho_c - rho_m)
-        s_memory = (self.weight_bytes / self.bytes_per_s + self.overhead_s) / (1.0 - rho_m)
+        fixed = self.overhead_s + self.tp_fixed_s
+        s_compute = fixed / (1.0 - rho_c - rho_m - rho_t)
+        s_memory = (self.weight_bytes / self.bytes_per_s + fixed) / (1.0 - rho_m - rho_t)
         step = max(s_compute, s_memory)
         batch = rate * self.output * step
-        ttft = self.prefill_s / (1.0 - rho_c - rho_m) + min(batch, 1.0) * step / 2
+        ttft = self.prefill_s / (1.0 - rho_c - rho_m - rho_t) + min(batch, 1.0) * step / 2
         request = ttft + (self.output - 1) * step
         return LMPoint(
             rate_per_s=rate, tpot_s=step, ttft_s=ttft, request_s=request, decode_batch=batch,
-            concurrency=rate * request, compute_load=rho_c + rho_m,
+            concurrency=rate * request, compute_load=rho_c + rho_m + rho_t,
             bound=Bound.COMPUTE if s_compute > s_memory else Bound.MEMORY,
         )  # fmt: skip
 
@@ -179,14 +193,37 @@ def replica_model(wl: Workload, shape: LMShape | None, output_tokens: int, t: Ta
         s_per_flop += (1.0 - q) / (t.float_flops_per_s * compute)
     w = weight_bytes(wl, t)
     act_per_token = sum(wl.act_elems) / tokens * eb
+    tp_fixed, tp_per_token = tp_allreduce_s(shape, t, eb)
     return LMReplicaModel(
         target=t, prompt=prompt, output=output_tokens, weight_bytes=w,
         working_set_bytes=serving_memory_bytes(wl, t, 1) * t.gpus - w, usable_bytes=usable * t.gpus,
-        kv_bytes_per_token=kv, prefill_s=latency_s(wl, t, 1), flops_per_token=wl.total_flops / tokens,
+        kv_bytes_per_token=kv, prefill_s=latency_s(wl, t, 1) + tp_fixed + prompt * tp_per_token,
+        flops_per_token=wl.total_flops / tokens,
         s_per_flop=s_per_flop, bytes_per_s=t.bytes_per_s * t.efficiency.memory * t.gpus,
         seq_bytes_per_step=(prompt + output_tokens / 2) * kv + act_per_token,
-        overhead_s=wl.kernels * t.efficiency.kernel_overhead_us * 1e-6,
+        overhead_s=wl.kernels * t.efficiency.kernel_overhead_us * 1e-6, tp_fixed_s=tp_fixed,
+        tp_s_per_token=tp_per_token,
     )  # fmt: skip
+
+
+def tp_allreduce_s(shape: LMShape | None, t: Target, element_bytes: float) -> tuple[float, float]:
+    """(seconds per iteration, seconds per token) the tensor-parallel all-reduces add on a replica
+    of k = `t.gpus` accelerators; (0, 0) for one accelerator or an unknown width.
+
+    Megatron-style TP all-reduces the residual stream twice per transformer block (after attention
+    and after the MLP; Shoeybi et al. 2019, §3). A ring all-reduce moves 2(k − 1)/k of the message
+    per GPU over the instance's link (planner.parallelism.link_gb_s × its bus efficiency), plus a
+    fixed latency per collective (TP_ALLREDUCE_LATENCY_US). Not overlapped with compute: each
+    all-reduce's result is the next layer's input."""
+    from planner.parallelism import BUS_EFFICIENCY, link_gb_s
+
+    k = t.gpus
+    if k <= 1 or shape is None or not shape.hidden or not shape.n_layers:
+        return 0.0, 0.0
+    link_gb, _ = link_gb_s(t.accelerator.name)
+    collectives = 2 * shape.n_layers
+    wire = collectives * shape.hidden * element_bytes * 2 * (k - 1) / k / (link_gb * 1e9 * BUS_EFFICIENCY)
+    return collectives * TP_ALLREDUCE_LATENCY_US * 1e-6, wire
 
 
 @dataclass(frozen=True)

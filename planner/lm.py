@@ -39,6 +39,8 @@ class LMShape:
     n_layers: int
     kv_dim: int
     source: str
+    #: the residual stream's width (the tensor-parallel all-reduces carry it); 0 when unknown
+    hidden: int = 0
 
     def kv_elems_per_token(self) -> int:
         return 2 * self.n_layers * self.kv_dim
@@ -50,7 +52,7 @@ class LMShape:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LMShape:
-        return cls(int(d["n_layers"]), int(d["kv_dim"]), str(d["source"]))
+        return cls(int(d["n_layers"]), int(d["kv_dim"]), str(d["source"]), int(d.get("hidden", 0)))
 
 
 def _last(name: str) -> str:
@@ -85,17 +87,23 @@ def detect_decoder_lm(profile: Profile) -> tuple[bool, str]:
 
 def kv_shape_from_layers(profile: Profile) -> LMShape | None:
     """Blocks and K/V width read from the attention projections' output shapes, or None."""
-    ks = [w for r in profile.layers if _last(r.name) in _K_NAMES and (w := _out_width(r))]
-    vs = [w for r in profile.layers if _last(r.name) in _V_NAMES and (w := _out_width(r))]
+    ks = [r for r in profile.layers if _last(r.name) in _K_NAMES and _out_width(r)]
+    vs = [r for r in profile.layers if _last(r.name) in _V_NAMES and _out_width(r)]
     if ks and len(ks) == len(vs):
-        return LMShape(len(ks), max(ks), "key/value projection widths")
-    fused = [w // 3 for r in profile.layers if _last(r.name) in _QKV_NAMES and (w := _out_width(r)) and w % 3 == 0]
+        return LMShape(len(ks), max(_out_width(r) or 0 for r in ks), "key/value projection widths", _in_width(ks))
+    fused = [r for r in profile.layers if _last(r.name) in _QKV_NAMES and (w := _out_width(r)) and w % 3 == 0]
     if fused:
-        return LMShape(len(fused), max(fused), "fused QKV projection widths (taken as multi-head)")
+        kv = max((_out_width(r) or 0) // 3 for r in fused)
+        return LMShape(len(fused), kv, "fused QKV projection widths (taken as multi-head)", _in_width(fused))
     mha = [r.input_shapes[0][-1] for r in profile.layers if r.type == "MultiheadAttention" and r.input_shapes]
     if mha:
-        return LMShape(len(mha), max(mha), "MultiheadAttention input widths")
+        return LMShape(len(mha), max(mha), "MultiheadAttention input widths", max(mha))
     return None
+
+
+def _in_width(rows: list[LayerRow]) -> int:
+    """The width the projections read: the residual stream (0 when the shapes are not recorded)."""
+    return max((r.input_shapes[0][-1] for r in rows if r.input_shapes and r.input_shapes[0]), default=0)
 
 
 def lm_shape(
@@ -103,5 +111,6 @@ def lm_shape(
 ) -> LMShape | None:
     """Explicit shape when all three are given, else the one read from the layers."""
     if n_layers and n_kv_heads and head_dim:
-        return LMShape(n_layers, n_kv_heads * head_dim, "explicit (options)")
+        read = kv_shape_from_layers(profile)
+        return LMShape(n_layers, n_kv_heads * head_dim, "explicit (options)", 0 if read is None else read.hidden)
     return kv_shape_from_layers(profile)

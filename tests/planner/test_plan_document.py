@@ -94,7 +94,7 @@ def test_options_from_args() -> None:
         (("--train-tokens", "inf"), "--train-tokens", "'inf' is not a finite number"),
         (("--epochs", "0"), "--epochs", "must be a number > 0"),
         (("--train-gpus", "2.5"), "--train-gpus", "'2.5' is not a whole number"),
-        (("--serve-precision", "fp4"), "--serve-precision", "'fp4' is not one of fp32, tf32, fp16, bf16, fp8, int8"),
+        (("--serve-precision", "fp4"), "--serve-precision", "'fp4' is not one of auto, measured, fp32, tf32, fp16, bf16, fp8, int8"),
         (("--pue", "0.9"), "--pue", "must be a number ≥ 1"),
         (("--train-tokens", "1e9", "--train-samples", "5"), "--train-tokens", "give either --train-tokens or --train-samples, not both"),
     ],
