@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from planner.calibration_store import resolve_calibration
 from planner.catalog import Accelerator, Instance
 from planner.lm import LMShape
 from planner.roofline import Target, latency_s, make_target, serving_memory_bytes, usable_memory_bytes, weight_bytes
@@ -397,7 +398,7 @@ def serve_decoder_lm(
         key = (acc.name, inst.gpu_memory_gb, k)
         if cache is None or key not in cache:
             t = make_target(
-                acc, s.precision, efficiency=s.efficiency, calibration=s.calibration, gpus=k,
+                acc, s.precision, efficiency=s.efficiency, calibration=resolve_calibration(s.calibration, s.stored_calibrations, acc, s.precision), gpus=k,
                 float_precision=s.float_precision,
             )  # fmt: skip
             m = None if t is None else replica_model(wl, shape, s.output_tokens, t, usable)
