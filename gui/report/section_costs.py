@@ -30,7 +30,8 @@ class CostSections(SectionBase):
         d.paragraph(
             f"Every time, throughput and price on this page is projected from the profile with a roofline model over the hardware catalog "
             f"(prices as of {a.get('catalog_oldest_as_of')} to {a.get('catalog_as_of')}); nothing here was measured on that hardware. "
-            f"Serving precision {a.get('precision')}, utilisation {a.get('utilization')}, largest batch {a.get('max_batch')}"
+            f"Serving precision {a.get('precision_choice') or a.get('precision')}; "
+            f"utilisation {'at most ' if a.get('serve_qps') else ''}{a.get('utilization')}, largest batch {a.get('max_batch')}"
             + (f", SLO {fmt.ms(a['slo_ms'])}" if a.get("slo_ms") else "") + (f", {fmt.num(a['serve_qps'])} requests/s" if a.get("serve_qps") else "") + ".",
             size=9,
         )  # fmt: skip
@@ -68,14 +69,13 @@ class CostSections(SectionBase):
             ),
             caption="Cheapest instance per accelerator, $ per million inferences (projected).",
         )
-        d.heading(
-            f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'} "
-            + (
-                "(by $ per month at the load, projected)"
-                if primary.assumptions.get("serve_qps")
-                else "(by $ per million at the stated utilisation, projected)"
-            ),
-            2,
+        d.heading(f"Ranked hardware to serve {'the chosen variant' if self.pc is not None else 'the model'}", 2)
+        d.paragraph(
+            "Ranked as the planner answers: by $ per month to carry the load (the fewest instances within the "
+            "objective and the utilisation ceiling)"
+            if primary.assumptions.get("serve_qps")
+            else "Ranked as the planner answers: by $ per million inferences at the stated utilisation (no load given)",
+            size=8.5,
         )
         rows: list[list[str]] = []
         colors: dict[int, Any] = {}  # column → QColor
