@@ -530,7 +530,7 @@ class PlannerPanel(QWidget):
     def projection(self, profile: Profile | None) -> Projection | None:
         """Per-layer roofline projection of `profile` on the target accelerator (None if impossible).
         `projection_label` then names the target and the projection's uncertainty band."""
-        self._projection_label = ""
+        self._projection_label = self._projection_short = ""
         if profile is None:
             return None
         acc = self._target_accelerator(profile)
@@ -566,10 +566,16 @@ class PlannerPanel(QWidget):
             name = "this CPU" if local else acc.name
             band = f" ±{fraction * 100:.0f} %" if fraction else ""
             self._projection_label = f"{name}{band} ({basis})"
+            self._projection_short = f"{name}{band}"
             self._projection_accelerator = acc
             return project(wl, target)
         except (ValueError, ZeroDivisionError, StudioError):
             return None
+
+    @property
+    def projection_short_label(self) -> str:
+        """'H100-SXM ±20 %': the target and the band of the last projection (the details pane)."""
+        return getattr(self, "_projection_short", "") or self.target_name
 
     @property
     def projection_label(self) -> str:

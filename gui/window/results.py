@@ -314,7 +314,7 @@ class ResultsView:
                 continue
             row = next((x for x in r.profile.layers if x.name == name), None)
             history.append((r.variant.label(), row))
-        w.details.show_layer(details, w.planner.target_name, history)
+        w.details.show_layer(details, w.planner.projection_short_label, history)
 
 
 def progress_texts(fraction: float, message: str) -> tuple[str, str]:
