@@ -241,14 +241,9 @@ def match_gpu(name: str, catalog: Catalog, memory_bytes: int | None = None) -> A
 
 
 def _local_cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    from profiler.environment import cpu_flags
+
+    return cpu_flags()
 
 
 def _is_this_machine(env: Environment) -> bool:

@@ -99,3 +99,16 @@ def describe_gpu() -> str:
     if gpu is None:
         return "no NVIDIA GPU"
     return f"{gpu.name}, {gpu.memory_bytes / 2**30:.0f} GiB, driver {gpu.driver}"
+
+
+def cpu_flags() -> set[str]:
+    """CPU feature flags from /proc/cpuinfo (empty when unknown): which SIMD and low-precision
+    instructions this machine has (the precision knob and the CPU calibration read them)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()

@@ -18,19 +18,8 @@ import copy
 from typing import Any
 
 from .. import progress
+from ..environment import cpu_flags
 from ..errors import InputError
-
-
-def cpu_flags() -> set[str]:
-    """CPU feature flags from /proc/cpuinfo (empty when unknown)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def fast_path_note(precision: str, device: str) -> str | None:
