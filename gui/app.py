@@ -14,7 +14,7 @@ from types import TracebackType
 
 APP_NAME = "Tradeoff Studio"
 ORG_NAME = "Tradeoff Studio"
-DEMO_SOURCE = "demo:resnet18"
+DEMO_SOURCE = "demo:digits-cnn"  # trained, with labelled held-out samples: real accuracy
 
 
 def make_application(argv: Sequence[str] | None = None) -> object:

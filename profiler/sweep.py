@@ -331,7 +331,12 @@ def render_sweep(sweep: Sweep) -> str:
     Text from the model (names, labels, errors, notes) is passed through `terminal_safe`."""
     b = sweep.baseline.totals
     header = ["", "variant", "latency", "p10–p90", "vs baseline (measured)", "× params", "× MACs", "weights"]
-    header += ["cosine", "top-1", "note"]
+    header += ["cosine", "top-1"]
+    # labelled samples (--inputs with y, or a demo's own): the accuracy each variant really has
+    labelled = any(e.result.fidelity is not None and e.result.fidelity.accuracy is not None for e in sweep.entries)
+    if labelled:
+        header.append("accuracy")
+    header.append("note")
     rows = []
     busy: list[str] = []
     for e in sweep.entries:
@@ -358,6 +363,7 @@ def render_sweep(sweep: Sweep) -> str:
                 units.size_bytes(t.weight_bytes),
                 units.fidelity(f.cosine if f else None),
                 units.percent(f.top1_agreement) if f and f.top1_agreement is not None else units.DASH,
+                *([units.percent(f.accuracy) if f and f.accuracy is not None else units.DASH] if labelled else []),
                 ("noisy! " if noise else "")
                 + (f"{share}; " if (share := share_caption(r.profile)) else "")
                 + (terminal_safe(r.notes[0])[:70] if r.notes else ""),

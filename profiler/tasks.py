@@ -83,6 +83,15 @@ def _staged_session_class() -> type[Any]:
     return StagedSession
 
 
+def _bundled(source: str) -> dict[str, Any] | None:
+    """A demo's own labelled samples (demo:digits-cnn), used when the user gives none."""
+    if not source.startswith("demo:"):
+        return None
+    from .demos import bundled_samples
+
+    return bundled_samples(source.split(":", 1)[1])
+
+
 def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
     """The WhatIfSession for this source and base request, loaded once per worker."""
     from .whatif import load_sample_inputs
@@ -99,7 +108,7 @@ def _session(payload: dict[str, Any], state: dict[str, Any]) -> Any:
             old.close()
         sessions.clear()
         loaded = _load(payload["source"], bool(payload.get("trust")))
-        samples = load_sample_inputs(payload["inputs"]) if payload.get("inputs") else None
+        samples = load_sample_inputs(payload["inputs"]) if payload.get("inputs") else _bundled(payload["source"])
         session_class = _staged_session_class()
         sessions[key] = session_class(loaded, request_from_dict(payload.get("request", {})), sample_inputs=samples)
     return sessions[key]

@@ -57,6 +57,7 @@ class Workspace:
         fid = result.fidelity
         out["fidelity"] = None if fid is None else fid.cosine
         out["top1"] = None if fid is None else fid.top1_agreement
+        out["accuracy"] = None if fid is None else fid.accuracy  # on labelled samples only
         return out
 
     def same_except_batch(self, variant: Variant) -> list[VariantResult]:

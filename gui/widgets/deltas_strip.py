@@ -168,8 +168,12 @@ class DeltasStrip(QWidget):
         if fid is None:
             self.cards["fidelity"].set("—", "")
         else:
-            top1 = ratios.get("top1")
-            extra = f"top-1 {fmt_share(top1)}" if top1 is not None else ""
+            top1, accuracy = ratios.get("top1"), ratios.get("accuracy")
+            # labelled samples: the accuracy the variant really has beats agreement with the baseline
+            if accuracy is not None:
+                extra = f"accuracy {fmt_share(accuracy)}"
+            else:
+                extra = f"top-1 {fmt_share(top1)}" if top1 is not None else ""
             self.cards["fidelity"].set(fmt_fidelity(fid), extra, None if fid > 0.9999 else fid > 0.99)
         self.cards["usd"].set(fmt_usd(usd), fmt_ratio(usd_ratio), better(usd_ratio))
         # the projection converts only what the variant converted (e.g. "int8 on 0.028% of MACs"): say so

@@ -121,7 +121,7 @@ def test_autosave_and_restore_after_crash(qtbot: Any, make_window: Any, settings
     assert str(settings.qs.value("session/running")) == "false"
 
 
-def test_first_start_opens_resnet18(qtbot: Any, make_window: Any) -> None:
+def test_first_start_opens_the_trained_digits_demo(qtbot: Any, make_window: Any) -> None:
     class Recording(InProcessRunner):
         def submit(self, task: str, payload: Any = None, **kw: Any) -> int:
             self.submitted.append((task, dict(payload or {})))
@@ -132,8 +132,8 @@ def test_first_start_opens_resnet18(qtbot: Any, make_window: Any) -> None:
     from gui.app import DEMO_SOURCE
 
     w.start(DEMO_SOURCE)
-    assert w.controller.runner.submitted[0][1]["source"] == "demo:resnet18"
-    assert w.windowTitle().startswith("resnet18")
+    assert w.controller.runner.submitted[0][1]["source"] == "demo:digits-cnn"
+    assert w.windowTitle().startswith("digits-cnn")
 
 
 def test_pickle_asks_for_trust_then_reopens(qtbot: Any, make_window: Any, prompts: Any, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ EXPECTED_PARAMS: dict[str, int] = {
     "resnet50": 25_557_032,
     "mobilenetv2": 3_504_872,
     "gpt-small": 124_439_808,
+    "digits-cnn": 40_618,
     "mlp": 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10,
 }
 
@@ -44,7 +45,7 @@ def _example_inputs(spec: DemoSpec, seq_len: int | None = None) -> tuple[torch.T
 
 
 def test_demo_names() -> None:
-    assert DEMO_NAMES == ("resnet18", "resnet50", "mobilenetv2", "gpt-small", "mlp")
+    assert DEMO_NAMES == ("resnet18", "resnet50", "mobilenetv2", "gpt-small", "digits-cnn", "mlp")
     assert set(EXPECTED_PARAMS) == set(DEMO_NAMES)
 
 
