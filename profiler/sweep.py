@@ -20,6 +20,7 @@ from . import units
 from .codec import decode, decode_document
 from .comparison import MIN_EFFECT, Comparison, RatioEstimate
 from .errors import InputError
+from .kernel_paths import DeviceFacts, check_against_measurement, findings_lines, predict_variant
 from .precision_share import mac_share_by_precision, share_caption
 from .result import ModelInfo, Profile, RunConfig, Totals
 from .textsafe import csv_safe_row, terminal_safe
@@ -93,6 +94,7 @@ class SweepEntry:
             "seq_len": v.seq_len,
             "runtime": p.config.runtime if p else (v.runtime or None),
             "device": v.device,
+            **({"recover_steps": v.recover_steps} if getattr(v, "recover_steps", None) else {}),
         }
         return {
             "config": config,
@@ -111,6 +113,7 @@ class SweepEntry:
             # share of MACs per precision the variant runs in (int8 dynamic quantization
             # converts only some layers); the planner projects each share at its own peak
             "mac_share": None if p is None else mac_share_by_precision(p),
+            **({"recover": r.recover} if getattr(r, "recover", None) else {}),
         }
 
 
@@ -325,10 +328,13 @@ def _blank(x: Any) -> Any:
     return "" if x is None else x
 
 
-def render_sweep(sweep: Sweep) -> str:
+def render_sweep(sweep: Sweep, facts: DeviceFacts | None = None) -> str:
     """A terminal table: one row per variant with its measured change against the baseline (with
     the interval, or '≈ no measurable change'), ratios and fidelity; * marks the Pareto front.
-    Text from the model (names, labels, errors, notes) is passed through `terminal_safe`."""
+    Below it, per variant, the layers whose measured change contradicts the kernel-path
+    prediction or that got smaller but slower (profiler/kernel_paths.py; `facts` defaults to
+    this machine's). Text from the model (names, labels, errors, notes) is passed through
+    `terminal_safe`."""
     b = sweep.baseline.totals
     header = ["", "variant", "latency", "p10–p90", "vs baseline (measured)", "× params", "× MACs", "weights"]
     header += ["cosine", "top-1"]
@@ -387,7 +393,28 @@ def render_sweep(sweep: Sweep) -> str:
         f"'≈ no measurable change' when it spans 1 or the change is under {MIN_EFFECT:.0%}"
     )
     lines += [f"! {line}" for line in busy]
+    lines += _kernel_path_block(sweep, facts)
     return "\n".join(lines)
+
+
+def _kernel_path_block(sweep: Sweep, facts: DeviceFacts | None) -> list[str]:
+    """Per variant, at most a few lines: layers measured against their predicted kernel path
+    (changes beyond the rows' p10–p90 spreads only) and layers predicted slower."""
+    detected: dict[str, DeviceFacts] = {}
+    block: list[str] = []
+    for e in sweep.entries:
+        r = e.result
+        if r.error is not None or r.profile is None or r.baseline is None:
+            continue
+        device = str(r.variant.device)
+        f = facts or detected.get(device) or detected.setdefault(device, DeviceFacts.detect(device))
+        predictions = predict_variant(r.baseline, r.variant, f, r.profile)
+        findings = check_against_measurement(r.baseline, r.profile, predictions)
+        block += [f"! {terminal_safe(line)}" for line in findings_lines(r.variant.label(), predictions, findings)]
+    if not block:
+        return []
+    head = "per layer: kernel path predicted from the device's features; measured changes beyond the p10–p90 spread"
+    return [head, *block]
 
 
 def _change(r: VariantResult) -> str:

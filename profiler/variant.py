@@ -36,6 +36,7 @@ class Variant(Record):
     runtime: Runtime | None = None  # None: the model's own
     device: Device = Device.CPU
     round_to: int | None = None  # round pruned channel counts to a multiple (hardware-friendly)
+    recover_steps: int | None = None  # knowledge-distillation steps after structured pruning (None: none)
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class Variant(Record):
         runtime: Runtime | str | None = None,
         device: Device | str = Device.CPU,
         round_to: int | None = None,
+        recover_steps: int | None = None,
     ) -> None:
         # The edges (CLI, app knobs, JSON) may pass plain strings: parsed here, once, into the
         # vocabularies (InputError naming the option when unknown).
@@ -57,7 +59,7 @@ class Variant(Record):
             "layer_prune": layer_prune, "precision": _parse(precision, Precision, "--precision"),
             "batch": batch, "seq_len": seq_len, "image_size": image_size,
             "runtime": _parse(runtime, Runtime, "--runtime"), "device": _parse(device, Device, "--device"),
-            "round_to": round_to,
+            "round_to": round_to, "recover_steps": recover_steps or None,
         }  # fmt: skip
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -65,11 +67,15 @@ class Variant(Record):
         # were written: the method is named exactly when something is pruned.
         pruned = self.prune > 0 or any(r > 0 for _, r in self.layer_prune)
         object.__setattr__(self, "prune_method", (self.prune_method or PruneMethod.STRUCTURED) if pruned else None)
+        if not pruned:  # nothing pruned, nothing to recover: the same variant as without it
+            object.__setattr__(self, "recover_steps", None)
         if not 0.0 <= self.prune < 1.0:
             raise InputError("--prune", f"{self.prune} is outside 0 <= R < 1")
         for name, ratio in self.layer_prune:
             if not 0.0 <= ratio < 1.0:
                 raise InputError("--prune", f"layer {name!r}: ratio {ratio} is outside 0 <= R < 1")
+        if self.recover_steps is not None and self.recover_steps < 0:
+            raise InputError("--recover-steps", f"{self.recover_steps} must not be negative")
         for label, value in (("--batch", self.batch), ("--seq-len", self.seq_len), ("image size", self.image_size)):
             if value is not None and value <= 0:
                 raise InputError(label, f"{value} must be positive")
@@ -97,6 +103,14 @@ class Variant(Record):
             runtime=self.runtime if self.runtime == Runtime.TORCH else None,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        # recover_steps is written only when set: documents and cache keys of variants without
+        # recovery stay as they were (reading a document without it gives None).
+        d = super().to_dict()
+        if d.get("recover_steps") is None:
+            d.pop("recover_steps", None)
+        return d
+
     def key(self) -> str:
         """A stable text key (cache key in the worker runner)."""
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -120,6 +134,8 @@ class Variant(Record):
             parts.append(self.runtime)
         if self.device != Device.CPU:
             parts.append(self.device)
+        if self.recover_steps:
+            parts.append(f"recover {self.recover_steps} steps")
         return " · ".join(parts)
 
     def with_(self, **changes: Any) -> Variant:

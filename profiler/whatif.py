@@ -47,9 +47,12 @@ class VariantResult:
     throughput_ratio: RatioEstimate | None = None
     #: the experiment: both sides' latency in it and the machine's state
     comparison: Comparison | None = None
+    #: recovery by distillation after structured pruning (profiler/torch_backend/distill.py):
+    #: None when the variant asked for none; written to JSON only when present
+    recover: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "variant": self.variant.to_dict(),
             "profile": None if self.profile is None else self.profile.to_dict(),
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
@@ -63,6 +66,9 @@ class VariantResult:
             "throughput_ratio": None if self.throughput_ratio is None else self.throughput_ratio.to_dict(),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
         }
+        if self.recover is not None:
+            d["recover"] = dict(self.recover)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VariantResult:
@@ -81,6 +87,7 @@ class VariantResult:
             if d.get("throughput_ratio") is None
             else RatioEstimate.from_dict(d["throughput_ratio"]),
             comparison=None if d.get("comparison") is None else Comparison.from_dict(d["comparison"]),
+            recover=None if d.get("recover") is None else dict(d["recover"]),
         )
 
 
@@ -255,9 +262,15 @@ class WhatIfSession:
                 yield Event("finished", 1.0, "done", profile=base_profile, result=result)
                 return
             yield Event("progress", 0.4, "transforming the model")
-            # pruning, conversion and quantization report their own stages inside this window
-            with progress.stage("transforming the model", 0.4, 0.6):
-                target, notes, report, density = self.transform(variant)
+            recovered: dict[str, Any] | None = None
+            if variant.recover_steps:  # prune, recover by distillation, then convert (0.4-0.6)
+                from .recovery import transform_recovered
+
+                target, notes, report, density, recovered = transform_recovered(self, variant, should_stop)
+            else:
+                # pruning, conversion and quantization report their own stages inside this window
+                with progress.stage("transforming the model", 0.4, 0.6):
+                    target, notes, report, density = self.transform(variant)
             measured: Profile | None = None
             experiment: list[tuple[RatioEstimate, Comparison]] = []
             assert base_profile is not None
@@ -306,7 +319,13 @@ class WhatIfSession:
             if variant.precision == "int8" and not backend_for(target).counts_int8:
                 profile = _carry_counts_for_quantized(profile, base_profile)
             yield Event("progress", 0.96, "comparing outputs")
-            fid = self._fidelity(variant, target)
+            held_out = None
+            if recovered is not None and not recovered.get("skipped"):
+                from .torch_backend.distill import split_indices
+
+                total = recovered["samples"] + recovered["held_out"]
+                held_out = (split_indices(total)[1], total)
+            fid = self._fidelity(variant, target, held_out, notes)
             effective = None
             if density is not None:
                 effective = _effective_macs(profile.layers, density)
@@ -332,6 +351,7 @@ class WhatIfSession:
                 latency_ratio=ratio,
                 throughput_ratio=None if ratio is None else ratio.inverse(),
                 comparison=comparison,
+                recover=recovered,
             )
             yield Event("finished", 1.0, "done", profile=profile, result=result)
         except StudioError:
@@ -443,14 +463,33 @@ class WhatIfSession:
         feeds = self.numpy_feeds(specs)
         return [feeds]
 
-    def _fidelity(self, variant: Variant, target: LoadedModel) -> Fidelity | None:
+    def _fidelity(
+        self,
+        variant: Variant,
+        target: LoadedModel,
+        held_out: tuple[Any, int] | None = None,
+        notes: list[str] | None = None,
+    ) -> Fidelity | None:
+        """Outputs compared with the baseline's; with `held_out` (the sample indices a recovered
+        variant did not train on, and the sample count) on those rows only, baseline accuracy too."""
         key = (variant.shape_key(), variant.device)
         _, baseline_out = self._baselines[key]
         if baseline_out is None:
             return None
         specs = self.specs_for(variant)
         out = backend_for(target).outputs(target, self, specs, variant.device)
-        return compare(baseline_out, out, self.labels)
+        labels = self.labels
+        if held_out is not None:
+            rows, total = held_out
+            if baseline_out.shape[:1] == (total,) and out.shape[:1] == (total,):
+                baseline_out, out = baseline_out[rows], out[rows]
+                if labels is not None and len(labels) == total:
+                    labels = labels[rows]
+                if notes is not None:
+                    notes.append(f"fidelity and accuracy: on the {len(rows)} held-out samples, not trained on")
+            elif notes is not None:
+                notes.append("fidelity: these inputs are not the samples recovery split; measured on all of them")
+        return compare(baseline_out, out, labels)
 
     def close(self) -> None:
         if self._scratch is not None:

@@ -74,6 +74,14 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
     p.add_argument("--precision", default=str(Precision.FP32), metavar="P", help=f"{choices(Precision)} (tf32 on CUDA)")
     p.add_argument("--prune", default="0", metavar="R", help="global pruning ratio, 0 <= R < 1")
     p.add_argument("--prune-method", choices=[str(m) for m in PruneMethod], default=None)
+    if lists:
+        p.add_argument(
+            "--recover-steps",
+            default="0",
+            metavar="N",
+            help="after structured pruning, train the pruned model N steps towards the baseline's outputs on the "
+            "sample inputs (knowledge distillation; needs --inputs or a demo's own samples; 0 = none; comma list)",
+        )
     p.add_argument("--no-latency", action="store_true", help="static analysis only")
     p.add_argument(
         "--trust",
@@ -173,6 +181,18 @@ def sweep_variants(args: argparse.Namespace) -> list[Any]:
     variants: list[Any] = grid(
         prunes, precisions, batches, seq_lens, prune_method=args.prune_method, runtime=args.runtime, device=args.device
     )
+    recover = parse_list(getattr(args, "recover_steps", None) or "0", "--recover-steps", int)
+    if any(s is not None and s < 0 for s in recover):
+        raise InputError("--recover-steps", "values must not be negative")
+    if recover != [0]:
+        # each variant with each step count; unpruned ones drop it, so duplicates go
+        expanded: list[Any] = []
+        for v in variants:
+            for steps in recover:
+                w = v.with_(recover_steps=steps or None)
+                if w not in expanded:
+                    expanded.append(w)
+        variants = expanded
     return variants
 
 

@@ -175,3 +175,15 @@ def no_variant_error(model: str, results: list[Any], exit_codes: list[int]) -> S
     first = results[0].error if results else "no variants"
     kind = InputError if exit_codes and all(c == 2 for c in exit_codes) else MeasureError
     return kind(model, f"no variant could be measured ({first})")
+
+
+def compare_in_worker(args: argparse.Namespace, sources: list[str | None]) -> dict[str, Any]:
+    """`tradeoff compare`: profile each model of `sources` (None: a side given as a saved
+    profile) and compare their outputs, all in one measurement worker under --time-limit."""
+    from profiler.tasks import request_to_dict
+
+    request = request_from_args(args)
+    payload = {"sources": sources, "trust": args.trust, "request": request_to_dict(request), "inputs": args.inputs}
+    label = " vs ".join(s for s in sources if s is not None)
+    result: dict[str, Any] = run_task(args, "profiler.tasks:compare_task", payload, label=label)
+    return result
