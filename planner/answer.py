@@ -214,13 +214,25 @@ def caveats_of(profile: Any, comparison_significant: bool | None = None) -> tupl
         out.append("measured on this machine's GPU and projected to the catalog GPUs")
     else:
         out.append("measured on this machine's CPU and projected to the GPUs")
-    if str(profile.model.format) in ("hf_config", "demo"):
+    if _random_weights(profile):
         out.append("random weights: fidelity is measured on random inputs, not on your data")
     if comparison_significant is False:
         out.append("the chosen variant's measured speed change is within noise")
     if env is not None and getattr(env, "foreign_cpu_percent", None) and env.foreign_cpu_percent > 20:
         out.append(f"the machine was busy during measurement ({env.foreign_cpu_percent:.0f} % other load)")
     return tuple(out)
+
+
+def _random_weights(profile: Any) -> bool:
+    """A Hugging Face config is built with random weights, and so is every demo but the trained ones."""
+    fmt, source = str(profile.model.format), str(profile.model.source)
+    if fmt == "hf-config":
+        return True
+    if fmt == "demo":
+        from profiler.demos import TRAINED_DEMOS
+
+        return source.split(":", 1)[-1] not in TRAINED_DEMOS
+    return False
 
 
 def recommendation(

@@ -215,10 +215,14 @@ def _build_digits_cnn() -> torch.nn.Module:
     return load_trained_digits_cnn()
 
 
+#: Demos whose weights were trained (every other demo has random weights).
+TRAINED_DEMOS = frozenset({"digits-cnn"})
+
+
 def bundled_samples(name: str) -> dict[str, Any] | None:
     """Labelled samples that ship with demo `name` ({'x': …, 'y': …}), or None: the what-if
     uses them when the user gives no --inputs, so fidelity shows real accuracy."""
-    if name != "digits-cnn":
+    if name not in TRAINED_DEMOS:
         return None
     from profiler.demos_digits import heldout_samples
 

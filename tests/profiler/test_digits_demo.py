@@ -3,6 +3,8 @@ what-if shows real accuracy, and pruning shows a real accuracy drop (not a chang
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,27 @@ def test_what_if_reports_real_accuracy_and_pruning_costs_some() -> None:
     assert pruned.fidelity is not None and pruned.fidelity.accuracy is not None
     assert pruned.fidelity.baseline_accuracy == base.fidelity.accuracy
     assert pruned.fidelity.accuracy < base.fidelity.accuracy - 0.1  # half the channels: a real drop
+
+
+def test_caveats_name_random_weights_only_for_untrained_models() -> None:
+    from planner.answer import caveats_of
+    from profiler.result import ModelInfo
+
+    base = _profile_stub()
+    for source, fmt, random in (
+        ("demo:digits-cnn", "demo", False),
+        ("demo:resnet18", "demo", True),
+        ("llama/config.json", "hf-config", True),
+        ("model.onnx", "onnx", False),
+    ):
+        p = dataclasses.replace(base, model=ModelInfo(name="m", source=source, format=fmt))
+        assert any("random weights" in c for c in caveats_of(p)) is random, source
+
+
+def _profile_stub():  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    from profiler.result import Profile
+
+    return Profile.from_dict(json.loads((Path(__file__).parents[1] / "golden" / "profile.json").read_text()))
