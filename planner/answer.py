@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.records import FlatRecord
 from profiler import units
+from profiler.conditions import is_busy
 
 if TYPE_CHECKING:
     from planner.inference import InferenceOption
@@ -105,7 +106,7 @@ def _month_band(o: InferenceOption) -> str:
     instance count often holds, so the cost band is narrower than the time band."""
     if not o.uncertainty_fraction:
         return ""
-    lo, hi = getattr(o, "usd_per_month_low", None), getattr(o, "usd_per_month_high", None)
+    lo, hi = o.usd_per_month_low, o.usd_per_month_high
     if lo is None or hi is None:
         return _band(o.uncertainty_fraction)
     if math.isclose(lo, hi):
@@ -138,7 +139,7 @@ def serving_answer(options: tuple[InferenceOption, ...], qps: float | None, slo_
         within = f" within {units.duration_ms(slo_ms)} {'per request' if lm else 'p90'}" if slo_ms else ""
         if lm:  # a decoder LM: continuous batching, its latencies are time to first token and per token
             how = (
-                f"{units.number(getattr(o, 'concurrency', None) or o.batch)} sequences in flight, "
+                f"{units.number(o.concurrency or o.batch)} sequences in flight, "
                 f"TTFT {units.duration_ms(o.ttft_ms)}, TPOT {units.duration_ms(o.tpot_ms)}, "
                 f"{units.usd(o.usd_per_million_tokens)} per million output tokens"
             )
@@ -173,12 +174,12 @@ def training_answer(options: tuple[TrainingOption, ...]) -> tuple[TrainingAnswer
     if not options:
         return None, "no accelerator in the catalog selection can be projected for training"
     o = options[0]
-    if not o.fits_memory or getattr(o, "excluded_reason", None):
-        return None, f"no option can train this model: {getattr(o, 'excluded_reason', None) or 'does not fit'}"
+    if not o.fits_memory or o.excluded_reason:
+        return None, f"no option can train this model: {o.excluded_reason or 'does not fit'}"
     headline = (
         f"Train on {o.gpus} × {o.accelerator} ({o.instances} × {o.instance}, {o.provider} {o.region}, "
         f"{o.parallelism}): {units.hours(o.hours)}, {units.usd(o.usd_on_demand)} on demand"
-        f"{_band(getattr(o, 'uncertainty_fraction', None))} (projected)"
+        f"{_band(o.uncertainty_fraction)} (projected)"
     )
     return TrainingAnswer(
         instance=o.instance, provider=o.provider, region=o.region, accelerator=o.accelerator, gpus=o.gpus,
@@ -207,7 +208,7 @@ def caveats_of(profile: Any, comparison_significant: bool | None = None) -> tupl
     whether its weights are real, whether the measured change is within noise."""
     out = []
     env = profile.environment
-    device = "" if env is None else str(getattr(env, "device", "") or "")
+    device = str(profile.config.device)
     if profile.totals.latency_ms is None:
         out.append("latency not measured here (counted only); every time is projected from FLOPs and bytes")
     elif device.startswith("cuda"):
@@ -218,7 +219,7 @@ def caveats_of(profile: Any, comparison_significant: bool | None = None) -> tupl
         out.append("random weights: fidelity is measured on random inputs, not on your data")
     if comparison_significant is False:
         out.append("the chosen variant's measured speed change is within noise")
-    if env is not None and getattr(env, "foreign_cpu_percent", None) and env.foreign_cpu_percent > 20:
+    if env is not None and is_busy(env.foreign_cpu_percent):
         out.append(f"the machine was busy during measurement ({env.foreign_cpu_percent:.0f} % other load)")
     return tuple(out)
 

@@ -571,11 +571,26 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+#: (path, mtime_ns, size) → the aggregated calibrations: the app re-plans on every slider tick,
+#: and the store changes only when a measurement is recorded
+_loaded: dict[tuple[str, int, int], StoredCalibrations] = {}
+
+
 def load_stored_calibrations(enabled: bool = True, path: Path | str | None = None) -> StoredCalibrations | None:
-    """The store's calibrations for a plan (None when switched off: `use_stored_calibration`)."""
+    """The store's calibrations for a plan (None when switched off: `use_stored_calibration`);
+    read again only when the file changed."""
     if not enabled:
         return None
-    return CalibrationStore(path).calibrations()
+    store = CalibrationStore(path)
+    try:
+        st = store.path.stat()
+    except OSError:
+        return store.calibrations()  # no store yet (or unreadable): nothing to cache
+    key = (str(store.path), st.st_mtime_ns, st.st_size)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = store.calibrations()
+    return _loaded[key]
 
 
 def calibration_for(

@@ -283,8 +283,8 @@ def _best_replica(
 def plan_inference(
     wl: Workload, instances: tuple[tuple[Instance, Accelerator], ...], s: ServeSettings
 ) -> tuple[InferenceOption, ...]:
-    """One option per instance, cheapest $ per million inferences first (options that do not
-    fit in memory have no price and come last)."""
+    """One option per instance, in catalog order: `plan()` ranks them for the question asked
+    (planner.answer.rank_key)."""
     lm = _LM(wl, s.lm, s.output_tokens) if s.decoder_lm else None
     cache: _ReplicaCache = {}
     times: _TimeCache = {}  # batch times per replica target: instances of one accelerator share them
@@ -293,11 +293,7 @@ def plan_inference(
         rep = _best_replica(wl, lm, acc, inst, s, cache)
         if rep is not None:
             options.append(_option(inst, acc, rep, s, wl, times))
-    return tuple(sorted(options, key=_price_key))
-
-
-def _price_key(o: InferenceOption) -> tuple[bool, float]:
-    return (o.usd_per_million is None, o.usd_per_million if o.usd_per_million is not None else math.inf)
+    return tuple(options)
 
 
 def _option(

@@ -92,7 +92,7 @@ def render_plan_table(plan: Plan, limit: int = 15, caveats: tuple[str, ...] = ()
     if tr is not None:
         out.append("")
         size = f"{units.count(tr.tokens)} tokens" if tr.tokens is not None else f"{units.count(tr.samples)} samples"
-        convention = getattr(tr, "flop_convention", "6n_attention")
+        convention = tr.flop_convention
         out.append(
             ts(
                 f"Training on {size} × {_fmt(tr.epochs)} epoch(s): {units.count(tr.flops, 'FLOP')} "
@@ -102,17 +102,17 @@ def render_plan_table(plan: Plan, limit: int = 15, caveats: tuple[str, ...] = ()
                     if tr.flops_6nd is not None and convention != "6nd"
                     else ""
                 )
-                + f"; {getattr(tr, 'model_class', '') or 'model'}: MFU per option below"
+                + f"; {tr.model_class or 'model'}: MFU per option below"
             )
         )
         headers = ["#", "provider", "instance", "region", "accelerator", "GPUs", "layout", "MFU", "days", "GPU-hours",
                    "GPU-h 6ND", "$ on-demand", "±", "$ spot", "kWh", "t CO2", "mem/GPU GB", "fits"]  # fmt: skip
         rows = []
         for n, t in enumerate(tr.options[:limit], 1):
-            band = getattr(t, "uncertainty_fraction", None)
+            band = t.uncertainty_fraction
             rows.append([str(n), t.provider, t.instance, t.region, t.accelerator, str(t.gpus), t.parallelism,
                          f"{t.mfu:.2f}", _fmt(t.hours / 24), _fmt(t.gpu_hours),
-                         _fmt(getattr(t, "gpu_hours_6nd", None)), units.usd(t.usd_on_demand),
+                         _fmt(t.gpu_hours_6nd), units.usd(t.usd_on_demand),
                          "—" if not band else f"{band * 100:.0f} %", units.usd(t.usd_spot),
                          _fmt(t.energy_kwh), _fmt(None if t.co2_kg is None else t.co2_kg / 1000),
                          _fmt(t.memory_per_gpu_gb), "yes" if t.fits_memory else "no"])  # fmt: skip
@@ -120,9 +120,9 @@ def render_plan_table(plan: Plan, limit: int = 15, caveats: tuple[str, ...] = ()
         if len(tr.options) > limit:
             out.append(f"… {len(tr.options) - limit} more options (see --json / --csv)")
         first = tr.options[0] if tr.options else None
-        if first is not None and getattr(first, "mfu_source", ""):
+        if first is not None and first.mfu_source:
             out.append(ts(f"MFU {first.mfu:.2f}: {first.mfu_source}"))
-        excluded = [t for t in tr.options if getattr(t, "excluded_reason", None)]
+        excluded = [t for t in tr.options if t.excluded_reason]
         if excluded:
             out.append(f"Not ranked ({len(excluded)}), for example:")
             for t in excluded[:3]:

@@ -33,6 +33,7 @@ gCO2e/kWh ÷ 1000 (region, else country, else world; see `Catalog.grid_intensity
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from planner.catalog import Accelerator, Catalog, Instance
@@ -234,9 +235,13 @@ def plan_training(
     for inst, acc in instances:
         if acc.kind is not AcceleratorKind.GPU:
             continue
-        row = _option(wl, compute, inst, acc, options, catalog, micro, kind)
+
+        def at(gpus: int, inst: Instance = inst, acc: Accelerator = acc) -> TrainingOption | None:
+            return _option(wl, compute, inst, acc, options, catalog, micro, kind, at_least_gpus=gpus)
+
+        row = at(0)
         if row is not None and options.train_days is not None and row.excluded_reason is None:
-            row = _within_deadline(row, wl, compute, inst, acc, options, catalog, micro, kind)
+            row = _within_deadline(row, at, options.train_days, inst.count)
         if row is not None:
             rows.append(row)
     rows.sort(key=lambda o: (o.excluded_reason is not None, not o.fits_memory, o.usd_on_demand))
@@ -256,33 +261,20 @@ MAX_TRAIN_GPUS = 16384
 
 
 def _within_deadline(
-    row: TrainingOption,
-    wl: Workload,
-    compute: TrainingCompute,
-    inst: Instance,
-    acc: Accelerator,
-    options: PlanOptions,
-    catalog: Catalog,
-    micro: int,
-    kind: ModelKind | None,
+    row: TrainingOption, at: Callable[[int], TrainingOption | None], days: float, gpus_per_instance: int
 ) -> TrainingOption:
-    """The fewest whole instances of this type that finish within `options.train_days` (more GPUs
-    lose throughput to scaling, so the count is raised until the projected hours fit); the row as
-    it is, excluded with why, when even MAX_TRAIN_GPUS cannot."""
-    assert options.train_days is not None
-    limit_h = options.train_days * 24
+    """The fewest whole instances of this type that finish within `days` (`at(n)`: the option on
+    at least n GPUs; more GPUs lose throughput to scaling, so the count is raised until the
+    projected hours fit); the row, excluded with why, when even MAX_TRAIN_GPUS cannot."""
+    limit_h = days * 24
     current: TrainingOption | None = row
     while current is not None and current.hours > limit_h and current.gpus < MAX_TRAIN_GPUS:
-        wanted = min(MAX_TRAIN_GPUS, max(current.gpus + inst.count, math.ceil(current.gpus * current.hours / limit_h)))
-        current = _option(wl, compute, inst, acc, options, catalog, micro, kind, at_least_gpus=wanted)
+        more = max(current.gpus + gpus_per_instance, math.ceil(current.gpus * current.hours / limit_h))
+        current = at(min(MAX_TRAIN_GPUS, more))
     if current is None or current.hours > limit_h:
         last = current or row
-        return replace(
-            last,
-            excluded_reason=(
-                f"takes {last.hours / 24:,.0f} days on {last.gpus} GPUs, over the {options.train_days:g}-day limit"
-            ),
-        )
+        why = f"takes {last.hours / 24:,.0f} days on {last.gpus} GPUs, over the {days:g}-day limit"
+        return replace(last, excluded_reason=why)
     return current
 
 

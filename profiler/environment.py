@@ -19,6 +19,8 @@ class GpuInfo:
     name: str
     memory_bytes: int
     driver: str
+    #: CUDA compute capability (major, minor), None when NVML does not say
+    capability: tuple[int, int] | None = None
 
 
 def cpu_model() -> str:
@@ -50,10 +52,16 @@ def nvidia_gpu() -> GpuInfo | None:
         name = pynvml.nvmlDeviceGetName(handle)
         mem = pynvml.nvmlDeviceGetMemoryInfo(handle)
         driver = pynvml.nvmlSystemGetDriverVersion()
+        try:
+            major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
+            capability: tuple[int, int] | None = (int(major), int(minor))
+        except Exception:  # older drivers: the kernel-path rules then say "unknown"
+            capability = None
         return GpuInfo(
             name=name.decode() if isinstance(name, bytes) else str(name),
             memory_bytes=int(mem.total),
             driver=driver.decode() if isinstance(driver, bytes) else str(driver),
+            capability=capability,
         )
     except Exception:
         return None

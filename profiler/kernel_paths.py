@@ -145,24 +145,11 @@ class DeviceFacts:
 
 
 def _nvml_capability() -> tuple[int, int] | None:
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:
-        return None
-    try:
-        major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(pynvml.nvmlDeviceGetHandleByIndex(0))
-        return int(major), int(minor)
-    except Exception:
-        return None
-    finally:
-        try:
-            pynvml.nvmlShutdown()
-        except Exception:
-            pass
+    """The first NVIDIA GPU's compute capability, through the one NVML reader the project has."""
+    from .environment import nvidia_gpu
+
+    gpu = nvidia_gpu()
+    return None if gpu is None else gpu.capability
 
 
 @dataclass(frozen=True)

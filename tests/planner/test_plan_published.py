@@ -28,7 +28,7 @@ from the submissions' logs. MLPerf publishes no MFU: the implied one is 3 × 8.1
 from __future__ import annotations
 
 import pytest
-from plan_fixtures import decoder_profile, layer, linear, llama2_7b, make_profile, resnet50
+from plan_fixtures import decoder_profile, layer, linear, llama2_7b, llama2_70b, make_profile, resnet50
 
 from planner.catalog import Catalog
 from planner.options import PlanOptions
@@ -38,12 +38,6 @@ from profiler.result import InputSpec, LayerRow, Profile
 IMAGENET = 1_281_167
 LLAMA2_TOKENS = 2e12
 A100_BF16 = 312e12
-
-
-def llama2_70b() -> Profile:
-    return decoder_profile(
-        n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672, vocab=32000, seq=4096, name="llama-2-70b"
-    )
 
 
 def palm_540b(seq: int = 2048) -> Profile:

@@ -7,7 +7,7 @@ import argparse
 import json
 
 import pytest
-from plan_fixtures import decoder_profile, llama2_7b, mlp, resnet50
+from plan_fixtures import llama2_7b, llama2_70b, mlp, resnet50
 
 from planner.catalog import Catalog
 from planner.model_class import ModelClass, ModelKind
@@ -21,13 +21,6 @@ from profiler.errors import InputError
 from tradeoff.options import add_plan_arguments, plan_options_from_args
 
 GIB = 1024**3
-
-
-def llama2_70b(seq: int = 4096):  # type: ignore[no-untyped-def]
-    """Llama-2-70B: 80 blocks, d 8192, 64 heads with 8 KV heads (GQA), SwiGLU 28672, vocab 32000."""
-    return decoder_profile(
-        n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672, vocab=32000, seq=seq, name="llama-2-70b"
-    )
 
 
 def test_70b_first_option_fits_and_excluded_rank_last(catalog: Catalog) -> None:
