@@ -347,7 +347,10 @@ def _assumptions(
         "params": wl.params,
         "forward_flops": wl.total_flops,
         "element_bytes": {str(p): int(ELEMENT_BYTES[p]) for p in PeakPrecision},
-        "tensor_parallel": "ideal (compute and bytes divide; communication not modelled)",
+        "tensor_parallel": (
+            "compute and bytes divide over the GPUs; decoder LMs add two all-reduces per block (link bandwidth "
+            "+ 8 µs each, planner.llm_serving.tp_allreduce_s); for other models communication is not modelled"
+        ),
         "include_suspect_prices": options.include_suspect_prices,
         "filters": {"gpu": list(options.gpus), "provider": list(options.providers), "region": options.region},
     }
