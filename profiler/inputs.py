@@ -299,6 +299,15 @@ def check_inputs_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_SAMP
         _check_npz(f, str(path), max_bytes)
 
 
+def npz_array_names(path: str | os.PathLike[str]) -> list[str]:
+    """The array names of a checked `--inputs` .npz (its members without ".npy"), none read."""
+    with _open_inputs(path) as f:
+        _check_npz(f, str(path), MAX_SAMPLE_BYTES)
+        f.seek(0)
+        with zipfile.ZipFile(f) as zf:
+            return [n.removesuffix(".npy") for n in zf.namelist()]
+
+
 def load_sample_arrays(path: str | os.PathLike[str], *, max_bytes: int = MAX_SAMPLE_BYTES) -> dict[str, Any]:
     """The arrays of a `--inputs` .npz by name, after `check_inputs_file`'s checks (made on the
     same open file, so it cannot change in between); never unpickles."""

@@ -137,7 +137,7 @@ def variant_task(payload: dict[str, Any], state: dict[str, Any], should_stop: Ca
     if needed is not None:
         check_memory(needed, device=variant.device, what=session.loaded.info.source)
     try:
-        for event in session.variant_events(variant, should_stop):
+        for event in session.variant_events(variant, should_stop, timed=bool(payload.get("timed", True))):
             if event.kind == "finished":
                 yield Finished(event.result.to_dict())
             elif event.kind in ("static", "baseline") and event.profile is not None:

@@ -233,8 +233,14 @@ class WhatIfSession:
 
     # --- variants -------------------------------------------------------------------------------
 
-    def variant_events(self, variant: Variant, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
-        """Transform, measure and compare one variant; the last event carries a VariantResult."""
+    def variant_events(
+        self, variant: Variant, should_stop: Callable[[], bool] = lambda: False, *, timed: bool = True
+    ) -> Iterator[Event]:
+        """Transform, measure and compare one variant; the last event carries a VariantResult.
+
+        `timed=False` screens it: counted and its outputs compared, but not timed (no latency,
+        no interleaved experiment). The optimizer screens most of its candidates this way, since
+        a cloud cost is projected from the counts, and times only the ones it recommends."""
         base_profile: Profile | None = None
         try:
             for event in self.baseline(variant.baseline(), should_stop):
@@ -248,7 +254,7 @@ class WhatIfSession:
                 assert base_profile is not None
                 _, outputs = self._baselines[(variant.shape_key(), variant.device)]
                 fid = None if outputs is None else compare(outputs, outputs, self.labels)
-                timed = base_profile.totals.latency_ms is not None
+                base_timed = base_profile.totals.latency_ms is not None
                 result = VariantResult(
                     variant,
                     base_profile,
@@ -256,8 +262,8 @@ class WhatIfSession:
                     fid,
                     deltas(base_profile, base_profile),
                     notes=("identity variant: the baseline itself",),
-                    latency_ratio=RatioEstimate.identity() if timed else None,
-                    throughput_ratio=RatioEstimate.identity() if timed else None,
+                    latency_ratio=RatioEstimate.identity() if base_timed else None,
+                    throughput_ratio=RatioEstimate.identity() if base_timed else None,
                 )
                 yield Event("finished", 1.0, "done", profile=base_profile, result=result)
                 return
@@ -282,13 +288,15 @@ class WhatIfSession:
                 experiment.append((ratio, comparison))
                 return timing
 
-            compared = self.base.latency and base_profile.totals.latency_ms is not None
+            compared = timed and self.base.latency and base_profile.totals.latency_ms is not None
             request = dataclasses.replace(
                 self.request_for(variant),
                 shapes=tuple((s.name, s.shape) for s in self.specs_for(variant)),
                 batch=None,
                 seq_len=None,
             )
+            if not timed:
+                request = dataclasses.replace(request, latency=False, layer_latency=False)
             events = profile_events(
                 target, request, should_stop=should_stop, end_to_end=beside_baseline if compared else None
             )

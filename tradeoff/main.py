@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from profiler import __version__
 from profiler.errors import StudioError
 from profiler.textsafe import terminal_safe
-from tradeoff.commands import compare, gui, hardware, plan, profile, report, sweep, trace
+from tradeoff.commands import compare, gui, hardware, optimize, plan, profile, report, sweep, trace
 from tradeoff.options import Parser
 
 # in the order `tradeoff --help` lists them
@@ -27,6 +27,7 @@ COMMANDS = {
     "report": report,
     "trace": trace,
     "plan": plan,
+    "optimize": optimize,
     "compare": compare,
     "hardware": hardware,
 }
