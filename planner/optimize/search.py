@@ -228,11 +228,7 @@ class Search:
         """Bisect the global ratio: the largest that keeps the floor (lo) and the smallest that
         does not (hi, None when even max_prune keeps it)."""
         step = self.space.resolution
-        lo, hi = 0.0, self.space.max_prune
-        t = yield from self._try(self._variant(prune=hi, prune_method=method, batch=batch), "prune")
-        if t.ok and t.feasible:
-            self._boundary[method] = (hi, None)
-            return
+        lo, hi = 0.0, self.space.max_prune  # hi is assumed to break the floor until tried
         while hi - lo > step + 1e-9:
             mid = _snap((lo + hi) / 2, step)
             if mid <= lo + 1e-9 or mid >= hi - 1e-9:
@@ -242,6 +238,11 @@ class Search:
                 lo = mid
             else:
                 hi = mid
+        if hi >= self.space.max_prune - 1e-9:  # every ratio tried kept the floor: try the largest
+            t = yield from self._try(self._variant(prune=hi, prune_method=method, batch=batch), "prune")
+            if t.ok and t.feasible:
+                self._boundary[method] = (hi, None)
+                return
         self._boundary[method] = (lo, hi)
 
     def _combine(self, combos: list[tuple[Precision, Any]], batch: int | None) -> Generator[Ask, Trial, None]:

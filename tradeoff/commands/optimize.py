@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from profiler.inputs import parse_shape_options
     from profiler.result import ModelInfo
     from profiler.textsafe import terminal_safe
+    from profiler.variant_measurer import VariantMeasurer
     from tradeoff.options import (
         catalog_from_args,
         check_inputs_option,
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         request_from_args_base,
     )
     from tradeoff.output import emit
-    from tradeoff.worker_runs import VariantMeasurer, _Progress, _wants_lines
+    from tradeoff.worker_runs import _Progress, _wants_lines
 
     if args.no_latency:
         raise InputError("--no-latency", "optimize times its recommendation; it cannot run without latency")

@@ -1,0 +1,103 @@
+"""Run → Optimize…: the window's part. It opens the dialog (gui/widgets/optimize_dialog.py) for
+the open model, builds the search from the dialog's inputs and the Planner tab's load and
+filters, and restores a chosen variant in the main window.
+
+The search measures in a worker of its own (the model's code never runs in the app), with the
+same trust the open model has in this session (`Opening.may_run` asks first for a .py factory a
+project named); the live knobs' worker is left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import TYPE_CHECKING
+
+from gui import plain_text
+from gui.controller import TIME_LIMIT_S
+from gui.widgets.optimize_dialog import OptimizeDialog, OptimizeThread
+from profiler.variant import Variant
+
+if TYPE_CHECKING:
+    from gui.window.main_window import MainWindow
+
+#: the search times its confirmation a little harder than a live knob change does
+OPTIMIZE_BUDGET_S = 1.0
+
+
+class Optimizing:
+    def __init__(self, w: MainWindow) -> None:
+        self._w = w
+        self.dialog: OptimizeDialog | None = None
+
+    def on_optimize_action(self) -> None:
+        w = self._w
+        ws = w.workspace
+        reference = ws.reference
+        if ws.source is None or reference is None:
+            plain_text.information(w, "Optimize", "Open a model and wait for its first measurement, then optimize it.")
+            return
+        if reference.totals.latency_ms is None:
+            plain_text.information(
+                w,
+                "Optimize",
+                "This model was counted but not run here (too large to hold): there is nothing to measure.",
+            )
+            return
+        if not w.opening.may_run():
+            return
+        if self.dialog is not None and self.dialog.search_thread is not None and self.dialog.search_thread.isRunning():
+            self.dialog.raise_()
+            return
+        from planner.optimize.run import objective_text
+
+        options = w.planner.options()
+        labelled = _labelled(ws.source)
+        dialog = OptimizeDialog(
+            model_name=reference.model.name,
+            objective=objective_text(options) + " (the Planner tab's load and filters)",
+            labelled=labelled,
+            torch_model=str(reference.model.format) != "onnx",
+            parent=w,
+        )
+        dialog.on_start = functools.partial(self._start, dialog)
+        dialog.restore_requested.connect(self._restore)
+        self.dialog = dialog
+        dialog.show()
+
+    def _start(self, dialog: OptimizeDialog) -> None:
+        from planner.optimize.search import Search
+        from planner.optimize.trial import cost_of
+        from profiler.variant_measurer import VariantMeasurer
+
+        w = self._w
+        ws = w.workspace
+        options = w.planner.options()
+        catalog = w.planner.catalog
+        floor, space, budget = dialog.floor(), dialog.space(str(ws.knobs.device)), dialog.budget()
+        request = dataclasses.replace(w.controller._base_request, shapes=ws.shapes, budget_s=OPTIMIZE_BUDGET_S)
+
+        def make_search() -> Search:
+            return Search(space=space, floor=floor, cost_fn=lambda p: cost_of(p, options, catalog), budget=budget)
+
+        measurer = functools.partial(
+            VariantMeasurer, str(ws.source), trust=ws.trust, request=request, inputs=None, time_limit_s=TIME_LIMIT_S
+        )
+        dialog.run_thread(OptimizeThread(make_search, measurer, options))
+
+    def _restore(self, variant: Variant) -> None:
+        self._w.restore_variant(variant)
+        self._w.raise_()
+
+    def close(self) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+
+
+def _labelled(source: str) -> bool:
+    """A trained demo brings labelled held-out samples; the app passes no other samples."""
+    if source.startswith("demo:"):
+        from profiler.demos import TRAINED_DEMOS
+
+        return source.split(":", 1)[1] in TRAINED_DEMOS
+    return False
