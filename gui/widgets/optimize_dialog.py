@@ -47,7 +47,7 @@ from planner.optimize.trial import Trial
 from profiler import units
 from profiler.vocab import Precision, PruneMethod, Runtime
 
-COLUMNS = ("#", "step", "variant", "quality", "cost", "fleet", "keeps the floor", "timed here")
+COLUMNS = ("#", "step", "variant", "quality", "cost", "fleet", "timed here", "keeps the floor")
 FLOOR_KINDS = (
     ("accuracy", "Accuracy drop at most (points)"),
     ("cosine", "Output cosine at least"),
@@ -198,10 +198,14 @@ class OptimizeDialog(QDialog):
             symbol="o", size=9, brush=brush("#3b82f6"), pen=pen("#1e40af", 1), name="keeps the floor"
         )
         self.front = pg.PlotDataItem(pen=pen("#3b82f6", 1.5), name="Pareto front")
+        self.points_base = pg.ScatterPlotItem(
+            symbol="s", size=12, brush=brush("#ffffff", 0), pen=pen("#111827", 2), name="baseline"
+        )
         self.points_rec = pg.ScatterPlotItem(
             symbol="star", size=18, brush=brush("#f59e0b"), pen=pen("#92400e", 1), name="recommended"
         )
-        for item in (self.front, self.points_bad, self.points_ok, self.points_rec):
+        self.plot.getViewBox().setDefaultPadding(0.08)
+        for item in (self.front, self.points_bad, self.points_ok, self.points_base, self.points_rec):
             self.plot.addItem(item)
         self._labels: list[pg.TextItem] = []
 
@@ -210,14 +214,19 @@ class OptimizeDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(lambda: self.restore_button.setEnabled(bool(self._selected())))
         self.table.doubleClicked.connect(self._restore_clicked)
 
         split = QSplitter()
         split.addWidget(self.plot)
         split.addWidget(self.table)
-        split.setSizes([500, 600])
+        split.setSizes([480, 720])
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(buttons)
@@ -365,8 +374,8 @@ class OptimizeDialog(QDialog):
             quality_text(t) if t.error is None else "failed",
             "—" if c is None else units.usd(c.value, per="/month" if basis == "usd_per_month" else " /M"),
             "—" if c is None or c.instance is None else f"{c.instances or 1} × {c.instance}",
-            "yes" if t.feasible else ("; ".join(t.why_not) or (t.error or "no"))[:120],
             "yes" if t.timed else "",
+            "yes" if t.feasible else ("; ".join(t.why_not) or (t.error or "no"))[:120],
         )
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)  # a table item is never rich text
@@ -395,10 +404,12 @@ class OptimizeDialog(QDialog):
         front = [self.trials[i] for i in pareto_front(ok)] if ok else []
         front = [t for t in front if t.index < len(self.trials)]
         self.front.setData([xy(t)[0] for t in front], [xy(t)[1] for t in front])
+        base = next((t for t in ok if t.phase == "baseline"), None)
+        self.points_base.setData(spots([base]) if base is not None else [])
         rec = self.outcome.recommended if self.outcome is not None else None
         self.points_rec.setData(spots([rec]) if rec is not None and rec.ok else [])
-        for t in front[:8]:  # the front's points named; the table has the rest
-            item = pg.TextItem(_short(t.label), anchor=(0, 1), color="#555555")
+        for k, t in enumerate(front[:8]):  # the front's points named (above, below in turn); the table has the rest
+            item = pg.TextItem(_short(t.label), anchor=(0, 1) if k % 2 == 0 else (0, 0), color="#555555")
             item.setPos(*xy(t))
             self.plot.addItem(item)
             self._labels.append(item)
