@@ -76,7 +76,16 @@ def _inputs_of(window: Any) -> ReportInputs | None:
             options, catalog = planner.options(), planner.catalog
         except (AttributeError, ValueError, StudioError):
             options = catalog = None
-    return build_report_inputs(ws.reference, results, options=options, catalog=catalog, chosen_label=chosen)
+    inputs = build_report_inputs(ws.reference, results, options=options, catalog=catalog, chosen_label=chosen)
+    optimizing = getattr(window, "optimizing", None)
+    result = None if optimizing is None else optimizing.outcome_for(ws.source, chosen)
+    if result is not None:  # the variant shown is the optimizer's recommendation: page 1 says why
+        from dataclasses import replace
+
+        from planner.optimize.result import choice_rule
+
+        inputs = replace(inputs, optimize=result, choice_rule=choice_rule(result))
+    return inputs
 
 
 def _trace_payload_of(window: Any) -> dict[str, Any] | None:

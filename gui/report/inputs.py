@@ -43,6 +43,9 @@ class ReportInputs:
     created: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().astimezone())
     title: str = "Cost report"
     choice_rule: str = ""
+    #: the optimizer's search (planner.optimize.result.OptimizeResult) this report was made
+    #: from: page 1's Recommendation is then its recommendation, with its reasons and front
+    optimize: Any = None
 
     @property
     def model_name(self) -> str:

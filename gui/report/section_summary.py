@@ -130,6 +130,48 @@ class SummarySection(SectionBase):
 
         return report_recommendation(self.x)
 
+    def optimize_recommendation(self, result: Any) -> None:
+        """The optimizer's answer (planner/optimize): the variant, why it won, what bound it, and
+        the cost–quality front it was chosen from (costs projected, quality measured here)."""
+        from planner.optimize.result import quality_text
+
+        from .layout import Column
+
+        d = self.doc
+        rec, best = result.recommendation, result.recommended
+        if rec is None or best is None:
+            d.paragraph(f"The optimizer found no recommendation: {result.stopped_because}.", size=9.5, after=3)
+            return
+        d.paragraph(
+            f"Optimized for the {result.objective}, keeping {result.floor.describe()}: "
+            f"{rec.label}{' (the baseline stays)' if rec.is_baseline else ''}.",
+            size=10, bold=True, after=2,
+        )  # fmt: skip
+        lines = [f"Why: {rec.why}.", f"Bound by: {rec.bound}.", f"Quality (measured): {quality_text(best)}."]
+        lr = best.latency_ratio
+        if lr is not None and not rec.is_baseline:
+            verdict = "" if lr.significant else " — no measurable change"
+            lines.append(
+                f"Latency here (measured, interleaved with the baseline): {lr.value:.3f}× "
+                f"[{lr.ci_low:.3f}, {lr.ci_high:.3f}], {round(100 * lr.confidence)} % interval{verdict}."
+            )
+        m = result.measurements
+        lines.append(
+            f"Searched {len(result.trials)} variants ({m.screened} screened, {m.timed} timed) of a space whose exhaustive "
+            f"grid is {m.grid_size}; stopped: {result.stopped_because}."
+        )
+        d.bullets(lines, size=8.5)
+        rows = []
+        for i in result.pareto[:6]:
+            t = result.trials[i]
+            cost = fmt.usd(t.cost.value) + ("/month" if result.basis == "usd_per_month" else " /M")
+            fleet = f"{t.cost.instances or 1} × {t.cost.instance}" if t.cost.instance else "—"
+            mark = "recommended" if i == rec.trial else ("" if t.feasible else "below the floor")
+            rows.append([t.label, quality_text(t), cost, fleet, mark])
+        if rows:
+            d.table([Column("Pareto front: variant", 3.2, wrap=True), Column("Quality (measured)", 1.3),
+                     Column("Cost (projected)", 1.2, "r"), Column("Fleet", 1.3), Column("", 1.0)], rows, size=7.5, after=4)  # fmt: skip
+
     def summary_costs(self) -> None:
         from .layout import HEAD, Column
 
@@ -138,6 +180,8 @@ class SummarySection(SectionBase):
             d.paragraph("No cost projection in this report (no hardware catalog was given).", size=9, italic=True)
             return
         d.heading("Recommendation", 2)
+        if self.x.optimize is not None:
+            self.optimize_recommendation(self.x.optimize)
         d.paragraph(self.recommendation(), size=9.5, after=4)
         sb, sc = cheapest_serving(self.pb), cheapest_serving(self.pc)
         tb, tc = cheapest_training(self.pb), cheapest_training(self.pc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gui import plain_text
 from gui.controller import TIME_LIMIT_S
@@ -29,6 +29,7 @@ class Optimizing:
     def __init__(self, w: MainWindow) -> None:
         self._w = w
         self.dialog: OptimizeDialog | None = None
+        self.source: str | None = None  # the model the dialog's search ran on
 
     def on_optimize_action(self) -> None:
         w = self._w
@@ -83,7 +84,20 @@ class Optimizing:
         measurer = functools.partial(
             VariantMeasurer, str(ws.source), trust=ws.trust, request=request, inputs=None, time_limit_s=TIME_LIMIT_S
         )
+        self.source = ws.source
         dialog.run_thread(OptimizeThread(make_search, measurer, options))
+
+    def outcome_for(self, source: str | None, chosen_label: str | None) -> Any:
+        """The finished search of `source` when the variant shown is its recommendation (or the
+        baseline, when it recommends the baseline): what the report's page 1 then states."""
+        d = self.dialog
+        result = None if d is None or source is None or source != self.source else d.outcome
+        if result is None or result.recommendation is None:
+            return None
+        rec = result.recommendation
+        shown = None if chosen_label is None else chosen_label
+        wanted = None if rec.is_baseline else result.recommended.variant.label()
+        return result if shown == wanted else None
 
     def _restore(self, variant: Variant) -> None:
         self._w.restore_variant(variant)

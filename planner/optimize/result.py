@@ -201,6 +201,11 @@ def recommend(
     )  # fmt: skip
 
 
+def choice_rule(r: OptimizeResult) -> str:
+    """How a report built from the search says its variant was chosen."""
+    return f"recommended by the optimizer for the {r.objective}, keeping {r.floor.describe()}"
+
+
 def quality_text(t: Trial) -> str:
     f = t.fidelity
     if f is None:

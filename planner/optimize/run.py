@@ -36,7 +36,8 @@ def drive(
 def objective_text(options: Any) -> str:
     """The objective in words, from the plan options."""
     if options.serve_qps is not None:
-        text = f"lowest projected $ per month serving {options.serve_qps:g} req/s"
+        qps = options.serve_qps
+        text = f"lowest projected $ per month serving {f'{qps:,.0f}' if qps >= 10 else f'{qps:g}'} req/s"
     else:
         text = "lowest projected $ per million inferences"
     if options.slo_ms is not None:

@@ -93,6 +93,9 @@ class Search:
         self.stopped_because: str | None = None
         self.started = clock()
         self._memo: dict[tuple[str, bool], Trial] = {}
+        #: the full VariantResult of each timed variant (baseline, confirmations), in memory only:
+        #: a report of the search shows their profiles
+        self.timed_results: dict[str, Any] = {}
         self._boundary: dict[PruneMethod, tuple[float, float | None]] = {}
         self._gen = self._strategy()
         self._asked_at = clock()
@@ -118,6 +121,8 @@ class Search:
         )
         self.trials.append(trial)
         self._memo[(ask.variant.key(), ask.timed)] = trial
+        if ask.timed and trial.ok:
+            self.timed_results[ask.variant.key()] = result
         self._asked_at = self.clock()
         try:
             self._ask = self._gen.send(trial)

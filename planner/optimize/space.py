@@ -55,7 +55,8 @@ class QualityFloor(Record):
     def describe(self) -> str:
         parts = []
         if self.max_accuracy_drop_pp is not None:
-            parts.append(f"accuracy within {self.max_accuracy_drop_pp:g} points of the baseline's")
+            pp = self.max_accuracy_drop_pp
+            parts.append(f"accuracy within {pp:g} point{'' if pp == 1 else 's'} of the baseline's")
         if self.min_cosine is not None:
             parts.append(f"output cosine ≥ {self.min_cosine:g}")
         if self.min_top1_agreement is not None:

@@ -27,6 +27,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     g.add_argument("--budget", metavar="10m|40v", help="stop exploring after this time and/or this many variants")
     g.add_argument("--max-latency-ms", type=float, metavar="MS", help="latency objective, measured here per batch")
+    g.add_argument("--pdf", metavar="FILE", help="also write the cost report PDF, the recommendation on page 1")
+    g.add_argument("--page-size", choices=["a4", "letter"], default="a4", type=str.lower, help="paper size (a4)")
     q = p.add_argument_group("quality floor (default: accuracy within 1 point with labels, else cosine ≥ 0.99)")
     q.add_argument("--min-cosine", type=float, metavar="C", help="output cosine similarity to the baseline's")
     q.add_argument(
@@ -104,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
     from tradeoff.output import emit
     from tradeoff.worker_runs import _Progress, _wants_lines
 
+    if args.pdf:
+        from tradeoff.commands.report import _check_destination
+
+        _check_destination(args.pdf)
     if args.no_latency:
         raise InputError("--no-latency", "optimize times its recommendation; it cannot run without latency")
     options = plan_options_from_args(args)  # a bad option fails before anything runs
@@ -149,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     result = gather(search, model, options)
     result.check()
     emit(args, result.to_dict(), render_optimize(result), optimize_csv(result))
+    if args.pdf:
+        pages = write_report(args.pdf, search, result, options, catalog, page_size=args.page_size)
+        if args.json != "-":
+            print(terminal_safe(f"wrote {args.pdf}: {pages} pages, {args.page_size.upper()}"))
     for w in catalog.warnings:
         print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 130 if interrupted else 0
@@ -166,3 +176,21 @@ def _labelled(args: argparse.Namespace) -> bool:
 
         return args.model.split(":", 1)[1] in TRAINED_DEMOS
     return False
+
+
+def write_report(path: str, search: Any, result: Any, options: Any, catalog: Any, *, page_size: str = "a4") -> int:
+    """The cost report of a search: the baseline and the timed variants, the recommendation
+    chosen, and page 1's Recommendation written from the search (gui.report; Qt loads here)."""
+    import dataclasses
+
+    from gui.report import build_report_inputs, render_report_pdf
+    from planner.optimize.result import choice_rule
+
+    rec = result.recommended
+    chosen = None if rec is None or result.recommendation.is_baseline else rec.variant.label()
+    inputs = build_report_inputs(
+        search.baseline_profile, list(search.timed_results.values()), options=options, catalog=catalog,
+        chosen_label=chosen,
+    )  # fmt: skip
+    inputs = dataclasses.replace(inputs, optimize=result, choice_rule=choice_rule(result))
+    return int(render_report_pdf(inputs, path, page_size=page_size))
