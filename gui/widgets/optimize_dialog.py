@@ -348,7 +348,7 @@ class OptimizeDialog(QDialog):
         if rec is None or best is None:
             self.recommendation.setText("No recommendation: " + result.stopped_because)
             return
-        latency = ""
+        latency = "" if best.timed else "\nNot timed here: the search stopped before confirming it beside the baseline."
         if best.latency_ratio is not None and not rec.is_baseline:
             lr = best.latency_ratio
             latency = f"\nLatency here: {lr.value:.3f}× the baseline's [{lr.ci_low:.3f}, {lr.ci_high:.3f}]" + (

@@ -229,6 +229,8 @@ def render_optimize(r: OptimizeResult) -> str:
         lines.append(
             f"  quality: {quality_text(best)}" + (f" (baseline {quality_text(r.baseline)})" if r.baseline else "")
         )
+        if not best.timed:
+            lines.append("  not timed here: the search stopped before confirming it beside the baseline")
         if best.latency_ratio is not None and not rec.is_baseline:
             lr = best.latency_ratio
             verdict = "" if lr.significant else " — no measurable change"

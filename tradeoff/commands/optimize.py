@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
             search.cancel("interrupted")
             interrupted = True
     progress.done()
+    if interrupted and not search.trials:
+        raise KeyboardInterrupt  # nothing was measured: the usual interrupted exit
     if not search.trials or search.baseline_profile is None:
         first = search.trials[0].error if search.trials else "nothing ran"
         raise MeasureError(args.model, f"the baseline could not be measured ({first})")
