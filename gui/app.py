@@ -39,6 +39,12 @@ def make_application(argv: Sequence[str] | None = None) -> object:
 def run_app(source: str | None = None, trust: bool = False) -> int:
     """Show the main window on `source` (default: the demo model) and run the event loop."""
     multiprocessing.freeze_support()
+    from gui.qt_system_check import platform_problem
+
+    problem = platform_problem()
+    if problem is not None:  # Qt would abort the process; say what to install instead
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from profiler.tensorboard import install_stop_handlers
 
     install_stop_handlers()  # SIGTERM/SIGHUP stop a TensorBoard the app started (SECURITY.md)
