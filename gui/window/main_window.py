@@ -8,6 +8,8 @@ plain state (`Workspace`, `LayerData`, gui/state/) the views show. What it does 
   saving, the autosave and restoring it after a crash;
 - gui/window/results.py — run events, the layer views, deltas, charts and details, the knobs;
 - gui/window/exporting.py — the PDF report, data export, trace and TensorBoard.
+- gui/window/comparing.py — Run → Compare with…: the open model against a second one.
+- gui/window/optimizing.py — Run → Optimize…: the cheapest variant that keeps a quality floor.
 
 It never measures or loads torch itself. Every question to the user goes through `Prompts`
 (tests replace it), every error becomes a dialog or a status message. Names, paths and error
@@ -51,9 +53,11 @@ from gui.widgets.dialogs import Prompts
 from gui.widgets.knobs import KnobsWidget
 from gui.widgets.layer_views import LayerHeatmapView, LayerTableView
 from gui.widgets.telemetry import TelemetryStrip
+from gui.window.comparing import Comparing
 from gui.window.exporting import Exporting
 from gui.window.menus import Menus
 from gui.window.opening import CHOSEN, PROJECT, Opening, Shapes, display_name
+from gui.window.optimizing import Optimizing
 from gui.window.results import ResultsView
 from profiler.variant import Variant
 
@@ -93,6 +97,8 @@ class MainWindow(QMainWindow):
         self.opening = Opening(self)
         self.results_view = ResultsView(self)
         self.exporting = Exporting(self)
+        self.comparing = Comparing(self)
+        self.optimizing = Optimizing(self)
         self.menus = Menus(self)
         self._build_status_bar()
         self.results_view.connect()
@@ -281,6 +287,8 @@ class MainWindow(QMainWindow):
         if self.workspace.source is not None:
             self.opening.autosave()
         self.telemetry.timer.stop()
+        self.comparing.close()
+        self.optimizing.close()
         self.controller.close()
         self.settings.mark_clean_exit()
         super().closeEvent(event)

@@ -94,6 +94,17 @@ class Menus:
         act = QAction("Back to &baseline", w, shortcut=QKeySequence("Ctrl+B"))
         act.triggered.connect(w.knobs.reset_button.click)
         run.addAction(act)
+        run.addSeparator()
+        self.compare_action = QAction("Compare &with…", w, shortcut=QKeySequence("Ctrl+Shift+C"))
+        self.compare_action.setToolTip("Measure the open model (A) and a second model (B) side by side")
+        self.compare_action.triggered.connect(w.comparing.on_compare_action)
+        self.optimize_action = QAction("&Optimize…", w, shortcut=QKeySequence("Ctrl+Shift+O"))
+        self.optimize_action.setToolTip(
+            "Search pruning × precision × runtime for the cheapest variant at the Planner tab's load that keeps a quality floor"
+        )
+        self.optimize_action.triggered.connect(w.optimizing.on_optimize_action)
+        run.addAction(self.optimize_action)
+        run.addAction(self.compare_action)
 
         view = bar.addMenu("&View")
         self.dark_action = QAction("&Dark theme", w, checkable=True, shortcut=QKeySequence("Ctrl+Shift+D"))

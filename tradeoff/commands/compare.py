@@ -1,6 +1,8 @@
 """`tradeoff compare A B`: two models (or saved profiles) side by side — totals and B ÷ A ratios,
 per-layer rows aligned (profiler/compare.py says how), output fidelity of B against A on the
-same inputs, and the serving cost of each at the stated load."""
+same inputs, and the serving cost of each at the stated load (planner/compare_costs.py, shared
+with the app). `--pdf FILE` also writes the comparison as a PDF (gui/report/section_compare.py,
+Qt, imported only then)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     add_model_options(p)
     p.add_argument("model_b", metavar="B", help="the second model (same forms as MODEL), or a tradeoff.profile/1 JSON")
     p.add_argument("--top", type=positive_int, default=10, help="aligned layers shown (largest change first)")
+    p.add_argument(
+        "--pdf",
+        metavar="FILE.pdf",
+        help="also write the comparison as a PDF (totals, top layer changes, fidelity, cost)",
+    )
     add_plan_arguments(p)
     return p
 
@@ -36,6 +43,7 @@ def _read_profile(path: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from planner.compare_costs import serving_costs
     from planner.plan import plan
     from profiler.compare import build_comparison, comparison_csv, render_comparison
     from profiler.fidelity import Fidelity
@@ -47,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from tradeoff.worker_runs import compare_in_worker
 
     plan_options = plan_options_from_args(args)  # a bad plan option fails before anything runs
+    if args.pdf:
+        from tradeoff.commands.report import _check_destination
+
+        _check_destination(args.pdf)  # before minutes of measuring
     sources = [args.model, args.model_b]
     given: list[Profile | None] = []
     for source in sources:
@@ -71,34 +83,18 @@ def run(args: argparse.Namespace) -> int:
     for p in profiles:
         p.check()
     catalog = catalog_from_args(args)
-    costs = _costs([plan(p, plan_options, catalog) for p in profiles])
+    costs = serving_costs([plan(p, plan_options, catalog) for p in profiles])
     comparison = build_comparison(
         sources[0], profiles[0], sources[1], profiles[1], fidelity=fidelity, fidelity_note=note, costs=costs
     )
     comparison.check()
     emit(args, comparison.to_dict(), render_comparison(comparison, top=args.top), comparison_csv(comparison))
+    if args.pdf:
+        from gui.report.section_compare import render_compare_pdf
+
+        pages = render_compare_pdf(comparison, args.pdf, top=args.top)
+        if args.json != "-":  # stdout carries the JSON document then
+            print(terminal_safe(f"wrote {args.pdf}: {pages} page{'s' if pages != 1 else ''}"))
     for w in catalog.warnings:
         print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 0
-
-
-def _costs(plans: list[Any]) -> dict[str, Any]:
-    """Each plan's serving answer and the difference (B − A) on the basis both share."""
-    out: dict[str, Any] = {}
-    answers = []
-    for side, p in zip(("a", "b"), plans, strict=True):
-        s = p.answer.serving if p.answer is not None else None
-        answers.append(s)
-        out[side] = {
-            "serving": None if s is None else s.to_dict(),
-            "unanswered": None if p.answer is None else p.answer.serving_unanswered,
-        }
-    a, b = answers
-    out["difference"] = None
-    if a is not None and b is not None:
-        for basis in ("usd_per_month", "usd_per_million"):
-            va, vb = getattr(a, basis), getattr(b, basis)
-            if va is not None and vb is not None:
-                out["difference"] = {"basis": basis, "b_minus_a": vb - va, "ratio_b_over_a": vb / va if va else None}
-                break
-    return out
