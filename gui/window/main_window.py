@@ -10,6 +10,7 @@ plain state (`Workspace`, `LayerData`, gui/state/) the views show. What it does 
 - gui/window/exporting.py — the PDF report, data export, trace and TensorBoard.
 - gui/window/comparing.py — Run → Compare with…: the open model against a second one.
 - gui/window/optimizing.py — Run → Optimize…: the cheapest variant that keeps a quality floor.
+- gui/window/batch_sweep.py — Batch tab → Sweep batch: the variant shown at every batch.
 
 It never measures or loads torch itself. Every question to the user goes through `Prompts`
 (tests replace it), every error becomes a dialog or a status message. Names, paths and error
@@ -53,6 +54,7 @@ from gui.widgets.dialogs import Prompts
 from gui.widgets.knobs import KnobsWidget
 from gui.widgets.layer_views import LayerHeatmapView, LayerTableView
 from gui.widgets.telemetry import TelemetryStrip
+from gui.window.batch_sweep import BatchSweep
 from gui.window.comparing import Comparing
 from gui.window.exporting import Exporting
 from gui.window.menus import Menus
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self.exporting = Exporting(self)
         self.comparing = Comparing(self)
         self.optimizing = Optimizing(self)
+        self.batch_sweep = BatchSweep(self)
         self.menus = Menus(self)
         self._build_status_bar()
         self.results_view.connect()
@@ -289,6 +292,7 @@ class MainWindow(QMainWindow):
         self.telemetry.timer.stop()
         self.comparing.close()
         self.optimizing.close()
+        self.batch_sweep.close()
         self.controller.close()
         self.settings.mark_clean_exit()
         super().closeEvent(event)
