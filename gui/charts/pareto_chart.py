@@ -71,6 +71,21 @@ class ParetoChart(QWidget):
         self.plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_scatter_clicked)
         self.entries: list[dict[str, Any]] = []
+        self.labels: list[pg.TextItem] = []
+        # the legend: marker kinds only (sample items, no data), so the scatter stays one item
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        t = current()
+        self._legend_items = {
+            "Pareto-optimal (outlined)": pg.ScatterPlotItem(
+                symbol="o", size=11, brush=brush(t.accent, 170), pen=pen(t.text, 1.5)
+            ),
+            "other variant": pg.ScatterPlotItem(
+                symbol="o", size=11, brush=brush(t.accent, 170), pen=pen(t.accent, 0.5)
+            ),
+            "shown now": pg.ScatterPlotItem(symbol="o", size=11, brush=brush(t.heat, 170), pen=pen(t.heat, 0.5)),
+        }
+        for name, item in self._legend_items.items():
+            self.legend.addItem(item, name)
 
     @staticmethod
     def _tip(x: float, y: float, data: Any) -> str:
@@ -99,6 +114,9 @@ class ParetoChart(QWidget):
             e for e in entries if e.get("latency_ms") and e.get("fidelity") is not None and math.isfinite(e["fidelity"])
         ]
         self.entries = usable
+        for label in self.labels:
+            self.plot.removeItem(label)
+        self.labels.clear()
         if not usable:
             self.scatter.setData([])
             return
@@ -117,6 +135,13 @@ class ParetoChart(QWidget):
                 }
             )
         self.scatter.setData(spots)
+        # the front's points named (a variant label is plain text: TextItem never reads markup)
+        front = sorted((e for e in usable if e.get("pareto")), key=lambda e: e["latency_ms"])
+        for k, e in enumerate(front[:MAX_LABELS]):
+            label = pg.TextItem(_short(e["label"]), anchor=(0, 1) if k % 2 == 0 else (0, 0), color=t.muted)
+            label.setPos(e["latency_ms"], e["fidelity"])
+            self.plot.addItem(label)
+            self.labels.append(label)
 
     def _on_scatter_clicked(self, _item: Any, points: Any, *_: Any) -> None:
         if len(points):
@@ -126,3 +151,11 @@ class ParetoChart(QWidget):
 
     def restyle(self) -> None:
         style_plot(self.plot, current())
+
+
+#: labels drawn on the front at most (more would overlap; the tooltips name every point)
+MAX_LABELS = 8
+
+
+def _short(label: str, limit: int = 32) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -83,3 +83,26 @@ def test_chart_entries_carry_the_cores_flags(qapp: Any) -> None:
     chart = ParetoChart()
     chart.show_results(results, rs[0].variant.key())
     assert len(chart.entries) == 3
+
+
+def test_the_front_is_labelled_and_there_is_a_legend(qtbot: Any) -> None:
+    from gui.charts.pareto_chart import ParetoChart
+    from profiler.variant import Variant
+
+    chart = ParetoChart()
+    qtbot.addWidget(chart)
+    entries = [
+        {"key": "a", "variant": Variant(), "label": "fp32", "latency_ms": 2.0, "fidelity": 1.0,
+         "weight_bytes": 100, "weights": "100 B", "pareto": True},
+        {"key": "b", "variant": Variant(prune=0.5), "label": "prune 0.5 <b>structured</b>", "latency_ms": 1.0,
+         "fidelity": 0.9, "weight_bytes": 50, "weights": "50 B", "pareto": True},
+        {"key": "c", "variant": Variant(prune=0.3), "label": "prune 0.3", "latency_ms": 2.5, "fidelity": 0.8,
+         "weight_bytes": 70, "weights": "70 B", "pareto": False},
+    ]  # fmt: skip
+    chart.set_results(entries, "a")
+    texts = [item.textItem.toPlainText() for item in chart.labels]
+    assert texts == ["prune 0.5 <b>structured</b>", "fp32"], "front only, fastest first, as plain text"
+    names = [label.text for _, label in chart.legend.items]
+    assert names == ["Pareto-optimal (outlined)", "other variant", "shown now"]
+    chart.set_results([], None)
+    assert chart.labels == []
