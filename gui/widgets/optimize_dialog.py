@@ -156,6 +156,16 @@ class OptimizeDialog(QDialog):
         row.addWidget(self.max_prune)
         row.addWidget(self.overrides)
         form.addRow("Largest pruning ratio", row)
+        self.recover_steps = QSpinBox(minimum=0, maximum=2000, singleStep=50, value=0)
+        self.recover_steps.setSpecialValueText("off")
+        self.recover_steps.setSuffix(" steps")
+        self.recover_steps.setEnabled(torch_model and labelled)
+        self.recover_steps.setToolTip(
+            "After structured pruning, train each pruned variant this many steps towards the baseline's outputs "
+            "(knowledge distillation) on two thirds of the model's samples; quality is measured on the other third. "
+            "A few steps on a small sample is not a training run. Needs the model's own labelled samples (the trained demo)."
+        )
+        form.addRow("Recover pruned variants", self.recover_steps)
         self.precisions: dict[str, QCheckBox] = {}
         row = QHBoxLayout()
         for p in (Precision.FP32, Precision.FP16, Precision.BF16, Precision.INT8):
@@ -271,6 +281,7 @@ class OptimizeDialog(QDialog):
             runtimes=runtimes,
             layer_overrides=self.overrides.isChecked(),
             device=device,  # type: ignore[arg-type]
+            recover_steps=self.recover_steps.value() or None if self.recover_steps.isEnabled() else None,
         )
 
     def budget(self) -> Budget:

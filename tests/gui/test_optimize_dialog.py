@@ -68,3 +68,26 @@ def test_cancel_keeps_what_was_tried(qtbot: Any, make_window: Any) -> None:
 def _wait_done(qtbot: Any, dialog: Any) -> None:
     """Until the dialog's search ends (its Start button comes back with a result)."""
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled() and dialog.outcome is not None, timeout=240_000)
+
+
+def test_the_dialogs_inputs_make_the_search(qtbot: Any) -> None:
+    from gui.widgets.optimize_dialog import OptimizeDialog
+
+    d = OptimizeDialog(model_name="m <b>x</b>", objective="o", labelled=True, torch_model=True)
+    qtbot.addWidget(d)
+    assert d.windowTitle() == "Optimize — m <b>x</b>"
+    d.recover_steps.setValue(100)
+    d.precisions["bf16"].setChecked(True)
+    space = d.space()
+    assert space.recover_steps == 100 and "bf16" in space.precisions and space.runtimes == (None, "onnxruntime")
+    d.floor_kind.setCurrentIndex(1)
+    d.floor_value.setValue(0.995)
+    assert d.floor().min_cosine == 0.995 and d.floor().max_accuracy_drop_pp is None
+    d.budget_min.setValue(3)
+    d.budget_variants.setValue(12)
+    assert d.budget().seconds == 180 and d.budget().variants == 12
+    onnx = OptimizeDialog(model_name="m", objective="o", labelled=False, torch_model=False)
+    qtbot.addWidget(onnx)
+    assert onnx.floor_kind.currentData() == "cosine"
+    space = onnx.space()
+    assert space.max_prune == 0.0 and space.runtimes == (None,) and space.recover_steps is None
