@@ -359,6 +359,8 @@ class OptimizeDialog(QDialog):
         if rec is None or best is None:
             self.recommendation.setText("No recommendation: " + result.stopped_because)
             return
+        base = result.baseline
+        ref = None if base is None or base.fidelity is None else base.fidelity.accuracy
         latency = "" if best.timed else "\nNot timed here: the search stopped before confirming it beside the baseline."
         if best.latency_ratio is not None and not rec.is_baseline:
             lr = best.latency_ratio
@@ -366,7 +368,7 @@ class OptimizeDialog(QDialog):
                 "" if lr.significant else " — no measurable change"
             )
         self.recommendation.setText(
-            f"Recommendation: {rec.label}{' (the baseline)' if rec.is_baseline else ''} — {quality_text(best)}\n"
+            f"Recommendation: {rec.label}{' (the baseline)' if rec.is_baseline else ''} — {quality_text(best, ref)}\n"
             f"Why: {rec.why}\nBound by: {rec.bound}{latency}"
         )
         self._select_trial(rec.trial)

@@ -206,12 +206,20 @@ def choice_rule(r: OptimizeResult) -> str:
     return f"recommended by the optimizer for the {r.objective}, keeping {r.floor.describe()}"
 
 
-def quality_text(t: Trial) -> str:
+def quality_text(t: Trial, reference_accuracy: float | None = None) -> str:
+    """ "accuracy 99.2%", with the baseline's on the same rows when those were other rows than
+    the baseline's own (`reference_accuracy`: its accuracy on all of them); else "cosine 0.9987"."""
     f = t.fidelity
     if f is None:
         return "—"
     if f.accuracy is not None:
-        return f"accuracy {units.percent(f.accuracy)}"
+        text = f"accuracy {units.percent(f.accuracy)}"
+        if (
+            reference_accuracy is not None and f.baseline_accuracy is not None
+            and abs(f.baseline_accuracy - reference_accuracy) > 1e-9
+        ):  # fmt: skip
+            text += f" (baseline {units.percent(f.baseline_accuracy)} on the same held-out samples)"
+        return text
     return f"cosine {f.cosine:.4f}"
 
 
@@ -226,8 +234,10 @@ def render_optimize(r: OptimizeResult) -> str:
         lines.append(f"Recommendation: {rec.label}" + (" (the baseline)" if rec.is_baseline else ""))
         lines.append(f"  why: {rec.why}")
         lines.append(f"  bound by: {rec.bound}")
+        ref = r.baseline.fidelity.accuracy if r.baseline and r.baseline.fidelity else None
         lines.append(
-            f"  quality: {quality_text(best)}" + (f" (baseline {quality_text(r.baseline)})" if r.baseline else "")
+            f"  quality: {quality_text(best, ref)}"
+            + (f"; the baseline: {quality_text(r.baseline)}" if r.baseline and not rec.is_baseline else "")
         )
         if not best.timed:
             lines.append("  not timed here: the search stopped before confirming it beside the baseline")

@@ -116,9 +116,12 @@ class Search:
         cost = None
         if result is not None and result.error is None and result.profile is not None:
             cost = self.cost_fn(result.profile)
+        base = self.trials[0] if self.trials and self.trials[0].phase == "baseline" else None
+        reference = None if base is None or base.fidelity is None else base.fidelity.accuracy
         trial = make_trial(
-            len(self.trials), ask.phase, ask.variant, ask.timed, seconds, result, self.floor, cost, self.max_latency_ms
-        )
+            len(self.trials), ask.phase, ask.variant, ask.timed, seconds, result, self.floor, cost,
+            self.max_latency_ms, reference,
+        )  # fmt: skip
         self.trials.append(trial)
         self._memo[(ask.variant.key(), ask.timed)] = trial
         if ask.timed and trial.ok:

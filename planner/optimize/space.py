@@ -86,12 +86,18 @@ class QualityFloor(Record):
         return out
 
 
-def quality_score(fidelity: Fidelity | None) -> float:
+def quality_score(fidelity: Fidelity | None, reference_accuracy: float | None = None) -> float:
     """One number to prefer the better of two variants at equal cost: accuracy on labelled
-    samples when there are labels, else the output cosine to the baseline."""
+    samples when there are labels, else the output cosine to the baseline.
+
+    With `reference_accuracy` (the baseline's accuracy on all the samples), accuracy is put on
+    the baseline's scale: a variant measured on other rows (recovery's held-out third) counts by
+    its difference from the baseline on those same rows, so the two compare like with like."""
     if fidelity is None:
         return -math.inf
     if fidelity.accuracy is not None:
+        if reference_accuracy is not None and fidelity.baseline_accuracy is not None:
+            return float(reference_accuracy + fidelity.accuracy - fidelity.baseline_accuracy)
         return float(fidelity.accuracy)
     return float(fidelity.cosine)
 

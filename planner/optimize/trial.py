@@ -138,6 +138,7 @@ def make_trial(
     floor: QualityFloor,
     cost: TrialCost | None,
     max_latency_ms: float | None = None,
+    reference_accuracy: float | None = None,
 ) -> Trial:
     """A Trial from a profiler VariantResult (or an error when it has none)."""
     if result is None or result.error is not None or result.profile is None:
@@ -158,7 +159,7 @@ def make_trial(
         timed=timed,
         seconds=round(seconds, 3),
         fidelity=result.fidelity,
-        quality=None if result.fidelity is None else quality_score(result.fidelity),
+        quality=None if result.fidelity is None else quality_score(result.fidelity, reference_accuracy),
         feasible=not why,
         why_not=tuple(why),
         cost=cost,

@@ -268,3 +268,17 @@ def test_quality_floor_words_and_checks() -> None:
     assert floor.violations(None) and not QualityFloor().violations(None)
     with pytest.raises(InputError):
         QualityFloor(max_accuracy_drop_pp=-1).check()
+
+
+def test_accuracy_on_other_rows_counts_by_its_difference_from_the_baseline_there() -> None:
+    from planner.optimize.result import quality_text
+    from planner.optimize.space import quality_score
+
+    held_out = Fidelity(0.99, 0.1, 0.1, 0.98, accuracy=1.0, baseline_accuracy=1.0)  # recovery's held-out third
+    assert quality_score(held_out) == 1.0
+    assert quality_score(held_out, reference_accuracy=0.994) == pytest.approx(0.994)
+    worse = Fidelity(0.9, 0.1, 0.1, 0.9, accuracy=0.975, baseline_accuracy=1.0)
+    assert quality_score(worse, 0.994) == pytest.approx(0.969)
+    trial = SimpleNamespace(fidelity=held_out)
+    assert quality_text(trial, 0.994) == "accuracy 100.0% (baseline 100.0% on the same held-out samples)"  # type: ignore[arg-type]
+    assert quality_text(trial, 1.0) == "accuracy 100.0%"  # type: ignore[arg-type]
