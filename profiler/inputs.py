@@ -180,6 +180,8 @@ def resolve_inputs(
                         "dim": k,
                         "symbol": d if isinstance(d, str) else None,
                         "declared": [x if isinstance(x, int) else None for x in dims],
+                        "dtype": t.dtype,
+                        "symbols": [x if isinstance(x, str) else None for x in dims],
                     }
                 },
             )

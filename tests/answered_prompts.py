@@ -24,7 +24,7 @@ class AnsweredPrompts:
     def notice(self, title: str, message: str) -> None:
         self.notices.append(message)
 
-    def ask_shape(self, name: str | None, message: str) -> str | None:
+    def ask_shape(self, name: str | None, message: str, missing: dict[str, Any] | None = None) -> str | None:
         self.asked.append(("shape", name))
         return self.shape
 

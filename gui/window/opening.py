@@ -197,7 +197,7 @@ class Opening:
         if failure.failure is FailureKind.MISSING_DIM and isinstance(missing, dict):
             raw = missing.get("input")
             name = str(raw) if raw is not None else None
-            shape = w.prompts.ask_shape(name, message)
+            shape = w.prompts.ask_shape(name, message, missing)
             if shape:
                 parsed = parse_shape(shape)
                 if parsed is None:

@@ -123,7 +123,10 @@ def test_golden_document(searched: Any) -> None:
         GOLDEN.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     golden = json.loads(GOLDEN.read_text())
     # written back exactly as read
-    assert json.dumps(OptimizeResult.from_dict(golden).to_dict(), indent=2, ensure_ascii=False) + "\n" == GOLDEN.read_text()
+    assert (
+        json.dumps(OptimizeResult.from_dict(golden).to_dict(), indent=2, ensure_ascii=False) + "\n"
+        == GOLDEN.read_text()
+    )
     # a document made now has the golden's top-level keys and the same trial record shape
     assert list(doc) == list(golden)
     assert _shape(doc["trials"][0]) == _shape(golden["trials"][0])
