@@ -30,6 +30,13 @@ __all__ = [
     "noise_warning",
     "machine_busy",
     "details",
+    "kernel_paths_for",
+    "kernel_paths_line",
+    "layer_kernel_path",
+    "layer_kernel_mark",
+    "flagged_layers",
+    "recover_line",
+    "recover_details",
 ]
 
 #: what the change column says for the baseline itself (the identity variant)
@@ -181,3 +188,174 @@ def _machine(result: VariantResult) -> str:
 
 def _pct(fraction: float) -> str:
     return f"{100 * fraction:.0f} %"
+
+
+# == kernel paths: the prediction before a variant is timed, its check after ======================
+#
+# The record is profiler.kernel_paths.kernel_paths_record (the sweep's `kernel_paths`): per layer
+# a verdict and its reason, and once measured the layer's change with both rows' p10–p90. A
+# layer's change is worded as a gain or a loss only when it is beyond both spreads (and at least
+# MIN_EFFECT); otherwise "≈ no measurable change", never coloured.
+
+_FACTS: dict[str, Any] = {}
+
+
+def _facts(device: str) -> Any:
+    """This machine's DeviceFacts for `device`, read once (CPU flags, the GPU's capability)."""
+    from profiler.kernel_paths import DeviceFacts
+
+    if device not in _FACTS:
+        _FACTS[device] = DeviceFacts.detect(device)
+    return _FACTS[device]
+
+
+def kernel_paths_for(
+    reference: Profile | None, variant: Any, result: VariantResult | None = None, facts: Any = None
+) -> dict[str, Any] | None:
+    """The kernel-path record of `variant` against the baseline `reference`: the prediction only
+    (before the variant is measured: from the baseline's rows and the knobs), or with `result`
+    its check against the measurement. None without a baseline, for a failed result, and for
+    the baseline itself (nothing to predict)."""
+    from profiler.kernel_paths import kernel_paths_record
+
+    if result is not None and (result.error is not None or result.profile is None):
+        return None
+    base = result.baseline if result is not None and result.baseline is not None else reference
+    if base is None or is_baseline_variant(variant):
+        return None
+    f = facts or _facts(str(variant.device))
+    return kernel_paths_record(base, variant, f, None if result is None else result.profile)
+
+
+def is_baseline_variant(variant: Any) -> bool:
+    """No knob that changes a kernel: nothing pruned, fp32, the model's own runtime (batch and
+    shapes change sizes, not kernels)."""
+    return not variant.pruned and str(variant.precision) == "fp32" and variant.runtime is None
+
+
+def flagged_layers(record: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Layers with a measured finding (beyond noise): name → the record's layer entry."""
+    if not record:
+        return {}
+    return {e["layer"]: e for e in record.get("layers", ()) if e.get("flags")}
+
+
+def _layer_change_words(m: dict[str, Any] | None) -> str:
+    """'1.3× slower (p10–p90 …)' beyond noise, '≈ no measurable change' within it, '' untimed."""
+    if not m:
+        return ""
+    spreads = (
+        f"baseline {units.duration_ms(m['baseline_ms'])} (p10–p90 {units.duration_ms(m['baseline_p10_ms'])}–"
+        f"{units.duration_ms(m['baseline_p90_ms'])}), variant {units.duration_ms(m['variant_ms'])} "
+        f"(p10–p90 {units.duration_ms(m['variant_p10_ms'])}–{units.duration_ms(m['variant_p90_ms'])})"
+    )
+    if not m.get("beyond_noise"):
+        floor = float(m.get("min_effect", MIN_EFFECT))
+        why = (
+            f"within the p10–p90 spreads or under {floor:.0%}"
+            if floor <= MIN_EFFECT + 1e-9
+            else f"within the p10–p90 spreads, or under the {floor:.0%} this noisy timing can resolve"
+        )
+        return f"{units.NO_CHANGE} ({why}); {spreads}"
+    ratio = float(m["ratio"])
+    words = f"{_factor_words(ratio)} slower" if ratio > 1 else f"{_factor_words(1 / ratio)} faster"
+    return f"{words}, beyond both p10–p90 spreads; {spreads}"
+
+
+def _factor_words(x: float) -> str:
+    return f"{x:.2f}×" if x < 1.1 else f"{units.sig(x, 2)}×"
+
+
+def layer_kernel_path(entry: dict[str, Any] | None) -> list[str]:
+    """Lines for one layer (tooltip, details pane): the prediction with its reason, then the
+    measured change and any flag."""
+    if not entry:
+        return []
+    lines = [f"Kernel path (predicted): {entry['verdict']} — {entry['reason']}"]
+    measured = _layer_change_words(entry.get("measured"))
+    if measured:
+        lines.append(f"Measured: {measured}")
+    for flag in entry.get("flags") or ():
+        lines.append(f"⚠ {flag}")
+    return lines
+
+
+def layer_kernel_mark(entry: dict[str, Any] | None) -> str:
+    """A short mark beside a layer's name: '⚠ smaller but slower', '⚠ slower than predicted',
+    '▾ predicted slower' (not yet contradicted), or ''."""
+    if not entry:
+        return ""
+    flags = entry.get("flags") or ()
+    if "smaller but slower" in flags:
+        return "⚠ smaller but slower"
+    if "predicted faster, measured slower" in flags:
+        return "⚠ slower than predicted"
+    if "predicted slower, measured faster" in flags:
+        return "faster than predicted"
+    if entry.get("verdict") == "slower" and not (entry.get("measured") or {}).get("beyond_noise"):
+        return "▾ predicted slower"
+    return ""
+
+
+def kernel_paths_line(record: dict[str, Any] | None, measured: bool) -> tuple[str, bool]:
+    """The deltas strip's line and whether it warns: before timing 'Kernel paths (predicted): …';
+    after, the "smaller but slower" layers with their measured change, else the summary."""
+    if not record:
+        return "", False
+    flagged = flagged_layers(record)
+    if measured and flagged:
+        parts = []
+        for name, e in list(flagged.items())[:2]:
+            m = e.get("measured") or {}
+            ratio = float(m.get("ratio") or 1.0)
+            change = f"{_factor_words(ratio)} slower" if ratio > 1 else f"{_factor_words(1 / ratio)} faster"
+            parts.append(f"{name} {e['flags'][0]} ({change}, beyond its p10–p90)")
+        more = f" and {len(flagged) - 2} more" if len(flagged) > 2 else ""
+        return "⚠ Kernel paths, measured: " + "; ".join(parts) + more, True
+    summary = str(record.get("summary", ""))
+    if not measured:
+        summary = summary.split("; measured:", 1)[0]
+        slow = any(e.get("verdict") == "slower" for e in record.get("layers", ()))
+        return f"Kernel paths (predicted, before timing): {summary}", slow
+    return f"Kernel paths: {summary}", False
+
+
+# == recovery by distillation: quality before → after ===========================================
+
+
+def recover_line(recover: dict[str, Any] | None) -> str:
+    """'accuracy 81.4 % → 99.2 % after 200 distillation steps (held-out 120 samples)'; cosine
+    without labels; the budget when it ended training early; why recovery did not run."""
+    if not recover:
+        return ""
+    if recover.get("skipped"):
+        return f"not recovered: {recover['skipped']}"
+    before, after = recover.get("quality_before") or {}, recover.get("quality_after") or {}
+    if before.get("accuracy") is not None and after.get("accuracy") is not None:
+        quality = f"accuracy {_pct1(before['accuracy'])} → {_pct1(after['accuracy'])}"
+    else:
+        quality = f"cosine {units.fidelity(before.get('cosine'))} → {units.fidelity(after.get('cosine'))}"
+    done, asked = int(recover.get("steps_done") or 0), int(recover.get("steps") or 0)
+    steps = f"{done} distillation step" + ("" if done == 1 else "s")
+    if recover.get("stopped_because") == "budget":
+        steps = f"{done} of {asked} distillation steps (the {recover.get('budget_s'):g} s budget ran out)"
+    return f"{quality} after {steps} (held-out {recover.get('held_out')} samples)"
+
+
+def recover_details(recover: dict[str, Any] | None) -> list[str]:
+    """Tooltip lines: what recovery did and its limits."""
+    if not recover:
+        return []
+    lines = [f"Recovery by distillation: {recover_line(recover)}"]
+    if not recover.get("skipped"):
+        lines.append(
+            f"Trained {recover.get('seconds', 0):.1f} s on {recover.get('samples')} samples "
+            f"({'labelled' if recover.get('labelled') else 'unlabelled'}), loss "
+            f"{recover.get('loss_first')} → {recover.get('loss_last')}; fidelity is measured on the held-out samples only."
+        )
+        lines.append("A few steps on a small sample is not a full training run: the figures are noisy.")
+    return lines
+
+
+def _pct1(fraction: float) -> str:
+    return f"{100 * fraction:.1f} %"

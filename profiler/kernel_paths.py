@@ -82,6 +82,11 @@ __all__ = [
     "check_against_measurement",
     "classify",
     "findings_lines",
+    "kernel_paths_record",
+    "layer_measurement",
+    "minimum_effect",
+    "record_for_result",
+    "summary_text",
     "predict_layer",
     "predict_variant",
 ]
@@ -488,13 +493,7 @@ def check_against_measurement(
     the layer got smaller (params, MACs or weight bytes) but slower, or the prediction said the
     opposite. When either profile's end-to-end timing is marked noisy, the minimum effect rises
     to that timing's relative p10–p90 spread. Largest added time first."""
-    # A noisy end-to-end timing (busy machine, wide spread) raises the bar to its own relative
-    # spread: rows are scaled to end to end, so its wobble moves every row together.
-    min_effect = MIN_EFFECT
-    for p in (baseline_profile, variant_profile):
-        lat = p.totals.latency_ms
-        if lat is not None and lat.noisy:
-            min_effect = max(min_effect, (lat.p90 - lat.p10) / lat.median if lat.median > 0 else math.inf)
+    min_effect = minimum_effect(baseline_profile, variant_profile)
     base = {r.name: r for r in baseline_profile.layers}
     predicted = {k.layer: k for k in predictions}
     out: list[Finding] = []
@@ -508,8 +507,7 @@ def check_against_measurement(
         if b.latency_ms <= 0:
             continue
         ratio = v.latency_ms / b.latency_ms
-        slower = v.latency_p10_ms > b.latency_p90_ms and ratio >= 1 + min_effect
-        faster = v.latency_p90_ms < b.latency_p10_ms and ratio <= 1 / (1 + min_effect)
+        slower, faster = _beyond_noise(b, v, min_effect)
         if not (slower or faster):
             continue
         macs, params = _change(v.macs, b.macs), _change(v.params, b.params)
@@ -531,6 +529,29 @@ def check_against_measurement(
     return out
 
 
+def minimum_effect(baseline_profile: Profile, variant_profile: Profile) -> float:
+    """The smallest per-layer change (relative) that may be called one: MIN_EFFECT, raised to a
+    noisy end-to-end timing's relative p10–p90 spread (rows are scaled to end to end, so its
+    wobble moves every row together)."""
+    min_effect = MIN_EFFECT
+    for p in (baseline_profile, variant_profile):
+        lat = p.totals.latency_ms
+        if lat is not None and lat.noisy:
+            min_effect = max(min_effect, (lat.p90 - lat.p10) / lat.median if lat.median > 0 else math.inf)
+    return min_effect
+
+
+def _beyond_noise(b: LayerRow, v: LayerRow, min_effect: float) -> tuple[bool, bool]:
+    """(measurably slower, measurably faster): beyond both rows' p10–p90 and at least min_effect."""
+    assert b.latency_ms is not None and v.latency_ms is not None and b.latency_ms > 0
+    assert b.latency_p10_ms is not None and b.latency_p90_ms is not None
+    assert v.latency_p10_ms is not None and v.latency_p90_ms is not None
+    ratio = v.latency_ms / b.latency_ms
+    slower = v.latency_p10_ms > b.latency_p90_ms and ratio >= 1 + min_effect
+    faster = v.latency_p90_ms < b.latency_p10_ms and ratio <= 1 / (1 + min_effect)
+    return slower, faster
+
+
 def _timed(r: LayerRow) -> bool:
     return r.latency_ms is not None and r.latency_p10_ms is not None and r.latency_p90_ms is not None
 
@@ -549,3 +570,116 @@ def findings_lines(
         names = ", ".join(k.layer for k in slow[:3]) + (f" and {len(slow) - 3} more" if len(slow) > 3 else "")
         lines.append(f"{label} · predicted slower before timing: {names} ({slow[0].reason})")
     return lines
+
+
+# --- the `kernel_paths` record (tradeoff.sweep/1 rows; the app) ----------------------------------
+
+#: the CPU flags the rules read; the record lists those this machine has
+RULE_FLAGS = (
+    "avx", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx_vnni", "amx_int8",
+    "avx512_fp16", "amx_fp16", "avx512_bf16", "amx_bf16", "avx_ne_convert",
+)  # fmt: skip
+
+
+def layer_measurement(b: LayerRow | None, v: LayerRow | None, min_effect: float = MIN_EFFECT) -> dict[str, Any] | None:
+    """The layer's measured change, variant ÷ baseline, with both rows' p10–p90 and whether it is
+    beyond them (and at least `min_effect`); None when either row lacks latency or its spread."""
+    if b is None or v is None or not _timed(b) or not _timed(v) or not (b.latency_ms or 0) > 0:
+        return None
+    assert b.latency_ms is not None and v.latency_ms is not None
+    slower, faster = _beyond_noise(b, v, min_effect)
+    return {
+        "ratio": round(v.latency_ms / b.latency_ms, 4),
+        "baseline_ms": b.latency_ms,
+        "variant_ms": v.latency_ms,
+        "baseline_p10_ms": b.latency_p10_ms,
+        "baseline_p90_ms": b.latency_p90_ms,
+        "variant_p10_ms": v.latency_p10_ms,
+        "variant_p90_ms": v.latency_p90_ms,
+        "beyond_noise": slower or faster,
+        "min_effect": round(min_effect, 4),
+    }
+
+
+def summary_text(predictions: Sequence[KernelPath], findings: Sequence[Finding], measured: bool) -> str:
+    """One or two sentences: the prediction that matters most (a layer predicted slower, else the
+    largest layer predicted faster, else what the rules say about the rest), the counts, and what
+    the measurement showed (findings beyond noise only)."""
+    if not predictions:
+        return "no layers to predict"
+    counts = {v: sum(1 for k in predictions if k.verdict == v) for v in VERDICTS}
+    slow = [k for k in predictions if k.verdict == SLOWER]
+    fast = [k for k in predictions if k.verdict == FASTER]
+    compute = [k for k in predictions if k.kind != "memory"]
+    if slow:
+        head = f"{_layers(len(slow))} predicted slower: {slow[0].reason}"
+    elif fast:
+        lead = next((k for k in fast if k.kind != "memory"), fast[0])
+        head = f"{_layers(len(fast))} predicted faster: {lead.reason}"
+    elif all(k.reason == "same kernel as the baseline" for k in predictions):
+        head = "same kernels as the baseline"
+    else:
+        lead = (compute or list(predictions))[0]
+        head = f"no layer predicted faster: {lead.reason}"
+    tally = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    text = f"{head} ({tally})"
+    if not measured:
+        return text
+    if not findings:
+        return f"{text}; measured: no layer beyond its noise contradicts the prediction"
+    smaller = [f for f in findings if "smaller but slower" in f.flags]
+    parts = []
+    if smaller:
+        parts.append(f"smaller but slower: {', '.join(f.layer for f in smaller[:3])}" + _more(len(smaller)))
+    contrary = [f for f in findings if "smaller but slower" not in f.flags]
+    if contrary:
+        parts.append(f"against the prediction: {', '.join(f.layer for f in contrary[:3])}" + _more(len(contrary)))
+    return f"{text}; measured: {'; '.join(parts)}"
+
+
+def _layers(n: int) -> str:
+    return f"{n} layer" + ("" if n == 1 else "s")
+
+
+def _more(n: int) -> str:
+    return f" and {n - 3} more" if n > 3 else ""
+
+
+def kernel_paths_record(
+    baseline: Profile, variant: Any, facts: DeviceFacts, variant_profile: Profile | None = None
+) -> dict[str, Any]:
+    """The `kernel_paths` record of a variant (docs/CONTRACT.md): the device facts read, a short
+    summary, the verdict counts, and per baseline layer its prediction, its measured change (when
+    both rows were timed with a spread) and its flags ("smaller but slower", "predicted faster,
+    measured slower", "predicted slower, measured faster"; only for changes beyond noise)."""
+    predictions = predict_variant(baseline, variant, facts, variant_profile)
+    findings = check_against_measurement(baseline, variant_profile, predictions) if variant_profile else []
+    flagged = {f.layer: f for f in findings}
+    rows = {r.name: r for r in variant_profile.layers} if variant_profile is not None else {}
+    base = {r.name: r for r in baseline.layers}
+    min_effect = minimum_effect(baseline, variant_profile) if variant_profile is not None else MIN_EFFECT
+    layers = []
+    any_measured = False
+    for k in predictions:
+        m = layer_measurement(base.get(k.layer), rows.get(k.layer), min_effect)
+        any_measured = any_measured or m is not None
+        f = flagged.get(k.layer)
+        layers.append({**k.to_dict(), "measured": m, "flags": [] if f is None else list(f.flags)})
+    return {
+        "device": facts.device,
+        "cpu_flags": [f for f in RULE_FLAGS if f in facts.cpu_flags],
+        "cuda_capability": None if facts.cuda_capability is None else list(facts.cuda_capability),
+        "summary": summary_text(predictions, findings, any_measured),
+        "counts": {v: sum(1 for k in predictions if k.verdict == v) for v in VERDICTS},
+        "findings": len(findings),
+        "layers": layers,
+    }
+
+
+def record_for_result(result: Any, facts: DeviceFacts | None = None) -> dict[str, Any] | None:
+    """`kernel_paths_record` of a measured VariantResult (its baseline, variant and profile), with
+    `facts` (default: this machine's, for the variant's device); None for a failed result."""
+    if getattr(result, "error", None) is not None or result.profile is None or result.baseline is None:
+        return None
+    facts = facts or DeviceFacts.detect(str(result.variant.device))
+    return kernel_paths_record(result.baseline, result.variant, facts, result.profile)

@@ -23,6 +23,7 @@ def transform_recovered(session: Any, variant: Any, should_stop: Callable[[], bo
     from .whatif import WhatIfSession
 
     steps = int(variant.recover_steps or 0)
+    budget_s = getattr(variant, "recover_budget_s", None)
     why = _unsupported(session, variant)
     specs = names = None
     if why is None:
@@ -35,11 +36,11 @@ def transform_recovered(session: Any, variant: Any, should_stop: Callable[[], bo
             why = got
     if why is not None:
         with progress.stage("transforming the model", 0.4, 0.6):
-            target, notes, report, density = session.transform(variant.with_(recover_steps=None))
-        return target, [*notes, f"no recovery: {why}"], report, density, skipped(steps, why).to_dict()
+            target, notes, report, density = session.transform(variant.with_(recover_steps=None, recover_budget_s=None))
+        return target, [*notes, f"no recovery: {why}"], report, density, skipped(steps, why, budget_s).to_dict()
 
     assert specs is not None and names is not None
-    pruned_only = variant.with_(precision="fp32", runtime=None, device="cpu", recover_steps=None)
+    pruned_only = variant.with_(precision="fp32", runtime=None, device="cpu", recover_steps=None, recover_budget_s=None)
     with progress.stage("transforming the model", 0.4, 0.45):
         pruned, notes, report, density = session.transform(pruned_only)
     args, kwargs = session.torch_inputs(specs)  # the samples, cast to the model's input dtypes
@@ -53,6 +54,7 @@ def transform_recovered(session: Any, variant: Any, should_stop: Callable[[], bo
             session.labels,
             steps,
             positional=not kwargs,
+            budget_s=budget_s,
             should_stop=should_stop,
         )
     if pruned.run_module is not None:  # the users' module (ep.module()) gets the trained weights too
@@ -65,12 +67,12 @@ def transform_recovered(session: Any, variant: Any, should_stop: Callable[[], bo
     )
     notes = [
         *notes,
-        f"recovered by distillation: {record.steps_done} steps on {record.samples} samples "
+        f"recovered by distillation: {record.steps_done} steps{_budget_words(record)} on {record.samples} samples "
         f"({'labelled' if record.labelled else 'unlabelled'}), {record.held_out} held out{accuracy}; "
         f"held-out cosine {before['cosine']:.4f} -> {after['cosine']:.4f}. Fidelity is measured on the held-out "
         "samples only; a few steps on a small sample is not a full training run",
     ]
-    rest = variant.with_(prune=0.0, layer_prune=(), recover_steps=None)
+    rest = variant.with_(prune=0.0, layer_prune=(), recover_steps=None, recover_budget_s=None)
     if rest.precision != "fp32" or rest.device != "cpu" or rest.runtime not in (None, "torch"):
         view = copy.copy(session)
         view.loaded = dataclasses.replace(pruned, warnings=[])
@@ -90,3 +92,10 @@ def _unsupported(session: Any, variant: Any) -> str | None:
     if session.loaded.on_meta:
         return "the model is on the meta device"
     return None
+
+
+def _budget_words(record: Any) -> str:
+    """' of 500 (the 30 s budget ran out)' when the budget ended training early, else ''."""
+    if record.stopped_because != "budget":
+        return ""
+    return f" of {record.steps} (the {record.budget_s:g} s budget ran out)"

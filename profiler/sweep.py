@@ -20,7 +20,13 @@ from . import units
 from .codec import decode, decode_document
 from .comparison import MIN_EFFECT, Comparison, RatioEstimate
 from .errors import InputError
-from .kernel_paths import DeviceFacts, check_against_measurement, findings_lines, predict_variant
+from .kernel_paths import (
+    DeviceFacts,
+    check_against_measurement,
+    findings_lines,
+    kernel_paths_record,
+    predict_variant,
+)
 from .precision_share import mac_share_by_precision, share_caption
 from .result import ModelInfo, Profile, RunConfig, Totals
 from .textsafe import csv_safe_row, terminal_safe
@@ -81,6 +87,9 @@ class SweepEntry:
 
     result: VariantResult
     pareto: bool
+    #: the per-layer kernel-path prediction and its check against the measurement
+    #: (profiler.kernel_paths.kernel_paths_record); None for a failed variant
+    kernel_paths: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -95,6 +104,7 @@ class SweepEntry:
             "runtime": p.config.runtime if p else (v.runtime or None),
             "device": v.device,
             **({"recover_steps": v.recover_steps} if getattr(v, "recover_steps", None) else {}),
+            **({"recover_budget_s": v.recover_budget_s} if getattr(v, "recover_budget_s", None) else {}),
         }
         return {
             "config": config,
@@ -114,6 +124,7 @@ class SweepEntry:
             # converts only some layers); the planner projects each share at its own peak
             "mac_share": None if p is None else mac_share_by_precision(p),
             **({"recover": r.recover} if getattr(r, "recover", None) else {}),
+            "kernel_paths": self.kernel_paths,
         }
 
 
@@ -192,6 +203,30 @@ class _SweepRow:
     latency_ratio: RatioEstimate | None = None
     throughput_ratio: RatioEstimate | None = None
     comparison: Comparison | None = None
+    kernel_paths: _KernelPaths | None = None
+
+
+@dataclass(frozen=True)
+class _KernelPathLayer:
+    layer: str
+    kind: str
+    verdict: str
+    reason: str
+    measured: dict[str, Any] | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _KernelPaths:
+    """What a row's `kernel_paths` must hold (checked on reading)."""
+
+    device: str
+    cpu_flags: tuple[str, ...]
+    cuda_capability: tuple[int, ...] | None
+    summary: str
+    counts: dict[str, int]
+    findings: int
+    layers: tuple[_KernelPathLayer, ...]
 
 
 @dataclass(frozen=True)
@@ -240,11 +275,23 @@ def pareto_flags(results: list[VariantResult]) -> list[bool]:
     return flags
 
 
-def build_sweep(model: ModelInfo, baseline: Profile, results: list[VariantResult]) -> Sweep:
+def build_sweep(
+    model: ModelInfo, baseline: Profile, results: list[VariantResult], facts: DeviceFacts | None = None
+) -> Sweep:
+    """The sweep of `results`: Pareto flags and each row's kernel-path record (`facts`: the
+    device's; default this machine's, read once per device)."""
     flags = pareto_flags(results)
-    return Sweep(
-        model=model, baseline=baseline, entries=tuple(SweepEntry(r, f) for r, f in zip(results, flags, strict=True))
-    )
+    detected: dict[str, DeviceFacts] = {}
+
+    def paths(r: VariantResult) -> dict[str, Any] | None:
+        if r.error is not None or r.profile is None or r.baseline is None:
+            return None
+        device = str(r.variant.device)
+        f = facts or detected.get(device) or detected.setdefault(device, DeviceFacts.detect(device))
+        return kernel_paths_record(r.baseline, r.variant, f, r.profile)
+
+    entries = tuple(SweepEntry(r, f, paths(r)) for r, f in zip(results, flags, strict=True))
+    return Sweep(model=model, baseline=baseline, entries=entries)
 
 
 SWEEP_CSV_COLUMNS = [

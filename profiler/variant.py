@@ -6,6 +6,7 @@ A plain, hashable, JSON-serialisable value. The identity variant (all defaults) 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -37,6 +38,9 @@ class Variant(Record):
     device: Device = Device.CPU
     round_to: int | None = None  # round pruned channel counts to a multiple (hardware-friendly)
     recover_steps: int | None = None  # knowledge-distillation steps after structured pruning (None: none)
+    #: seconds allowed for those steps: distillation stops at recover_steps or this, whichever
+    #: comes first (None: no budget; only with recover_steps)
+    recover_budget_s: float | None = None
 
     def __init__(
         self,
@@ -51,6 +55,7 @@ class Variant(Record):
         device: Device | str = Device.CPU,
         round_to: int | None = None,
         recover_steps: int | None = None,
+        recover_budget_s: float | None = None,
     ) -> None:
         # The edges (CLI, app knobs, JSON) may pass plain strings: parsed here, once, into the
         # vocabularies (InputError naming the option when unknown).
@@ -60,6 +65,7 @@ class Variant(Record):
             "batch": batch, "seq_len": seq_len, "image_size": image_size,
             "runtime": _parse(runtime, Runtime, "--runtime"), "device": _parse(device, Device, "--device"),
             "round_to": round_to, "recover_steps": recover_steps or None,
+            "recover_budget_s": None if recover_budget_s is None else float(recover_budget_s),
         }  # fmt: skip
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -69,6 +75,8 @@ class Variant(Record):
         object.__setattr__(self, "prune_method", (self.prune_method or PruneMethod.STRUCTURED) if pruned else None)
         if not pruned:  # nothing pruned, nothing to recover: the same variant as without it
             object.__setattr__(self, "recover_steps", None)
+        if self.recover_steps is None:  # a budget alone trains nothing
+            object.__setattr__(self, "recover_budget_s", None)
         if not 0.0 <= self.prune < 1.0:
             raise InputError("--prune", f"{self.prune} is outside 0 <= R < 1")
         for name, ratio in self.layer_prune:
@@ -76,6 +84,9 @@ class Variant(Record):
                 raise InputError("--prune", f"layer {name!r}: ratio {ratio} is outside 0 <= R < 1")
         if self.recover_steps is not None and self.recover_steps < 0:
             raise InputError("--recover-steps", f"{self.recover_steps} must not be negative")
+        budget = self.recover_budget_s
+        if budget is not None and not (math.isfinite(budget) and budget > 0):
+            raise InputError("--recover-budget", f"{budget:g} must be a positive, finite number of seconds")
         for label, value in (("--batch", self.batch), ("--seq-len", self.seq_len), ("image size", self.image_size)):
             if value is not None and value <= 0:
                 raise InputError(label, f"{value} must be positive")
@@ -104,11 +115,12 @@ class Variant(Record):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        # recover_steps is written only when set: documents and cache keys of variants without
-        # recovery stay as they were (reading a document without it gives None).
+        # recover_steps and recover_budget_s are written only when set: documents and cache keys
+        # of variants without them stay as they were (reading a document without them gives None).
         d = super().to_dict()
-        if d.get("recover_steps") is None:
-            d.pop("recover_steps", None)
+        for name in ("recover_steps", "recover_budget_s"):
+            if d.get(name) is None:
+                d.pop(name, None)
         return d
 
     def key(self) -> str:
@@ -136,6 +148,8 @@ class Variant(Record):
             parts.append(self.device)
         if self.recover_steps:
             parts.append(f"recover {self.recover_steps} steps")
+            if self.recover_budget_s is not None:
+                parts[-1] += f" (budget {self.recover_budget_s:g} s)"
         return " · ".join(parts)
 
     def with_(self, **changes: Any) -> Variant:

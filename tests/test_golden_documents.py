@@ -194,6 +194,7 @@ def _regenerated(request: pytest.FixtureRequest) -> None:
     """With TRADEOFF_REGEN_GOLDEN=1 the golden files are rewritten before any test reads them."""
     if REGEN:
         request.getfixturevalue("fresh")
+        request.getfixturevalue("fresh_compare")
 
 
 def _golden(name: str) -> dict[str, Any]:
@@ -508,3 +509,69 @@ def test_project_reader_refuses_a_file_not_named_tradeoff(tmp_path: Path) -> Non
     path.write_text(_text(_golden("project")), encoding="utf-8")
     with pytest.raises(ProjectError, match="not a project file"):
         load_project(path)
+
+
+# --- tradeoff.compare/1 ---------------------------------------------------------------------------
+
+
+def _compare_document(tmp: Path) -> dict[str, Any]:
+    """demo:mlp against itself without timing (nothing depends on this machine's speed), planned
+    on a fixed slice of the catalog at a load: fidelity and both costs filled."""
+    _cli(
+        "compare", "demo:mlp", "demo:mlp", "--no-latency", "--gpu", "H100", "--provider", "aws",
+        "--serve-qps", "10", "--json", "compare.json", cwd=tmp,
+    )  # fmt: skip
+    doc: dict[str, Any] = _sanitise(json.loads((tmp / "compare.json").read_text(encoding="utf-8")))
+    return doc
+
+
+@pytest.fixture(scope="module")
+def fresh_compare(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    doc = _compare_document(tmp_path_factory.mktemp("golden-compare"))
+    if REGEN:
+        (GOLDEN / "compare.json").write_text(_text(doc), encoding="utf-8")
+    return doc
+
+
+def _compare_read_back(doc: dict[str, Any]) -> dict[str, Any]:
+    from profiler.compare import Comparison
+
+    out: dict[str, Any] = Comparison.from_dict(copy.deepcopy(doc)).to_dict()
+    return out
+
+
+def test_golden_compare_round_trips_byte_for_byte() -> None:
+    golden = _golden("compare")
+    assert golden["schema"] == "tradeoff.compare/1"
+    assert golden["fidelity"] is not None and golden["costs"]["difference"]["basis"] == "usd_per_month"
+    assert {row["match"] for row in golden["layers"]} == {"name"}
+    assert _text(_compare_read_back(golden)) == (GOLDEN / "compare.json").read_text(encoding="utf-8")
+
+
+def test_fresh_compare_has_the_golden_keys_and_types(fresh_compare: dict[str, Any]) -> None:
+    problems: list[str] = []
+    _compare(fresh_compare, _golden("compare"), "$", problems)
+    assert not problems, "\n".join(problems[:20])
+    assert _text(_compare_read_back(fresh_compare)) == _text(fresh_compare)
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda d: d["a"]["profile"]["totals"].update(params="many"), "$.totals.params"),
+        (lambda d: d["b"]["profile"].pop("layers"), "$.layers"),
+    ],
+)
+def test_malformed_compare_part_raises_schema_error_with_path(
+    edit: Callable[[dict[str, Any]], None], path: str
+) -> None:
+    doc = copy.deepcopy(_golden("compare"))
+    edit(doc)
+    with pytest.raises(SchemaError) as info:
+        _compare_read_back(doc)
+    assert info.value.path == path, str(info.value)
+
+
+def test_compare_of_another_schema_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a tradeoff.compare/1 document"):
+        _compare_read_back({**_golden("compare"), "schema": "tradeoff.profile/1"})

@@ -82,6 +82,14 @@ def add_model_options(p: argparse.ArgumentParser, *, lists: bool = False, per_va
             help="after structured pruning, train the pruned model N steps towards the baseline's outputs on the "
             "sample inputs (knowledge distillation; needs --inputs or a demo's own samples; 0 = none; comma list)",
         )
+        p.add_argument(
+            "--recover-budget",
+            type=time_limit_s,
+            default=None,
+            metavar="SECONDS",
+            help="stop each recovery at --recover-steps or after this many seconds of training, whichever comes "
+            "first (the variant's recover record says which)",
+        )
     p.add_argument("--no-latency", action="store_true", help="static analysis only")
     p.add_argument(
         "--trust",
@@ -184,12 +192,14 @@ def sweep_variants(args: argparse.Namespace) -> list[Any]:
     recover = parse_list(getattr(args, "recover_steps", None) or "0", "--recover-steps", int)
     if any(s is not None and s < 0 for s in recover):
         raise InputError("--recover-steps", "values must not be negative")
+    if getattr(args, "recover_budget", None) is not None and not any(recover):
+        raise InputError("--recover-budget", "limits recovery: give --recover-steps N as well")
     if recover != [0]:
         # each variant with each step count; unpruned ones drop it, so duplicates go
         expanded: list[Any] = []
         for v in variants:
             for steps in recover:
-                w = v.with_(recover_steps=steps or None)
+                w = v.with_(recover_steps=steps or None, recover_budget_s=getattr(args, "recover_budget", None))
                 if w not in expanded:
                     expanded.append(w)
         variants = expanded

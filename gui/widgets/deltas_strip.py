@@ -6,13 +6,20 @@ card shows the change from the interleaved experiment with its interval ("1.8× 
 (1.6–2.0×)") and is coloured only when that change is significant; "≈ no measurable change"
 stays neutral. Counted figures (params, MACs, memory) keep their plain ratios. A busy or noisy
 measurement shows an amber warning under the cards.
+
+Under the cards, one line each when there is something to say: the kernel-path prediction for
+the knobs (profiler/kernel_paths.py: before the variant is timed, from the baseline's layers),
+then, once measured, the layers that got smaller but slower beyond their p10–p90 spread; and,
+for a variant recovered by distillation, its held-out quality before → after.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui import measured_change, plain_text
 from gui.theme import current, fmt_bytes, fmt_count, fmt_fidelity, fmt_ms, fmt_ratio, fmt_share, fmt_usd
@@ -64,14 +71,43 @@ class _Card(QFrame):
         self.change.setStyleSheet(f"color: {color}; font-weight: 600;")
 
 
+class _ElidedLabel(QLabel):
+    """A plain-text line cut with "…" at its width (the tooltip carries the whole text)."""
+
+    def __init__(self, object_name: str) -> None:
+        super().__init__()
+        plain_text.plain(self)
+        self.setObjectName(object_name)
+        self._full = ""
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width() if self.isVisible() else 1 << 20
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+
+
 class DeltasStrip(QWidget):
     """Six cards in a row; `show_result` fills them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        lay = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        lay = QHBoxLayout()
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
+        outer.addLayout(lay)
         self.cards: dict[str, _Card] = {}
         for key, title, tip in CARDS:
             card = _Card(title, tip)
@@ -86,6 +122,22 @@ class DeltasStrip(QWidget):
         self.label = QLabel("")
         self.label.setObjectName("Muted")
         self.values: dict[str, Any] = {}
+        # the kernel-path line and the recovery line: text from the model (layer names) stays plain;
+        # long lines are cut at the window's edge (the tooltip has all), never widen it
+        info = QHBoxLayout()
+        info.setContentsMargins(2, 0, 2, 0)
+        info.setSpacing(16)
+        self.recover_line = plain_text.label("", objectName="RecoverLine")
+        self.recover_line.hide()
+        self.kernel_line = _ElidedLabel("KernelPathLine")
+        self.kernel_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.kernel_line.hide()
+        info.addWidget(self.recover_line)  # short: shown whole
+        info.addWidget(self.kernel_line, 1)  # cut at the window's edge
+        outer.addLayout(info)
+        self.kernel_text = ""
+        self.kernel_warns = False
+        self.recover_text = ""
 
     def clear(self) -> None:
         # every card back to its own title and tooltip: no caption of the last result survives
@@ -95,6 +147,8 @@ class DeltasStrip(QWidget):
             self.cards[key].setToolTip(tip)
         self._set_warning("")
         self.values = {}
+        self.show_kernel_paths(None)
+        self.show_recover(None)
 
     def show_latency(self, result: VariantResult, reference: Profile | None = None) -> None:
         """The latency card from the variant's measured comparison with the baseline: median,
@@ -182,3 +236,42 @@ class DeltasStrip(QWidget):
         self.cards["usd"].title.setText(f"{usd_title} · {usd_share}" if usd_share else usd_title)
         self.cards["usd"].setToolTip(f"{usd_tip}; {usd_share}, the rest as measured" if usd_share else usd_tip)
         self.values["usd_share"] = usd_share
+
+    def show_kernel_paths(self, record: dict[str, Any] | None, measured: bool = False) -> None:
+        """The kernel-path line: the prediction (before timing) or, measured, the layers that got
+        smaller but slower beyond their spread (amber); hidden when there is nothing to say."""
+        text, warns = measured_change.kernel_paths_line(record, measured)
+        self.kernel_text, self.kernel_warns = text, warns
+        self.kernel_line.setVisible(bool(text))
+        self.kernel_line.set_full_text(text)
+        lines = [text]
+        if record:
+            lines += [
+                "",
+                "Predicted per layer from this device's features (CPU flags "
+                + (", ".join(record.get("cpu_flags") or ()) or "unknown")
+                + "); hover a layer or select it for its kernel path.",
+            ]
+            if measured:
+                lines.append(
+                    "A layer's measured change counts only beyond both its p10–p90 spreads (and at least 3 %): "
+                    "smaller changes are noise, never a gain or a loss."
+                )
+        self.kernel_line.setToolTip(plain_text.tip("\n".join(lines)) if text else "")
+        t = current()
+        self.kernel_line.setStyleSheet(f"color: {t.warn if warns else t.muted}; font-size: 8pt;")
+
+    def show_recover(self, recover: dict[str, Any] | None) -> None:
+        """A recovered variant: held-out quality before → after beside the fidelity card."""
+        text = measured_change.recover_line(recover)
+        self.recover_text = text
+        recovered = recover is not None and not recover.get("skipped")
+        self.recover_line.setText(f"Recovered: {text}" if recovered else text)
+        details = measured_change.recover_details(recover)
+        self.recover_line.setToolTip(plain_text.tip("\n".join(details)) if details else "")
+        self.recover_line.setStyleSheet(f"color: {current().muted}; font-size: 8pt;")
+        self.recover_line.setVisible(bool(text))
+        card = self.cards["fidelity"]
+        _, title, tip = next(c for c in CARDS if c[0] == "fidelity")
+        card.title.setText(f"{title} · recovered" if recovered else title)
+        card.setToolTip(plain_text.tip("\n".join([tip, *details])) if details else tip)

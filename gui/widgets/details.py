@@ -1,5 +1,6 @@
 """The layer details pane: shapes, counts, bound and arithmetic intensity on the target,
-unsupported ops, and the layer's figures in every variant explored."""
+unsupported ops, the layer's kernel path for the knobs (predicted before the variant is timed,
+checked against its measured change after), and its figures in every variant explored."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
+from gui.measured_change import layer_kernel_path
 from gui.theme import current, fmt_bytes, fmt_count, fmt_ms
 from profiler import units
 
@@ -25,7 +27,15 @@ class LayerDetailsWidget(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.text)
         self.layer: str | None = None
+        #: the kernel-path record of the variant on screen or asked for (measured_change.kernel_paths_for)
+        self.kernel_paths: dict[str, Any] | None = None
+        self.kernel_paths_label = ""
         self.show_hint()
+
+    def set_kernel_paths(self, record: dict[str, Any] | None, label: str = "") -> None:
+        """The kernel-path record shown for the selected layer (`label`: the variant's)."""
+        self.kernel_paths = record
+        self.kernel_paths_label = label
 
     def show_hint(self) -> None:
         self.layer = None
@@ -75,6 +85,7 @@ class LayerDetailsWidget(QWidget):
                 f"<p style='color:{t.bad}'>⚠ Ops without a FLOP formula (MACs are a lower bound): "
                 f"{e(', '.join(row.unsupported_ops))}</p>"
             )
+        lines += _kernel_path_html(self.kernel_paths, row.name, self.kernel_paths_label)
         if history:
             lines.append(
                 "<h4 style='margin-bottom:2px'>In each variant explored</h4><table cellspacing=0 cellpadding=2>"
@@ -93,6 +104,21 @@ class LayerDetailsWidget(QWidget):
                     )
             lines.append("</table>")
         self.text.setHtml("".join(lines))
+
+
+def _kernel_path_html(record: dict[str, Any] | None, name: str, label: str) -> list[str]:
+    """The layer's kernel path in the variant: prediction and reason, measured change, flags."""
+    entry = next((e for e in (record or {}).get("layers", ()) if e.get("layer") == name), None)
+    if entry is None:
+        return []
+    t = current()
+    e = html.escape
+    out = [f"<h4 style='margin-bottom:2px'>Kernel path{' · ' + e(label) if label else ''}</h4><p style='margin-top:0'>"]
+    for line in layer_kernel_path(entry):
+        color = t.warn if line.startswith("⚠") else t.text if line.startswith("Kernel") else t.muted
+        out.append(f"<span style='color:{color}'>{e(line)}</span><br>")
+    out.append("</p>")
+    return out
 
 
 def _latency_rows(row: Any, lat: float | None) -> list[str]:

@@ -1,4 +1,5 @@
-"""The what-if knobs: pruning, precision, batch, sequence length / image size, device, runtime.
+"""The what-if knobs: pruning (and recovery by distillation after it), precision, batch,
+sequence length / image size, device, runtime.
 
 A thin binding over a `Variant`: every change emits `variant_changed(Variant)`; `set_variant`
 writes back without echo. Knobs that do not apply to the open model are disabled with a
@@ -35,6 +36,16 @@ PRECISIONS = (("fp32", "FP32"), ("fp16", "FP16"), ("bf16", "BF16"), ("int8", "IN
 RUNTIMES = ((None, "Model's own"), ("torch", "PyTorch"), ("onnxruntime", "ONNX Runtime"))
 DEVICES = (("cpu", "CPU"), ("cuda", "CUDA"))
 PRUNE_STEP = 0.05
+#: recovery by distillation after structured pruning: steps offered (None: off)
+RECOVER_STEPS = ((None, "Off"), (50, "50 steps"), (200, "200 steps"), (500, "500 steps"))
+RECOVER_TIP = (
+    "Recover by distillation: after structured pruning, train the pruned model a few steps towards the "
+    "unpruned model's outputs on the model's labelled sample inputs (2/3 train, 1/3 held out); accuracy "
+    "and fidelity are then measured on the held-out third only.\n"
+    "Limits: a few hundred steps on a few hundred samples is not a full training run — it shows how much "
+    "comes back cheaply on data like the samples, not what a fine-tune on the real training set reaches; "
+    "with a small held-out set the figures are noisy. Progress shows below; Cancel stops it."
+)
 DEFAULT = "model default"
 
 
@@ -56,6 +67,7 @@ def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
             "torch",
             "tf32",
             "layer_prune",
+            "recover",
         )
     }
     if profile is None:
@@ -73,14 +85,21 @@ def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
         why["fp16"] = "fp16/bf16 for an ONNX model is not offered: use fp32 or int8, or open the torch model"
         why["torch"] = "an ONNX model runs with ONNX Runtime"
         why["layer_prune"] = "per-layer pruning ratios need an nn.Module; ONNX takes a global ratio"
+        why["recover"] = "an ONNX model has no trainable module: recovery is for torch models"
     if fmt in ("torchscript", "torch.export"):
         why["structured"] = (
             f"a {fmt} file has a fixed graph: structured pruning needs the Python code — use unstructured"
         )
         why["layer_prune"] = why["structured"]
+        why["recover"] = f"recovery follows structured pruning, which a {fmt} file does not offer"
     if not cuda:
         why["cuda"] = "no NVIDIA GPU here"
         why["tf32"] = "TF32 is a CUDA precision; no NVIDIA GPU here"
+    if why["recover"] is None and not _has_samples(profile):
+        why["recover"] = (
+            "recovery trains on the model's own sample inputs, never on random ones: the app has them for "
+            "demo:digits-cnn (the command line takes --inputs FILE.npz with --recover-steps)"
+        )
     tokens = [i for i in profile.inputs if i.dtype.startswith("int") and len(i.shape) >= 2]
     images = [i for i in profile.inputs if i.dtype.startswith("float") and len(i.shape) == 4]
     if not tokens:
@@ -97,6 +116,28 @@ def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
         except KeyError:
             pass
     return why
+
+
+def _has_samples(profile: Profile) -> bool:
+    """The app measures with a demo's bundled samples only (it takes no --inputs file)."""
+    if profile.model.format != "demo":
+        return False
+    from profiler.demos import TRAINED_DEMOS
+
+    return profile.model.source.split(":", 1)[-1] in TRAINED_DEMOS
+
+
+def recover_reason(why: dict[str, str | None], variant: Variant) -> str | None:
+    """Why the recovery knob does not apply to this model and these knobs, or None."""
+    if why.get("recover"):
+        return why["recover"]
+    if not variant.pruned:
+        return "nothing is pruned: recovery trains a structurally pruned model"
+    if variant.method != "structured":
+        return "recovery follows structured pruning only (training would refill the zeros of unstructured pruning)"
+    if variant.runtime == "onnxruntime":
+        return "an ONNX Runtime variant has no trainable module: recovery runs in torch"
+    return None
 
 
 def max_seq_len(profile: Profile | None) -> int | None:
@@ -120,6 +161,8 @@ class KnobsWidget(QWidget):
         super().__init__(parent)
         self._variant = Variant()
         self._base_batch = 1  # the profiled batch: choosing it again means "as the baseline"
+        # the slider's stops: powers of two, plus the baseline's own batch (e.g. 360 samples)
+        self._batches: tuple[int, ...] = BATCHES
         self._why: dict[str, str | None] = applicability(None, False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -146,6 +189,12 @@ class KnobsWidget(QWidget):
         self.method.addItem("Structured (channels)", "structured")
         self.method.addItem("Unstructured (weights)", "unstructured")
         form.addRow("Method", self.method)
+
+        self.recover = QComboBox()
+        for steps, text in RECOVER_STEPS:
+            self.recover.addItem(text, steps)
+        form.addRow("Recover", self.recover)
+        self.recover_label = form.labelForField(self.recover)
 
         self.overrides_label = plain_text.label("none", objectName="Muted")  # layer names: plain text
         # long layer names are cut at the panel's edge (the tooltip has them all), never widen it
@@ -210,7 +259,15 @@ class KnobsWidget(QWidget):
 
         self.prune_slider.valueChanged.connect(self._on_prune_slider_changed)
         self.batch_slider.valueChanged.connect(self._on_batch_slider_changed)
-        for combo in (self.method, self.precision, self.seq_len, self.image_size, self.device, self.runtime):
+        for combo in (
+            self.method,
+            self.recover,
+            self.precision,
+            self.seq_len,
+            self.image_size,
+            self.device,
+            self.runtime,
+        ):
             combo.currentIndexChanged.connect(self._on_control_changed)
         self.clear_overrides.clicked.connect(self._on_clear_overrides_clicked)
         self.reset_button.clicked.connect(self._on_reset_clicked)
@@ -231,6 +288,7 @@ class KnobsWidget(QWidget):
                 self.prune_slider,
                 self.batch_slider,
                 self.method,
+                self.recover,
                 self.precision,
                 self.seq_len,
                 self.image_size,
@@ -241,9 +299,12 @@ class KnobsWidget(QWidget):
         self.prune_slider.setValue(round(v.prune / PRUNE_STEP))
         self.prune_label.setText(f"{100 * v.prune:.0f}%")
         _select(self.method, v.method)
+        if v.recover_steps and self.recover.findData(v.recover_steps) < 0:  # e.g. from a project
+            self.recover.addItem(f"{v.recover_steps} steps", v.recover_steps)
+        _select(self.recover, v.recover_steps)
         _select(self.precision, v.precision)
         batch = v.batch or self._base_batch
-        index = BATCHES.index(batch) if batch in BATCHES else 0
+        index = self._batches.index(batch) if batch in self._batches else 0
         self.batch_slider.setValue(index)
         self.batch_label.setText(str(batch))
         _select(self.seq_len, v.seq_len)
@@ -263,8 +324,8 @@ class KnobsWidget(QWidget):
 
     def _read(self) -> Variant:
         prune = round(self.prune_slider.value() * PRUNE_STEP, 4)
-        batch = BATCHES[self.batch_slider.value()]
-        return Variant(
+        batch = self._batches[self.batch_slider.value()]
+        v = Variant(
             prune=prune,
             prune_method=self.method.currentData() if prune > 0 or self._variant.layer_prune else None,
             layer_prune=self._variant.layer_prune,
@@ -275,6 +336,11 @@ class KnobsWidget(QWidget):
             runtime=self.runtime.currentData(),
             device=self.device.currentData(),
         )
+        steps = self.recover.currentData()
+        # asked for only where it applies (a disabled knob keeps its choice for when it applies again)
+        if steps and recover_reason(self._why, v) is None:
+            v = v.with_(recover_steps=steps, recover_budget_s=self._variant.recover_budget_s)
+        return v
 
     def _changed(self) -> None:
         try:
@@ -291,7 +357,7 @@ class KnobsWidget(QWidget):
         self._changed()
 
     def _on_batch_slider_changed(self, value: int) -> None:
-        self.batch_label.setText(str(BATCHES[value]))
+        self.batch_label.setText(str(self._batches[value]))
         self._changed()
 
     def _on_control_changed(self, _index: int) -> None:
@@ -326,6 +392,14 @@ class KnobsWidget(QWidget):
         self._why = applicability(profile, cuda)
         if profile is not None and profile.inputs and profile.inputs[0].shape:
             self._base_batch = int(profile.inputs[0].shape[0])
+        # a baseline batch that is no power of two (a demo measured on its 360 samples) is a stop
+        # of its own, so leaving the slider alone keeps the baseline's batch
+        self._batches = tuple(sorted({*BATCHES, self._base_batch}))
+        with QSignalBlocker(self.batch_slider):
+            self.batch_slider.setRange(0, len(self._batches) - 1)
+            batch = self._variant.batch or self._base_batch
+            self.batch_slider.setValue(self._batches.index(batch) if batch in self._batches else 0)
+        self.batch_label.setText(str(self._batches[self.batch_slider.value()]))
         limit = max_seq_len(profile)
         model: Any = self.seq_len.model()
         for i in range(1, self.seq_len.count()):
@@ -352,6 +426,11 @@ class KnobsWidget(QWidget):
         gate(self.image_size, "image_size", "Height and width of the image input")
         gate(self.device, "device", "Where the variant runs")
         gate(self.runtime, "runtime", "PyTorch eager, or ONNX Runtime on an exported graph")
+        reason = recover_reason(why, self._variant)
+        self.recover.setEnabled(reason is None)
+        self.recover.setToolTip(tip(f"Not available: {reason}\n\n{RECOVER_TIP}" if reason else RECOVER_TIP))
+        if self.recover_label is not None:
+            self.recover_label.setToolTip(self.recover.toolTip())
         _gate_item(self.method, 0, why.get("structured"))
         for i in range(self.precision.count()):
             value = self.precision.itemData(i)

@@ -2,27 +2,41 @@
 
 Both views share one `LayerData`; cells are coloured through the models' BackgroundRole. A right-click on a layer offers a
 per-layer pruning override; a click selects it (`layer_selected`).
+
+The kernel-path record of the variant asked for or on screen (`set_kernel_paths`,
+gui/measured_change.kernel_paths_for) marks layer names — "⚠ smaller but slower" once measured
+beyond the layer's p10–p90 spread, "▾ predicted slower" before — and adds the layer's kernel path
+to its tooltip. Layer names stay plain text (the tooltip escapes them).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLineEdit,
     QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
+    QToolTip,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.measured_change import layer_kernel_mark, layer_kernel_path
 from gui.models.layer_table import LayerFilterProxy, LayerTableModel
 from gui.models.layer_tree import LayerTreeModel
 from gui.models.roles import LAYER_ROLE
 from gui.plain_text import ask_int, menu_text, tip
 from gui.state.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerData
+from gui.theme import current
 
 _WIDTHS = {COL_NAME: 190, COL_TYPE: 104, COL_SHARE: 64}
 _NUMERIC_WIDTH = 82
@@ -38,11 +52,98 @@ def _size_columns(header: QHeaderView) -> None:
     header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
 
 
+#: the mark in fewer words, for a narrow name column
+_SHORT_MARKS = {
+    "⚠ smaller but slower": "⚠ slower",
+    "⚠ slower than predicted": "⚠ slower",
+    "▾ predicted slower": "▾ slower",
+    "faster than predicted": "faster",
+}
+
+
+class _KernelMarkDelegate(QStyledItemDelegate):
+    """Draws the layer's kernel-path mark at the right of its name cell, over the name's tail,
+    so a long name is cut instead of the mark (amber for a measured surprise, muted for a
+    prediction); a cell too narrow for the words keeps the symbol alone."""
+
+    def __init__(self, owner: _LayerView) -> None:
+        super().__init__(owner)
+        self._owner = owner
+
+    def mark(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        return self._owner.kernel_marks.get(index.data(LAYER_ROLE), "") if index.column() == COL_NAME else ""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().paint(painter, option, index)
+        mark = self.mark(index)
+        if not mark:
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        fm = opt.fontMetrics
+        rect = opt.rect
+        # the words if they fit beside a few letters of the name, else a shorter form, else the symbol
+        name = str(opt.text)
+        name_room = min(fm.horizontalAdvance(name), fm.horizontalAdvance(name[:6] + "…")) + 8
+        forms = (mark, _SHORT_MARKS.get(mark, mark), mark.split(" ", 1)[0])
+        text = next((f for f in forms if rect.width() >= fm.horizontalAdvance(f) + 12 + name_room), forms[-1])
+        width = fm.horizontalAdvance(text) + 10
+        box = QRect(rect.right() - width, rect.top(), width, rect.height())
+        state = opt.state
+        palette = opt.palette
+        if state & QStyle.StateFlag.State_Selected:
+            background = palette.highlight()
+        else:
+            brush = index.data(Qt.ItemDataRole.BackgroundRole)
+            alternate = opt.features & QStyleOptionViewItem.ViewItemFeature.Alternate
+            background = brush if brush is not None else palette.alternateBase() if alternate else palette.base()
+        t = current()
+        painter.save()
+        painter.fillRect(box, background)
+        painter.setPen(QColor(t.warn if mark.startswith("⚠") else t.muted))
+        painter.drawText(
+            box.adjusted(6, 0, -2, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text
+        )
+        painter.restore()
+
+
 class _LayerView(QWidget):
-    """What both views share: their signals and the context menu."""
+    """What both views share: their signals, the context menu and the kernel-path marks."""
 
     layer_selected = Signal(str)
     prune_override_requested = Signal(str, float)
+    kernel_paths: dict[str, dict[str, Any]]  # layer name → its kernel-path entry
+    kernel_marks: dict[str, str]  # layer name → the mark beside it
+    _kernel_view: QAbstractItemView
+
+    def _install_kernel_paths(self, view: QAbstractItemView) -> None:
+        self.kernel_paths = {}
+        self.kernel_marks = {}
+        self._kernel_view = view
+        view.setItemDelegateForColumn(COL_NAME, _KernelMarkDelegate(self))
+        view.viewport().installEventFilter(self)
+
+    def set_kernel_paths(self, record: dict[str, Any] | None) -> None:
+        """The kernel-path record of the variant asked for or on screen (None: none)."""
+        layers = (record or {}).get("layers", ())
+        self.kernel_paths = {e["layer"]: e for e in layers}
+        self.kernel_marks = {name: m for name, e in self.kernel_paths.items() if (m := layer_kernel_mark(e))}
+        self._kernel_view.viewport().update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A layer's tooltip gains its kernel path (the model's own tooltip first)."""
+        if event.type() == QEvent.Type.ToolTip and self.kernel_paths and isinstance(event, QHelpEvent):
+            view = self._kernel_view
+            if watched is view.viewport():
+                index = view.indexAt(event.pos())
+                entry = self.kernel_paths.get(index.data(LAYER_ROLE)) if index.isValid() else None
+                if entry is not None:
+                    own = index.data(Qt.ItemDataRole.ToolTipRole) or ""
+                    QToolTip.showText(event.globalPos(), own + tip("\n".join(layer_kernel_path(entry))), view)
+                    return True
+        return super().eventFilter(watched, event)
 
     def _menu_for(
         self, view: QAbstractItemView, pos: QPoint, overrides: dict[str, float], enabled_reason: str | None
@@ -93,6 +194,7 @@ class LayerHeatmapView(_LayerView):
         lay.addWidget(self.view)
         self.overrides: dict[str, float] = {}
         self.override_reason: str | None = None
+        self._install_kernel_paths(self.view)
         self.view.clicked.connect(self._on_view_clicked)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)
 
@@ -144,6 +246,7 @@ class LayerTableView(_LayerView):
         lay.addWidget(self.view)
         self.overrides: dict[str, float] = {}
         self.override_reason: str | None = None
+        self._install_kernel_paths(self.view)
         self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.view.clicked.connect(self._on_view_clicked)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)

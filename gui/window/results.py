@@ -171,6 +171,7 @@ class ResultsView:
         w.planner.set_profile(result.profile)  # emits plan_changed → deltas
         self.update_deltas()
         self.update_charts()
+        self.show_kernel_paths(result.variant, result)  # the prediction checked against the measurement
         if w.details.layer:
             self.on_layer_selected(w.details.layer)
         w.result_shown.emit(result)
@@ -199,6 +200,7 @@ class ResultsView:
         current = self._w.workspace.current
         if current is not None and current.profile is not None:
             self.show_profile_rows(current.profile)
+            self.show_kernel_paths(current.variant, current)
 
     # == knobs =====================================================================================
 
@@ -207,6 +209,7 @@ class ResultsView:
         if self.restoring or w.workspace.source is None:
             return
         w.workspace.knobs = variant
+        self.show_kernel_paths(variant)  # the prediction, before the variant is measured
         w.opening.request(variant)
         w.opening.schedule_autosave()
 
@@ -288,6 +291,7 @@ class ResultsView:
         is_baseline = ref is None or ref is current.profile
         w.planner.set_reference(None if is_baseline else ref, None if is_baseline else current.variant.label())
         w.deltas.show_latency(current, ref)  # the measured change, with its interval and any busy warning
+        w.deltas.show_recover(current.recover)  # recovered by distillation: held-out quality before → after
 
     def update_charts(self) -> None:
         w = self._w
@@ -315,6 +319,19 @@ class ResultsView:
             row = next((x for x in r.profile.layers if x.name == name), None)
             history.append((r.variant.label(), row))
         w.details.show_layer(details, w.planner.projection_short_label, history)
+
+    def show_kernel_paths(self, variant: Variant, result: VariantResult | None = None) -> None:
+        """The kernel-path prediction for `variant` as soon as the knobs ask for it (from the
+        baseline's rows and the knobs), or its check against `result` once measured: the deltas
+        strip's line, the layer views' marks and tooltips, the details pane."""
+        w = self._w
+        record = measured_change.kernel_paths_for(w.workspace.reference, variant, result)
+        w.deltas.show_kernel_paths(record, measured=result is not None)
+        for view in (w.heatmap, w.table):
+            view.set_kernel_paths(record)
+        w.details.set_kernel_paths(record, variant.label())
+        if w.details.layer and result is None:
+            self.on_layer_selected(w.details.layer)
 
 
 def progress_texts(fraction: float, message: str) -> tuple[str, str]:

@@ -60,6 +60,11 @@ class RecoverRecord:
     quality_before: dict[str, float | None]  # {cosine, accuracy} on the held-out samples
     quality_after: dict[str, float | None]
     skipped: str | None = None  # why no training happened (then steps_done is 0)
+    #: the time budget asked for (seconds; None: none)
+    budget_s: float | None = None
+    #: why training ended: "steps" (all asked ran) or "budget" (the time budget ran out first);
+    #: None when it did not run (skipped)
+    stopped_because: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +79,8 @@ class RecoverRecord:
             "quality_before": dict(self.quality_before),
             "quality_after": dict(self.quality_after),
             "skipped": self.skipped,
+            "budget_s": self.budget_s,
+            "stopped_because": self.stopped_because,
         }
 
     @classmethod
@@ -90,6 +97,8 @@ class RecoverRecord:
             quality_before=dict(d.get("quality_before") or {}),
             quality_after=dict(d.get("quality_after") or {}),
             skipped=d.get("skipped"),
+            budget_s=None if d.get("budget_s") is None else float(d["budget_s"]),
+            stopped_because=d.get("stopped_because"),
         )
 
 
@@ -102,8 +111,8 @@ def split_indices(n: int, seed: int = SPLIT_SEED) -> tuple[Any, Any]:
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
-def skipped(steps: int, why: str) -> RecoverRecord:
-    return RecoverRecord(steps, 0, 0.0, None, None, 0, 0, False, {}, {}, skipped=why)
+def skipped(steps: int, why: str, budget_s: float | None = None) -> RecoverRecord:
+    return RecoverRecord(steps, 0, 0.0, None, None, 0, 0, False, {}, {}, skipped=why, budget_s=budget_s)
 
 
 def first_tensor(out: Any) -> Any:
@@ -203,12 +212,14 @@ def recover(
     start = clock()
     loss_first = loss_last = None
     done = 0
+    stopped_because = "steps"
     student.train()
     try:
         for step in range(steps):
             if should_stop():
                 raise Cancelled()
             if budget_s is not None and clock() - start >= budget_s:
+                stopped_because = "budget"
                 break
             pick = torch.randperm(len(train_idx), generator=gen)[:batch]
             s = call(student, tr[pick])
@@ -233,7 +244,12 @@ def recover(
             loss_last = value
             done = step + 1
             if done % 10 == 0 or done == steps:
-                progress.report(done / steps, f"recovering: step {done}/{steps}, loss {value:.4g}")
+                # with a budget, the bar moves with whichever end comes first
+                fraction = done / steps
+                if budget_s is not None and budget_s > 0:
+                    fraction = max(fraction, min(1.0, (clock() - start) / budget_s))
+                budget = "" if budget_s is None else f" (budget {budget_s:g} s)"
+                progress.report(fraction, f"recovering: step {done}/{steps}{budget}, loss {value:.4g}")
     finally:
         student.eval()
         for p in student.parameters():
@@ -251,4 +267,6 @@ def recover(
         labelled=y is not None,
         quality_before=before,
         quality_after=after,
+        budget_s=budget_s,
+        stopped_because=stopped_because,
     )

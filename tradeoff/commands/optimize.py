@@ -64,6 +64,10 @@ def _space(args: argparse.Namespace) -> Any:
         runtimes = [None]  # an ONNX model runs in onnxruntime already
     else:
         runtimes = [None, Runtime.ONNXRUNTIME]
+    own = Runtime.ONNXRUNTIME if args.model.lower().endswith(".onnx") else Runtime.TORCH
+    runtimes = list(
+        dict.fromkeys(None if r == own else r for r in runtimes)
+    )  # the model's own runtime is the baseline's
     batches = parse_list(args.batch, "--batch", int)
     if any(b is not None and b <= 0 for b in batches):
         raise InputError("--batch", "values must be positive")
