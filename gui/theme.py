@@ -148,13 +148,34 @@ def heat_brush(share_of_max: float | None, theme: Theme | None = None) -> QBrush
     return brush
 
 
-def heat_color(share_of_max: float, theme: Theme | None = None) -> QColor:
-    """The background of a cell whose value is `share_of_max` (0…1) of the column's largest.
+_delta_brushes: dict[tuple[str, int], QBrush] = {}
+
+
+def delta_brush(signed_level: float | None, theme: Theme | None = None) -> QBrush | None:
+    """A Δ-vs-baseline cell's background: `good` for a saving (negative level), `bad` for a
+    growth (positive), as strong as `heat_level` of the change's share of the baseline total."""
+    if not signed_level:
+        return None
+    t = theme or _current
+    level = round(max(-1.0, min(1.0, signed_level)) * (_HEAT_LEVELS - 1))
+    if level == 0:
+        return None
+    key = (t.name, level)
+    brush = _delta_brushes.get(key)
+    if brush is None:
+        colour = t.good if level < 0 else t.bad
+        brush = _delta_brushes[key] = QBrush(heat_color(abs(level) / (_HEAT_LEVELS - 1), t, colour))
+    return brush
+
+
+def heat_color(share_of_max: float, theme: Theme | None = None, colour: str | None = None) -> QColor:
+    """The background of a cell of colour strength `share_of_max` (0…1, `layer_data.heat_level`
+    of its share of the column's model total), in the theme's heat colour (or `colour`).
 
     Blended with the base colour at ≤ 70 % so the text stays legible in both themes."""
     t = theme or _current
     s = max(0.0, min(1.0, share_of_max))
-    base, heat = QColor(t.base), QColor(t.heat)
+    base, heat = QColor(t.base), QColor(colour or t.heat)
     a = 0.7 * s**0.8
     return QColor(
         round(base.red() + (heat.red() - base.red()) * a),

@@ -12,8 +12,17 @@ from PySide6.QtGui import QFont
 
 from gui.models.roles import HEAT_ROLE, LAYER_ROLE, RAW_ROLE, SHARE_ROLE
 from gui.plain_text import tip
-from gui.state.layer_data import COL_MACS, COL_NAME, COL_TYPE, HEADER_TIPS, HEADERS, NUMERIC_COLUMNS, LayerData
-from gui.theme import heat_brush
+from gui.state.layer_data import (
+    COL_MACS,
+    COL_NAME,
+    COL_TYPE,
+    DELTA_OF,
+    HEADER_TIPS,
+    HEADERS,
+    NUMERIC_COLUMNS,
+    LayerData,
+)
+from gui.theme import delta_brush, heat_brush
 from profiler.layer_reconcile import NOOP_MODULES_LABEL, SHAPE_OPS_LABEL
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -35,12 +44,13 @@ _SERVED_ROLES = frozenset(
 )
 
 
-def layer_header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
-    """Column headers shared by the layer table and the layer tree."""
+def layer_header_data(section: int, orientation: Qt.Orientation, role: int, data: LayerData | None = None) -> Any:
+    """Column headers shared by the layer table and the layer tree: with their units and the
+    projection's accelerator when `data` is given ("Projected on\nH100-SXM (ms)")."""
     if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
         return None
     if role == Qt.ItemDataRole.DisplayRole:
-        return HEADERS[section]
+        return HEADERS[section] if data is None else data.header(section)
     if role == Qt.ItemDataRole.ToolTipRole:
         return HEADER_TIPS.get(section)
     if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC_COLUMNS:
@@ -63,12 +73,15 @@ class LayerTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def refresh_columns(self, first: int, last: int, rows: tuple[int, int] | None = None) -> None:
-        """Values changed in columns first…last (of rows, default all): repaint only those cells."""
+        """Values changed in columns first…last (of rows, default all): repaint only those cells
+        (and the Δ columns, which follow latency and MACs; the headers, which name the target)."""
         n = len(self._data)
         if n == 0:
             return
         top, bottom = rows if rows is not None else (0, n - 1)
+        last = max(last, len(HEADERS) - 1)
         self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, first, last)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._data)
@@ -77,7 +90,7 @@ class LayerTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        return layer_header_data(section, orientation, role)
+        return layer_header_data(section, orientation, role, self._data)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in _SERVED_ROLES or not index.isValid() or index.row() >= len(self._data):
@@ -99,7 +112,7 @@ class LayerTableModel(QAbstractTableModel):
             return row.type if role in (Qt.ItemDataRole.DisplayRole, RAW_ROLE) else None
         value = d.raw(i, col)
         if role == Qt.ItemDataRole.DisplayRole:
-            return d.display(col, value)
+            return d.delta_text(col, value, d.base(i, col)) if col in DELTA_OF else d.display(col, value)
         if role == RAW_ROLE:
             return value
         if role == SHARE_ROLE:
@@ -107,7 +120,7 @@ class LayerTableModel(QAbstractTableModel):
         if role == HEAT_ROLE:
             return d.heat_of(col, value)
         if role == Qt.ItemDataRole.BackgroundRole:
-            return heat_brush(d.heat_of(col, value))
+            return delta_brush(d.heat_of(col, value)) if col in DELTA_OF else heat_brush(d.heat_of(col, value))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:

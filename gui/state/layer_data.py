@@ -3,20 +3,49 @@
 It holds the profile's rows (counted), the latency measured so far per layer (filled in while
 a run streams `layer` events), and the roofline projection on the chosen target. It computes
 column totals and maxima once per update so that the item models answer `data()` in O(1).
+
+One colour scale per column: a cell's heat is its value's share of the column's model total
+(`heat_level`), for a layer and for a group alike, so the darkest cell is the biggest share.
+With a reference profile (the baseline, `reference_source`) and a variant on screen, two Δ
+columns show the variant minus the baseline per layer (matched by name).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gui.fmt import fmt_bytes, fmt_count, fmt_ms, fmt_share
+from gui.fmt import fmt_bytes, fmt_count, fmt_share
 from profiler import units
 from profiler.result import LayerRow, Profile
 
-COL_NAME, COL_TYPE, COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE = range(8)
-HEADERS = ("Layer", "Type", "Params", "MACs", "Activations", "Latency", "Projected", "Share")
-NUMERIC_COLUMNS = (COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE)
+COL_NAME, COL_TYPE, COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE, COL_DLAT, COL_DMACS = range(10)
+HEADERS = ("Layer", "Type", "Params", "MACs", "Activations", "Latency", "Projected", "Share", "Δ latency", "Δ MACs")
+NUMERIC_COLUMNS = (COL_PARAMS, COL_MACS, COL_ACT, COL_LAT, COL_PROJ, COL_SHARE, COL_DLAT, COL_DMACS)
+#: the variant minus the baseline (shown only while a variant other than the baseline is on screen)
+DELTA_COLUMNS = (COL_DLAT, COL_DMACS)
+#: the column a Δ column compares
+DELTA_OF = {COL_DLAT: COL_LAT, COL_DMACS: COL_MACS}
+#: a share at or above this is painted at full strength (the scale below it is a square root, so
+#: that a 1 % layer still shows while a third of the model reads clearly darker)
+HEAT_FULL_SHARE = 0.5
+
+
+def heat_level(share: float | None) -> float:
+    """0…1 colour strength of a cell holding `share` (0…1) of its column's model total: the same
+    scale for layers and groups, √(share ÷ 0.5) capped at 1 (50 % → full, 12.5 % → half)."""
+    if share is None or not share > 0:
+        return 0.0
+    return min(1.0, math.sqrt(share / HEAT_FULL_SHARE))
+
+
+def accelerator_of(label: str) -> str:
+    """'H100-SXM' from the planner's projection label 'H100-SXM ±20 % (…)'."""
+    return label.split(" ±", 1)[0].split(" (", 1)[0].strip()
+
+
 HEADER_TIPS = {
     COL_PARAMS: "Parameters of the layer (counted)",
     COL_MACS: "Multiply-accumulates per forward pass (counted; FLOPs = 2 × MACs)",
@@ -24,6 +53,8 @@ HEADER_TIPS = {
     COL_LAT: "Measured latency: wall-clock time of the layer, measured here with module hooks or the runtime's profiler",
     COL_PROJ: "Projected latency: roofline projection on the target chosen in the Planner tab (projected, not measured)",
     COL_SHARE: "Share of the model's measured latency (of MACs until latency is measured)",
+    COL_DLAT: "The variant's measured latency minus the baseline's, per layer (ms), and as a change",
+    COL_DMACS: "The variant's MACs minus the baseline's, per layer, and as a change",
 }
 
 
@@ -52,6 +83,11 @@ class LayerData:
         self.totals: dict[int, float] = {}
         self.maxima: dict[int, float] = {}
         self._basis = COL_MACS
+        #: the baseline the Δ columns compare with (None: the baseline itself is shown)
+        self.reference: Profile | None = None
+        #: asked on every `set_profile` for the baseline (the window: `Workspace.reference`)
+        self.reference_source: Callable[[], Profile | None] | None = None
+        self._ref: dict[int, list[float | None]] = {COL_LAT: [], COL_MACS: []}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -67,8 +103,28 @@ class LayerData:
         self.latency_ms = [r.latency_ms for r in self.rows]
         if not same:
             self.projected = [None] * len(self.rows)
+        self._set_reference(self.reference_source() if self.reference_source is not None else None)
         self.recompute()
         return same
+
+    def _set_reference(self, ref: Profile | None) -> None:
+        """The baseline's rows matched by name; none when `ref` is what is shown or shares no layer."""
+        by_name = {} if ref is None or ref is self.profile else {r.name: r for r in ref.layers}
+        matched = [by_name.get(r.name) for r in self.rows]
+        if not any(m is not None for m in matched):
+            self.reference = None
+            self._ref = {COL_LAT: [None] * len(self.rows), COL_MACS: [None] * len(self.rows)}
+            return
+        self.reference = ref
+        self._ref = {
+            COL_LAT: [None if m is None else m.latency_ms for m in matched],
+            COL_MACS: [None if m is None else float(m.macs) for m in matched],
+        }
+
+    @property
+    def has_reference(self) -> bool:
+        """True while the Δ columns have something to show (a variant against its baseline)."""
+        return self.reference is not None
 
     def set_latency(self, name: str, latency_ms: float) -> int | None:
         i = self.index.get(name)
@@ -91,6 +147,8 @@ class LayerData:
                     cols[c].append(v)
         self.totals = {c: sum(vs) for c, vs in cols.items()}
         self.maxima = {c: max(vs, default=0.0) for c, vs in cols.items()}
+        for c, of in DELTA_OF.items():  # a Δ is coloured by its share of the baseline's total
+            self.totals[c] = sum(v for v in self._ref.get(of, ()) if v is not None)
         basis = self.share_basis()
         self.totals[COL_SHARE] = 1.0
         self.maxima[COL_SHARE] = self.maxima.get(basis, 0.0) / self.totals[basis] if self.totals.get(basis) else 0.0
@@ -118,10 +176,20 @@ class LayerData:
             basis = self.share_basis()
             v, total = self.raw(i, basis), self.totals.get(basis)
             return None if v is None or not total else v / total
+        if col in DELTA_OF:
+            base = self.base(i, col)
+            v = self.raw(i, DELTA_OF[col])
+            return None if base is None or v is None else v - base
         return None
 
+    def base(self, i: int, col: int) -> float | None:
+        """The baseline's figure that Δ column `col` subtracts, for row `i` (None: no match)."""
+        ref = self._ref.get(DELTA_OF.get(col, -1), ())
+        return ref[i] if i < len(ref) else None
+
     def share_of(self, col: int, value: float | None) -> float | None:
-        """`value` as a share of its column's total (the Share column: itself)."""
+        """`value` as a share of its column's total (the Share column: itself; a Δ column: of the
+        baseline's total, signed)."""
         if value is None:
             return None
         if col == COL_SHARE:
@@ -130,25 +198,62 @@ class LayerData:
         return value / total if total else None
 
     def heat_of(self, col: int, value: float | None) -> float:
-        """0…1 for the cell colour: the value relative to the column's largest leaf."""
-        if value is None:
+        """The cell's colour strength: `heat_level` of its share of the column's model total, for
+        layers and groups alike (0…1); a Δ column's is signed (−1 faster/smaller … +1)."""
+        share = self.share_of(col, value)
+        if share is None:
             return 0.0
-        peak = self.maxima.get(col) or 0.0
-        return min(1.0, value / peak) if peak > 0 else 0.0
+        if col in DELTA_OF:
+            return math.copysign(heat_level(abs(share)), share)
+        return heat_level(share)
+
+    def header(self, col: int) -> str:
+        """A column's header with its unit, and the accelerator the projection is for."""
+        # three short lines: the columns stay narrow enough for the names at 1280 px
+        if col == COL_LAT:
+            return "Latency\nmeasured\n(ms)"
+        if col == COL_PROJ:
+            acc = accelerator_of(self.target_name)
+            return f"Projected on\n{acc}\n(ms)" if acc else "Projected\n(ms)"
+        if col == COL_SHARE:
+            return "Share of\nlatency" if self.share_basis() == COL_LAT else "Share of\nMACs"
+        if col == COL_DLAT:
+            return "Δ latency vs\nbaseline (ms)"
+        if col == COL_DMACS:
+            return "Δ MACs vs\nbaseline"
+        if col == COL_ACT:
+            return "Activations\n(bytes)"
+        if col == COL_PARAMS:
+            return "Params\n(count)"
+        if col == COL_MACS:
+            return "MACs\n(count)"
+        return HEADERS[col] if 0 <= col < len(HEADERS) else ""
+
+    def delta_text(self, col: int, delta: float | None, base: float | None) -> str:
+        """A Δ cell: the change against the baseline and the difference, '−23% (−0.120)'."""
+        if delta is None:
+            return units.DASH
+        diff = LayerData.display(col, delta)
+        if diff not in ("0", units.DASH) and delta > 0:
+            diff = "+" + diff
+        if not base:
+            return diff
+        return f"{units.change((base + delta) / base)} ({diff})"
 
     @staticmethod
     def display(col: int, value: float | None) -> str:
-        if col == COL_PARAMS:
-            return fmt_count(value)
-        if col == COL_MACS:
+        """A cell's text through `profiler.units`; times in ms as the header says ('0.0474')."""
+        if col in (COL_PARAMS, COL_MACS, COL_DMACS):
             return fmt_count(value)
         if col == COL_ACT:
             return fmt_bytes(value)
-        if col in (COL_LAT, COL_PROJ):
-            return fmt_ms(value)
+        if col in (COL_LAT, COL_PROJ, COL_DLAT):
+            if value is None:
+                return units.DASH
+            return "0" if value == 0 else units.sig(value)
         if col == COL_SHARE:
             return fmt_share(value)
-        return "" if value is None else str(value)
+        return "" if value is None else units.number(value)
 
     def provenance(self, col: int, i: int | None = None) -> str:
         if col in (COL_PARAMS, COL_MACS, COL_ACT):
@@ -170,6 +275,8 @@ class LayerData:
                 if self.share_basis() == COL_LAT
                 else "share of MACs (latency not measured yet)"
             )
+        if col in DELTA_OF:
+            return "this variant minus the baseline (matched by layer name)"
         return ""
 
     def exact(self, col: int, value: float | None) -> str:
@@ -180,11 +287,11 @@ class LayerData:
             return f"{int(value):,}"
         if col == COL_ACT:
             return f"{int(value):,} bytes"
-        if col in (COL_LAT, COL_PROJ):
+        if col in (COL_LAT, COL_PROJ, COL_DLAT):
             return units.duration_ms(value, 6)
         if col == COL_SHARE:
             return units.percent(value, 3)
-        return str(value)
+        return units.number(value)
 
     def tooltip(self, col: int, value: float | None, i: int | None, leaves: list[int] | None = None) -> str:
         """The cell's tooltip: exact figure, provenance, share; for latency also p10–p90 and raw.
@@ -194,6 +301,15 @@ class LayerData:
         text = f"{HEADERS[col]}: {self.exact(col, value)}\n{self.provenance(col, i)}"
         if col == COL_LAT and value is not None:
             text += self.latency_lines(i, leaves)
+        if col in DELTA_OF:
+            rows = [i] if i is not None else list(leaves or ())
+            bases = [self.base(k, col) for k in rows]
+            if value is not None and bases and all(b is not None for b in bases):
+                b = sum(b or 0.0 for b in bases)
+                text += f"\nbaseline {self.exact(DELTA_OF[col], b)} → {self.exact(DELTA_OF[col], b + value)}"
+                if b:
+                    text += f" ({units.change((b + value) / b)})"
+            return text
         share = self.share_of(col, value) if col != COL_SHARE else None
         if share is not None:
             text += f"\n{units.percent(share, 2)} of the column total"

@@ -51,8 +51,11 @@ from gui.state.workspace import Workspace
 from gui.widgets.deltas_strip import DeltasStrip
 from gui.widgets.details import LayerDetailsWidget
 from gui.widgets.dialogs import Prompts
+from gui.widgets.graph_view import GraphView
 from gui.widgets.knobs import KnobsWidget
+from gui.widgets.layer_filter import HeatmapPanel
 from gui.widgets.layer_views import LayerHeatmapView, LayerTableView
+from gui.widgets.operator_view import OperatorView
 from gui.widgets.telemetry import TelemetryStrip
 from gui.window.batch_sweep import BatchSweep
 from gui.window.comparing import Comparing
@@ -65,6 +68,7 @@ from profiler.variant import Variant
 
 APP_TITLE = "Tradeoff Studio"
 TAB_HEATMAP, TAB_TABLE, TAB_BATCH, TAB_ROOFLINE, TAB_VARIANTS, TAB_PLANNER = range(6)
+TAB_GRAPH, TAB_OPERATORS = 6, 7
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
         self.project_path: Path | None = None
         self.workspace = Workspace()
         self.layer_data = LayerData()
+        self.layer_data.reference_source = lambda: self.workspace.reference  # the Δ-vs-baseline columns
         self.controller = controller or RunController(parent=self)
         self.controller.setParent(self)
 
@@ -134,12 +139,22 @@ class MainWindow(QMainWindow):
         self.heatmap = LayerHeatmapView(self.layer_data)
         self.details = LayerDetailsWidget()
         heat_split = QSplitter(Qt.Orientation.Horizontal)
-        heat_split.addWidget(self.heatmap)
+        self.heatmap_panel = HeatmapPanel(self.heatmap, self.layer_data)  # hottest layers, filter box
+        heat_split.addWidget(self.heatmap_panel)
         heat_split.addWidget(self.details)
         heat_split.setStretchFactor(0, 3)
         heat_split.setStretchFactor(1, 1)
         heat_split.setSizes([760, 290])
         self.table = LayerTableView(self.layer_data)
+        self.heatmap_panel.link_table(self.table)
+        self.graph_view = GraphView(self.layer_data)
+        self.graph_view.watch(self.table.model)
+        self.operators = OperatorView(self.layer_data)
+        self.operators.watch(self.table.model)
+        self.graph_view.layer_selected.connect(self._on_layer_selected)
+        self.heatmap.layer_selected.connect(self.graph_view.select_layer)
+        self.operators.type_activated.connect(self.heatmap_panel.set_filter_text)
+        self.heatmap_panel.filter_changed.connect(self.operators.set_filter_text)
         self.batch_chart = BatchChart()
         self.roofline_chart = RooflineChart()
         self.pareto_chart = ParetoChart()
@@ -154,6 +169,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.roofline_chart, "Roofline")
         self.tabs.addTab(self.pareto_chart, "Variants")
         self.tabs.addTab(self.planner, "Planner")
+        self.tabs.addTab(self.graph_view, "Graph")
+        self.tabs.addTab(self.operators, "Operators")
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
         self.main_split.setObjectName("MainSplit")
@@ -249,6 +266,7 @@ class MainWindow(QMainWindow):
         self.results_view.update_charts()
         self.heatmap.view.viewport().update()
         self.table.view.viewport().update()
+        self.graph_view.restyle()
         if self.workspace.current is not None:
             self.results_view.update_deltas()
 
