@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
@@ -25,6 +26,10 @@ class ScatterPoint:
     pareto: bool
     baseline: bool = False
     chosen: bool = False
+    #: the x value's measured spread (p10–p90), drawn as a whisker: points whose whiskers overlap
+    #: are not told apart by this measurement
+    x_lo: float | None = None
+    x_hi: float | None = None
 
 
 def draw_pareto(
@@ -37,14 +42,15 @@ def draw_pareto(
     xfmt: Callable[[float], str],
     yfmt: Callable[[float], str],
 ) -> None:
-    """Scatter of variants: Pareto-optimal filled, dominated hollow, baseline square, chosen ringed."""
+    """Scatter of variants: Pareto-optimal filled, dominated hollow, baseline square, chosen ringed;
+    each x spread (p10–p90) as a whisker; labels placed clear of the markers and of each other."""
     plot = QRectF(
         rect.left() + _pt(p, 58), rect.top() + _pt(p, 8), rect.width() - _pt(p, 70), rect.height() - _pt(p, 40)
     )
     if not points:
         _text(p, plot, "no measured variant to plot", Qt.AlignmentFlag.AlignCenter, font(8, italic=True), MUTED)
         return
-    xa = axis_for([q.x for q in points])
+    xa = axis_for([v for q in points for v in (q.x, q.x_lo, q.x_hi) if v is not None])
     ya = axis_for([q.y for q in points], allow_log=False)
     _frame(p, plot, xa, ya, xfmt, yfmt, xlabel, ylabel)
 
@@ -54,8 +60,20 @@ def draw_pareto(
     fs = font(6.5)
     fm = QFontMetricsF(fs, p.device())
     r = _pt(p, 3.2)
-    placed: list[QRectF] = []
-    for q in sorted(points, key=lambda q: (q.pareto, q.chosen)):
+    ordered = sorted(points, key=lambda q: (q.pareto, q.chosen))
+    for q in ordered:  # whiskers under every marker
+        if q.x_lo is None or q.x_hi is None:
+            continue
+        c = at(q)
+        lo = plot.left() + xa.frac(q.x_lo) * plot.width()
+        hi = plot.left() + xa.frac(q.x_hi) * plot.width()
+        p.setPen(QPen(QColor("#8a94a6"), _pt(p, 0.7)))
+        p.drawLine(QPointF(lo, c.y()), QPointF(hi, c.y()))
+        for x in (lo, hi):
+            p.drawLine(QPointF(x, c.y() - r * 0.8), QPointF(x, c.y() + r * 0.8))
+    # every marker's box is taken before any label is placed, so no label lands on a marker
+    placed: list[QRectF] = [QRectF(at(q).x() - r * 2, at(q).y() - r * 2, r * 4, r * 4) for q in points]
+    for q in ordered:
         c = at(q)
         color = ACCENT2 if q.pareto else QColor("#8a94a6")
         p.setPen(QPen(color.darker(130), _pt(p, 0.6)))
@@ -71,12 +89,14 @@ def draw_pareto(
             p.setPen(QPen(INK, _pt(p, 0.9)))
             p.drawEllipse(c, r * 2.0, r * 2.0)
         w = fm.horizontalAdvance(q.label) + _pt(p, 2)
-        for dx, dy in ((r * 2.3, -fm.height() / 2), (r * 2.3, -fm.height() * 1.4), (r * 2.3, fm.height() * 0.4),
-                       (-w - r * 2.3, -fm.height() / 2), (-w / 2, -fm.height() - r * 2.3), (-w / 2, r * 2.3)):  # fmt: skip
+        # above the marker first: a label beside it would sit on its whisker
+        for dx, dy in ((r * 1.5, -fm.height() - r * 1.2), (-w / 2, -fm.height() - r * 2.3), (r * 1.5, r * 1.2),
+                       (-w / 2, r * 2.3), (r * 2.3, -fm.height() / 2), (-w - r * 2.3, -fm.height() / 2)):  # fmt: skip
             box = QRectF(c.x() + dx, c.y() + dy, w, fm.height())
             if box.right() <= rect.right() and box.left() >= plot.left() and not any(box.intersects(b) for b in placed):
                 break
         placed.append(box)
+        p.fillRect(box, QColor(255, 255, 255, 210))  # the label stays legible over a whisker or grid line
         _text(
             p, box, q.label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, fs, INK if q.pareto else MUTED
         )
@@ -180,14 +200,18 @@ def draw_hbars(
             x += _pt(p, 11) + fm.horizontalAdvance(s.name) + _pt(p, 14)
 
 
-def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[str, float | None, float | None, str]]) -> None:
+def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[Any, ...]]) -> None:
     """Small multiples for the summary: per metric, baseline vs chosen as two bars scaled to the
-    larger, each with its formatted value. items: (metric, baseline, chosen, unit text)."""
+    larger, each with its formatted value. items: (metric, baseline, chosen, unit text[, note]);
+    a note (e.g. "≈ no measurable change" for a latency change inside the noise) replaces the
+    "0.83× baseline" label, so a change the measurement cannot resolve never reads as one."""
     fs = font(7)
     fm = QFontMetricsF(fs, p.device())
     n = max(1, len(items))
     cell_w = rect.width() / n
-    for i, (name, b, c, _unit) in enumerate(items):
+    for i, item in enumerate(items):
+        name, b, c = item[0], item[1], item[2]
+        note = item[4] if len(item) > 4 else None
         cell = QRectF(rect.left() + i * cell_w + _pt(p, 4), rect.top(), cell_w - _pt(p, 8), rect.height())
         _text(
             p,
@@ -226,7 +250,7 @@ def draw_summary_bars(p: QPainter, rect: QRectF, items: Sequence[tuple[str, floa
             _text(
                 p,
                 QRectF(cell.left(), base_y + _pt(p, 1), cell.width(), fm.height()),
-                f"{units.times(c / b)} baseline",
+                note or f"{units.times(c / b)} baseline",
                 Qt.AlignmentFlag.AlignHCenter,
                 fs,
                 INK,

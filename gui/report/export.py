@@ -18,7 +18,8 @@ of preference:
   the catalog's list prices (the panel's negotiated discount is not applied in the PDF).
 
 Each function takes optional arguments that skip its file dialog (tests, scripted use), and
-shows a message box on failure unless `quiet=True` (then it raises).
+shows a message box on failure unless `quiet=True` (then it raises). A report written ends with a
+message box offering Open and Show in folder (`report_written_box`), not with `quiet=True`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QLocale, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from gui import plain_text
 from profiler.errors import StudioError
@@ -62,12 +63,18 @@ def _inputs_of(window: Any) -> ReportInputs | None:
     ws = getattr(window, "workspace", None)
     if ws is None or getattr(ws, "reference", None) is None:
         return None
-    from .inputs import _is_plain_baseline, build_report_inputs
+    from .inputs import _is_plain_baseline, _same_model, build_report_inputs
 
-    results = [r for r in ws.results.values()]
+    # only what was measured on the model shown (build_report_inputs drops any other model's)
+    results = [r for r in ws.results.values() if _same_model(r, ws.reference)]
     current = ws.current
     chosen = (
-        None if current is None or current.error is not None or _is_plain_baseline(current) else current.variant.label()
+        None
+        if current is None
+        or current.error is not None
+        or _is_plain_baseline(current)
+        or not _same_model(current, ws.reference)
+        else current.variant.label()
     )
     planner = getattr(window, "planner", None)
     options = catalog = None
@@ -150,7 +157,7 @@ def export_report_dialog(
 
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        render_report_pdf(inputs, path, page_size=page_size or default_page_size())
+        pages = render_report_pdf(inputs, path, page_size=page_size or default_page_size())
     except StudioError as exc:
         QGuiApplication.restoreOverrideCursor()
         _fail(window, "Export report", f"The report was not written.\n\n{exc}", quiet, exc)
@@ -158,7 +165,47 @@ def export_report_dialog(
     else:
         QGuiApplication.restoreOverrideCursor()
     _status(window, f"Report written to {path}")
+    if not quiet:  # the user asked for the file: offer to open it, or the folder it is in
+        report_written_box(window if isinstance(window, QWidget) else None, path, pages).exec()
     return path
+
+
+def open_url(url: QUrl) -> bool:
+    """Open a file or folder with the desktop's handler (QDesktopServices; tests replace this)."""
+    return bool(QDesktopServices.openUrl(url))
+
+
+def report_written_box(parent: QWidget | None, path: str, pages: int) -> QMessageBox:
+    """The end of File → Export report: "The report was written" with Open (the PDF in the
+    desktop's viewer), Show in folder (the folder holding it) and Close. Built, not shown: the
+    caller runs `exec()`. The buttons are named `open_report` and `show_report_folder`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    box = plain_text.message_box(
+        parent,
+        QMessageBox.Icon.Information,
+        "Export report",
+        f"The report was written ({pages} page{'s' if pages != 1 else ''}).",
+        f"{path}\n\nThe full tables (every layer, variant and hardware option) are in File → Export data (CSV and JSON).",
+    )
+    open_button = box.addButton("Open", QMessageBox.ButtonRole.AcceptRole)
+    open_button.setObjectName("open_report")
+    folder_button = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+    folder_button.setObjectName("show_report_folder")
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.setDefaultButton(open_button)
+
+    def on_clicked(button: Any) -> None:
+        if button is open_button:
+            target = path
+        elif button is folder_button:
+            target = folder
+        else:
+            return
+        if not open_url(QUrl.fromLocalFile(os.path.abspath(target))):
+            plain_text.warning(parent, "Export report", f"No application could open {target}.")
+
+    box.buttonClicked.connect(on_clicked)
+    return box
 
 
 def export_data_dialog(window: Any, *, folder: str | None = None, quiet: bool = False) -> list[str]:

@@ -46,6 +46,11 @@ class ReportInputs:
     #: the optimizer's search (planner.optimize.result.OptimizeResult) this report was made
     #: from: page 1's Recommendation is then its recommendation, with its reasons and front
     optimize: Any = None
+    #: the plan of every measured variant by its label (page 1 lists each variant's projected
+    #: serving cost beside its measured change); empty without a catalog
+    plans: dict[str, Any] = field(default_factory=dict)
+    #: the fidelity floor the automatic choice used (output cosine vs the baseline)
+    min_cosine: float = DEFAULT_MIN_COSINE
 
     @property
     def model_name(self) -> str:
@@ -104,12 +109,14 @@ def serving_cost(plan: Any) -> float | None:
     o = cheapest_serving(plan)
     if o is None:
         return None
-    return o.usd_per_month if o.usd_per_month is not None else o.usd_per_million
+    cost: float | None = o.usd_per_month if o.usd_per_month is not None else o.usd_per_million
+    return cost
 
 
-def report_recommendation(inputs: ReportInputs) -> str:
+def report_recommendation(inputs: ReportInputs, *, caveats: bool = True) -> str:
     """The planner's recommendation for a report (planner.answer.recommendation): the PDF's first
-    page and `tradeoff report`'s terminal output print the same sentence."""
+    page and `tradeoff report`'s terminal output print the same sentence (the PDF without its
+    caveats, `caveats=False`, and lists them on their own under it)."""
     from planner.answer import caveats_of, recommendation
 
     chosen = inputs.chosen
@@ -120,7 +127,7 @@ def report_recommendation(inputs: ReportInputs) -> str:
         None if inputs.plan_baseline is None else inputs.plan_baseline.answer,
         None if inputs.plan_chosen is None else inputs.plan_chosen.answer,
         None if chosen is None else chosen.variant.label(),
-        caveats_of(profile, significant),
+        caveats_of(profile, significant) if caveats else (),
     )
 
 
@@ -134,6 +141,14 @@ def _is_plain_baseline(result: Any) -> bool:
         and v.image_size is None
         and v.runtime in (None, "torch")
     )
+
+
+def _same_model(result: Any, baseline: Any) -> bool:
+    """True unless the result was measured against another model's baseline (its baseline's
+    source differs from this baseline's); a result that names none is kept."""
+    want = getattr(getattr(baseline, "model", None), "source", None)
+    source = getattr(getattr(getattr(result, "baseline", None), "model", None), "source", None)
+    return not (want and source and source != want)
 
 
 def build_report_inputs(
@@ -156,7 +171,9 @@ def build_report_inputs(
     """
     from profiler.sweep import build_sweep
 
-    results = tuple(results)
+    # every input from the current model only: a result measured against another model's
+    # baseline (an earlier model of the same session) never enters this model's report
+    results = tuple(r for r in results if _same_model(r, baseline))
     ok = [r for r in results if r.error is None and r.profile is not None]
     sweep = build_sweep(baseline.model, baseline, list(results)) if results else None
     plan_fn: Callable[..., Any] | None = None
@@ -165,8 +182,16 @@ def build_report_inputs(
 
         plan_fn = plan
 
+    plans: dict[str, Any] = {}
+
     def plan_of(profile: Any) -> Any:
         return None if plan_fn is None else plan_fn(profile, options, catalog)
+
+    def plan_of_result(r: Any) -> Any:
+        label = r.variant.label()
+        if label not in plans:
+            plans[label] = plan_of(r.profile)
+        return plans[label]
 
     plan_baseline = plan_of(baseline)
     chosen = None
@@ -180,7 +205,7 @@ def build_report_inputs(
             labels = ", ".join(r.variant.label() for r in ok) or "none measured"
             raise InputError("--choose", f"no measured variant is labelled {chosen_label!r}; variants: {labels}")
         chosen = matches[0]
-        plan_chosen = plan_of(chosen.profile)
+        plan_chosen = plan_of_result(chosen)
         rule = f"chosen by the user ({chosen_label})"
     else:
         flags = {id(e.result): e.pareto for e in sweep.entries} if sweep is not None else {}
@@ -191,7 +216,7 @@ def build_report_inputs(
         ]  # fmt: skip
         best: tuple[Any, ...] | None = None
         for r in candidates:
-            p = plan_of(r.profile)
+            p = plan_of_result(r)
             cost = serving_cost(p)
             lat = r.profile.totals.latency_ms
             per_sample = (lat.median / max(1, r.profile.config.batch)) if lat is not None else float("inf")
@@ -207,7 +232,11 @@ def build_report_inputs(
             )
         elif results:
             rule = f"no variant other than the baseline is Pareto-optimal with output cosine ≥ {min_cosine:g}: the baseline stays"
+    if plan_fn is not None:  # every other measured variant too: page 1 prices each one
+        for r in ok:
+            if not _is_plain_baseline(r):
+                plan_of_result(r)
     return ReportInputs(
         baseline=baseline, results=results, sweep=sweep, chosen=chosen, plan_baseline=plan_baseline,
-        plan_chosen=plan_chosen, catalog=catalog, title=title, choice_rule=rule,
+        plan_chosen=plan_chosen, catalog=catalog, title=title, choice_rule=rule, plans=plans, min_cosine=min_cosine,
     )  # fmt: skip

@@ -92,6 +92,14 @@ class Doc:
         self.width = self.right - self.left
         self.pages: list[list[Op]] = []
         self.y = 0.0
+        #: the contents: (level, title, page index) of every heading laid out with `toc=True`
+        self.toc: list[tuple[int, str, int]] = []
+        #: how many contents lines `contents()` reserves room for (gui.report.pdf lays the report
+        #: out once to count them, then again with the count, so the page numbers are exact)
+        self.toc_lines = 0
+        #: headings laid out last on this page with nothing after them yet: (op index, toc length,
+        #: arguments); a page break before their first block takes them along (no orphan heading)
+        self._pending: list[tuple[int, int, tuple[str, int, bool | None]]] = []
         self.new_page()
 
     # --- units and metrics -----------------------------------------------------------------
@@ -118,29 +126,114 @@ class Doc:
     def new_page(self) -> None:
         self.pages.append([])
         self.y = self.top
+        self._pending = []
 
     def add(self, op: Op) -> None:
         self.pages[-1].append(op)
+        self._pending = []  # something follows the headings now
 
     def room(self) -> float:
         return self.bottom - self.y
 
     def ensure(self, height: float) -> None:
-        """Break the page unless `height` fits below the cursor (a fresh page always takes it)."""
+        """Break the page unless `height` fits below the cursor (a fresh page always takes it).
+        Headings with nothing after them yet move to the new page with the block."""
         if self.y + height > self.bottom and self.y > self.top + 1:
+            pending, self._pending = self._pending, []
+            if pending and pending[0][0] > 0:
+                del self.pages[-1][pending[0][0] :]
+                del self.toc[pending[0][1] :]
+            else:
+                pending = []
             self.new_page()
+            for _, _, (text, level, toc) in pending:
+                self.heading(text, level, toc=toc)
 
     def space(self, points: float) -> None:
         self.y += self.pt(points)
 
+    def page_index(self) -> int:
+        return len(self.pages) - 1
+
+    def keep_together(self, lay_out: Callable[[], None]) -> None:
+        """Lay out `lay_out()` (headings, tables, figures…) so that it starts on the page where it
+        ends: when it would cross a page break and does not already start at the top of a page,
+        everything it laid out is taken back and it is laid out again from the top of the next
+        page. A group taller than a page flows as it is (tables repeat their header)."""
+        mark = (len(self.pages), len(self.pages[-1]), self.y, len(self.toc))
+        at_top = self.y <= self.top + 1
+        pending = list(self._pending)
+        lay_out()
+        if at_top or len(self.pages) == mark[0]:
+            return
+        pages_before, ops_before, _y, toc_before = mark
+        del self.pages[pages_before:]
+        del self.pages[-1][ops_before:]
+        del self.toc[toc_before:]
+        if pending and pending[0][0] > 0:  # headings just before the group go with it
+            del self.pages[-1][pending[0][0] :]
+            del self.toc[pending[0][1] :]
+        else:
+            pending = []
+        self._pending = []
+        self.new_page()
+        for _, _, (text, level, toc) in pending:
+            self.heading(text, level, toc=toc)
+        lay_out()
+
+    def contents(self, *, title: str = "Contents", size: float = 8.5, columns: int = 2) -> None:
+        """The contents list: every `toc` heading with its page number, dotted leaders, painted
+        once the layout is done (room for `toc_lines` entries is reserved here)."""
+        f = font(size)
+        fh = font(size, bold=True)
+        line_h = self.metrics(f).height() * 1.25
+        n = max(1, self.toc_lines)
+        per_column = (n + columns - 1) // columns
+        gap = self.pt(18)
+        col_w = (self.width - gap * (columns - 1)) / columns
+        title_h = self.metrics(font(11, bold=True)).height() + self.pt(4)
+        self.ensure(title_h + per_column * line_h + self.pt(4))
+        y0 = self.y
+        toc = self.toc  # read at paint time: filled by the headings laid out after this block
+
+        def op(p: QPainter) -> None:
+            p.setFont(font(11, bold=True))
+            p.setPen(HEAD)
+            p.drawText(QRectF(self.left, y0, self.width, title_h), int(_flags("l")), title)
+            fm = self.metrics(f)
+            for k, (level, text, page) in enumerate(toc[:n]):
+                column, row = divmod(k, per_column)
+                x0 = self.left + column * (col_w + gap)
+                x1 = x0 + col_w
+                y = y0 + title_h + row * line_h
+                ff = fh if level <= 1 else f
+                indent = 0.0 if level <= 1 else self.pt(12)
+                number = str(page + 1)
+                p.setFont(ff)
+                p.setPen(INK)
+                w_num = fm.horizontalAdvance(number)
+                label = self.elide(text, ff, x1 - x0 - indent - w_num - self.pt(30))
+                w_label = self.metrics(ff).horizontalAdvance(label)
+                p.drawText(QRectF(x0 + indent, y, x1 - x0 - indent, line_h), int(_flags("l")), label)
+                p.drawText(QRectF(x0, y, x1 - x0, line_h), int(_flags("r")), number)
+                p.setPen(QPen(RULE, self.pt(0.6), Qt.PenStyle.DotLine))
+                base = y + line_h * 0.7
+                p.drawLine(QPointF(x0 + indent + w_label + self.pt(4), base), QPointF(x1 - w_num - self.pt(4), base))
+
+        self.add(op)
+        self.y += title_h + per_column * line_h + self.pt(6)
+
     # --- blocks ----------------------------------------------------------------------------
 
-    def heading(self, text: str, level: int = 1, *, page_break: bool = False) -> None:
+    def heading(self, text: str, level: int = 1, *, page_break: bool = False, toc: bool | None = None) -> None:
+        """A heading kept with what follows it; level 1 headings go into the contents unless
+        `toc=False` (level 2 ones only with `toc=True`)."""
         size = {0: 20.0, 1: 14.0, 2: 11.0}[level]
         f = font(size, bold=True)
-        h = self.metrics(f).height()
+        h = self.text_height(text, f, self.width)  # a long heading wraps, never clips
         if page_break:
             if self.y > self.top + 1:
+                self._pending = []
                 self.new_page()
         else:
             self.ensure(h + self.pt(60))  # keep a heading with what follows it
@@ -149,16 +242,24 @@ class Doc:
         y = self.y
         rule = level == 1
         x0, x1 = self.left, self.right
+        registered = toc if toc is not None else level <= 1
+        if registered:
+            self.toc.append((level, text, self.page_index()))
 
         def op(p: QPainter) -> None:
             p.setFont(f)
             p.setPen(HEAD)
-            p.drawText(QRectF(x0, y, x1 - x0, h), int(_flags("l")), text)
+            p.drawText(
+                QRectF(x0, y, x1 - x0, h + self.pt(1)), int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), text
+            )
             if rule:
                 p.setPen(QPen(HEAD, self.pt(0.8)))
                 p.drawLine(QPointF(x0, y + h + self.pt(2)), QPointF(x1, y + h + self.pt(2)))
 
+        pending = self._pending
+        op_index, toc_len = len(self.pages[-1]), len(self.toc) - (1 if registered else 0)
         self.add(op)
+        self._pending = [*pending, (op_index, toc_len, (text, level, toc))]
         self.y += h + (self.pt(6) if rule else self.pt(3))
 
     def paragraph(
@@ -321,8 +422,13 @@ class Doc:
                     h = max(h, self.text_height(str(text), rf, w - 2 * pad))
             return h + self.pt(3.2)
 
-        first_h = row_height(rows[0], f) if rows else line_h
-        self.ensure(head_h + first_h * min(3, max(1, len(rows))))
+        heights = [row_height(cells, fb if i in bold_rows else f) for i, cells in enumerate(rows)]
+        whole = head_h + sum(heights)
+        page = self.bottom - self.top
+        if self.y + whole > self.bottom and whole <= page and (len(rows) <= 8 or whole <= page / 3):
+            self.ensure(whole)  # a short table is never split: it moves to the next page whole
+        else:
+            self.ensure(head_h + sum(heights[:3]) if heights else line_h)
         if header:
             self.add(header_op(self.y))
             self.y += head_h
@@ -335,10 +441,14 @@ class Doc:
                 p.drawLine(QPointF(left, top), QPointF(left + total_w, top))
 
             self.add(rule)
+        on_page = 0  # rows on the current page so far
         for i, cells in enumerate(rows):
             rf = fb if i in bold_rows else f
-            row_h = row_height(cells, rf)
-            if self.y + row_h > self.bottom:
+            row_h = heights[i]
+            # no row left alone: when only the last row would spill over, the last two move together
+            last_alone = i == len(rows) - 2 and on_page >= 3 and self.y + row_h + heights[i + 1] > self.bottom
+            if self.y + row_h > self.bottom or last_alone:
+                on_page = 0
                 self.new_page()
                 if header:
                     self.add(header_op(self.y))
@@ -373,6 +483,7 @@ class Doc:
 
             self.add(op)
             self.y += row_h
+            on_page += 1
         y_end = self.y
 
         def end_op(p: QPainter) -> None:

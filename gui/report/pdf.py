@@ -5,12 +5,19 @@ file atomically (a temporary file in the destination folder, then `os.replace`);
 destination raises InputError and leaves nothing behind. Works headless: a QGuiApplication is
 created when none exists (QT_QPA_PLATFORM=offscreen needs no display).
 
-Sections: title, model, date and environment, and the one-page summary (baseline vs the chosen
-variant; cheapest hardware to serve and to train; savings) · where the cost is (layer heatmap,
-top-20 layers) · variants explored (table, Pareto chart) · serving and training cost (ranked
-hardware, charts) · cost per hardware (a table and a chart per accelerator) · assumptions and
-method (what is measured, counted or projected; MFU, utilisation, efficiencies; price dates and
-sources).
+Sections (a report that reads as a decision, ≤ 8 pages for a model with a few variants):
+page 1 is the decision — the recommendation (the optimizer's when the report comes from a
+search, and the planner's answer), the projected savings of the chosen variant against the
+baseline, what was measured here with its noise interval, the caveats, and the contents ·
+baseline and chosen variant in detail (configuration, machine, every metric with its basis) ·
+where the cost is (layer heatmap, top layers) · variants explored (table, Pareto chart) · cost:
+the top 3 options per question (serve at the load, $ per million inferences, train), each table
+with its chart · assumptions and method (what is measured, counted or projected; MFU,
+utilisation, efficiencies; price dates and sources). The full ranked tables are in the CSV/JSON
+exports (`--export-dir`, File → Export data), not in the PDF.
+
+Layout keeps a table with its chart and a heading with what follows it (`Doc.keep_together`),
+never leaves one row of a table alone on a page, and numbers the contents after the layout.
 
 Every number comes from the core's objects (Profile, VariantResult, Sweep, Plan, Catalog);
 the report only formats them and compares baseline with chosen (gui.report.inputs.Savings).
@@ -87,11 +94,23 @@ def _render_to(inputs: ReportInputs, path: str, page_size: str) -> int:
     title = f"{inputs.title}: {inputs.model_name}"
     writer = make_writer(path, page_size, title=title, creator=f"Tradeoff Studio {__version__}")
     date = inputs.created.strftime("%Y-%m-%d %H:%M %Z").strip()
-    doc = Doc(
-        writer, header=f"{title} · {date}", footer_left=f"Tradeoff Studio {__version__} · {inputs.created:%Y-%m-%d}"
-    )
-    try:
+
+    def lay_out(writer: Any, toc_lines: int) -> Doc:
+        doc = Doc(
+            writer, header=f"{title} · {date}", footer_left=f"Tradeoff Studio {__version__} · {inputs.created:%Y-%m-%d}"
+        )
+        doc.toc_lines = toc_lines
         _Report(doc, inputs).build()
+        return doc
+
+    # laid out once to count the contents' lines, then again with room for exactly that many
+    # (the page numbers themselves are read when the pages are painted)
+    doc = lay_out(writer, 0)
+    try:
+        if doc.toc and len(doc.toc) != doc.toc_lines:
+            doc.pages.clear()
+            doc.writer = None  # type: ignore[assignment]  # the second layout paints
+            doc = lay_out(writer, len(doc.toc))
         pages = doc.paint()
     finally:
         # Drop every Qt object (fonts and colours in the page closures, the writer) now, while

@@ -6,20 +6,28 @@ from pathlib import Path
 from typing import Any
 
 from . import fmt
+from .inputs import cheapest_serving, cheapest_training
 from .sections_base import (
     SectionBase,
     _muted,
 )
+
+#: characters of an assumption's value shown in the PDF (the exports' plan.json holds all of it)
+LONG_VALUE = 320
 
 
 class AssumptionSections(SectionBase):
     """What is measured, counted and projected; the plan assumptions; price sources."""
 
     def assumptions(self) -> None:
-        from .layout import Column
+        """The method and the numbers behind the projection; flows on after the cost section (its
+        heading kept with the first bullets), its long tables splitting across pages as tables do."""
+        self.doc.keep_together(self._method)
+        self._assumption_tables()
 
+    def _method(self) -> None:
         d, b = self.doc, self.base
-        d.heading("Assumptions and method", 1, page_break=True)
+        d.heading("Assumptions and method", 1)
         d.heading("What is measured, counted and projected", 2)
         lat = b.totals.latency_ms
         d.bullets([
@@ -32,6 +40,11 @@ class AssumptionSections(SectionBase):
             "Projected (never measured here): every latency, throughput, $ figure, energy and time on catalog hardware — a roofline model per layer "
             "(max of compute time and memory time, plus a fixed cost per kernel) with the efficiencies below; training time from FLOPs and MFU.",
         ], size=8.5)  # fmt: skip
+
+    def _assumption_tables(self) -> None:
+        from .layout import Column
+
+        d, b = self.doc, self.base
         if self.pb is None:
             return
         a = self.pb.assumptions
@@ -66,7 +79,21 @@ class AssumptionSections(SectionBase):
         active = {k: v for k, v in filters.items() if v}
         rows.append(["Catalog filters", ", ".join(f"{k}: {v}" for k, v in active.items()) if active else "none"])
         d.heading("Numbers the projection used (tradeoff.plan/1 assumptions)", 2)
-        d.table([Column("Assumption", 1.6, wrap=True), Column("Value", 4.0, wrap=True)], rows, size=7.5)
+        # short values two pairs to a row (half the height); long ones (explanations) one to a row
+        short = [r for r in rows if len(r[1]) <= 40]
+        long = [r for r in rows if len(r[1]) > 40]
+        half = (len(short) + 1) // 2
+        paired = [[*short[i], *(short[i + half] if i + half < len(short) else ["", ""])] for i in range(half)]
+        d.table([Column("Assumption", 1.5, wrap=True), Column("Value", 1.3, wrap=True), Column("Assumption", 1.5, wrap=True),
+                 Column("Value", 1.3, wrap=True)], paired, size=7.0, after=2)  # fmt: skip
+        if long:  # explanations and per-class tables: their start here, the whole in plan.json
+            cut = [
+                [k, v if len(v) <= LONG_VALUE else v[: LONG_VALUE - 1].rsplit(" ", 1)[0] + " … (in full in plan.json)"]
+                for k, v in long
+            ]
+            d.table(
+                [Column("Assumption", 1.5, wrap=True), Column("Value", 4.1, wrap=True)], cut, size=7.0, header=False
+            )
         d.heading("Price dates and sources", 2)
         self.sources()
         warnings = list(self.pb.warnings) + list(b.warnings)
@@ -109,7 +136,13 @@ class AssumptionSections(SectionBase):
             rows,
             size=7,
         )
-        acc_names = {o.accelerator for o in self.pb.inference.options}
+        # the specifications of the accelerators this report's tables name (the answers, the top
+        # options); the exports' plan.json carries every row's origin
+        acc_names = set(self.shown_accelerators) or {o.accelerator for o in self.pb.inference.options}
+        for plan in (self.pb, self.pc):
+            for o in (cheapest_serving(plan), cheapest_training(plan)):
+                if o is not None:
+                    acc_names.add(o.accelerator)
         arows = []
         for acc in cat.accelerators:
             if acc.name in acc_names:

@@ -21,12 +21,16 @@ class ModelSections(SectionBase):
     """The layer heatmap and top layers; the variants table and Pareto chart."""
 
     def layers(self) -> None:
+        """The heatmap and the top layers' table, kept on one page (a new one when they do not fit)."""
+        self.doc.keep_together(self._layers)
+
+    def _layers(self) -> None:
         from .figures import HeatRow, draw_heatmap
         from .layout import Column
 
         d, b = self.doc, self.base
         layers = list(b.layers)
-        d.heading("Where the cost is: layers", 1, page_break=True)
+        d.heading("Where the cost is: layers", 1)
         d.paragraph(
             f"{len(layers)} layers of {b.model.name} at {b.config.precision}, batch {b.config.batch}. Parameters, MACs, weight bytes and "
             "output bytes are counted from the model; latency per layer is measured here "
@@ -84,6 +88,10 @@ class ModelSections(SectionBase):
                 + ", ".join(sorted(b.unsupported_ops))
                 + ")."
             )
+        if len(layers) > len(top):
+            notes.append(
+                f"The other {len(layers) - len(top)} layers are in the per-layer export (layers.csv, profile.json)."
+            )
         if measured and b.totals.latency_ms is not None and lat_total:
             notes.append(f"Per-layer times sum to {fmt.ms(lat_total)} against {fmt.ms(b.totals.latency_ms.median)} end to end (measured); "
                          "% time is each layer's share of the per-layer sum.")  # fmt: skip
@@ -93,11 +101,15 @@ class ModelSections(SectionBase):
     # --- variants ----------------------------------------------------------------------------
 
     def variants(self) -> None:
+        """The variants' table and their Pareto chart, kept on one page."""
+        self.doc.keep_together(self._variants)
+
+    def _variants(self) -> None:
         from .figures import ScatterPoint, draw_pareto
         from .layout import Column
 
         d, x = self.doc, self.x
-        d.heading("Variants explored", 1, page_break=True)
+        d.heading("Variants explored", 1)
         if x.sweep is None or not x.sweep.entries:
             d.paragraph(
                 "No variant was measured: run `tradeoff report` with lists such as --prune 0,0.5 --precision fp32,int8.",
@@ -176,10 +188,12 @@ class ModelSections(SectionBase):
             if r.error is not None or r.profile is None:
                 continue
             t = r.profile.totals
+            lo = hi = None
             if measured:
                 if t.latency_ms is None:
                     continue
-                xv = t.latency_ms.median / max(1, r.profile.config.batch)
+                per = max(1, r.profile.config.batch)
+                xv, lo, hi = t.latency_ms.median / per, t.latency_ms.p10 / per, t.latency_ms.p90 / per
             else:
                 xv = float(t.weight_bytes)
             yv = r.fidelity.cosine if r.fidelity is not None else 1.0
@@ -189,7 +203,11 @@ class ModelSections(SectionBase):
                 and r.variant.batch is None
                 and r.variant.runtime in (None, "torch")
             )
-            points.append(ScatterPoint(xv, yv, r.variant.label(), e.pareto, baseline=plain, chosen=id(r) == chosen_id))
+            points.append(
+                ScatterPoint(
+                    xv, yv, r.variant.label(), e.pareto, baseline=plain, chosen=id(r) == chosen_id, x_lo=lo, x_hi=hi
+                )
+            )
         xlabel = "latency per sample, ms (measured)" if measured else "weight bytes (counted; latency not measured)"
         from .figures import tick_label
 
@@ -198,7 +216,8 @@ class ModelSections(SectionBase):
                                                   yfmt=tick_label),
                  caption="Pareto chart: filled orange = Pareto-optimal on latency per sample, output cosine and size (the front is "
                          "three-dimensional, so a dominated point can sit anywhere in this view); hollow = dominated; blue square = "
-                         "baseline; ring = chosen.")  # fmt: skip
+                         "baseline; ring = chosen; whiskers = each variant's p10–p90 (points whose whiskers overlap are not told "
+                         "apart by this measurement).")  # fmt: skip
         notes = sorted({n for e in x.sweep.entries for n in e.result.notes if not n.startswith("identity")})
         if notes:
             d.heading("Notes from the measurements", 2)

@@ -153,7 +153,8 @@ class SummarySection(SectionBase):
         from .layout import Column
 
         d, b = self.doc, self.base
-        d.heading("Baseline and chosen variant in detail", 1, page_break=True)
+        title = "Baseline and chosen variant in detail" if self.chosen is not None else "The baseline in detail"
+        d.heading(title, 1, page_break=True)
         env = b.environment
         cfg = b.config
         inputs_text = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in b.inputs)

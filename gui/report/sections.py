@@ -1,5 +1,9 @@
 """The report's sections assembled in page order: `_Report(doc, inputs).build()`.
 
+Page 1 is the decision (section_summary.decision); then the details of baseline and chosen, the
+layers, the variants, the cost (top 3 per question) and the assumptions — no per-accelerator
+appendix: the full cost tables are in the CSV/JSON exports.
+
 The sections live in their own modules (section_summary, section_model, section_costs,
 section_assumptions); this class holds the inputs they share and runs them in order.
 """
@@ -24,11 +28,13 @@ class _Report(SummarySection, ModelSections, CostSections, AssumptionSections):
         self.cprof = None if inputs.chosen is None else inputs.chosen.profile
         self.pb = inputs.plan_baseline
         self.pc = inputs.plan_chosen
+        #: accelerators named in the cost section (their specification sources are listed)
+        self.shown_accelerators: set[str] = set()
 
     def build(self) -> None:
-        self.title_and_summary()
+        self.decision()  # page 1: recommendation, savings, measured change, caveats, contents
+        self.details()
         self.layers()
         self.variants()
-        self.costs()
-        self.per_hardware()
+        self.costs()  # the top 3 options per question (the full tables are in the exports)
         self.assumptions()

@@ -10,7 +10,8 @@ from typing import Any
 
 from .inputs import ReportInputs
 
-TOP_LAYERS = 20
+#: layers in the report's top table (all of them are in the per-layer export, layers.csv)
+TOP_LAYERS = 12
 RANKED_SERVING = 12
 RANKED_TRAINING = 10
 
@@ -45,6 +46,7 @@ class SectionBase:
     cprof: Any
     pb: Any
     pc: Any
+    shown_accelerators: set[str]
 
     def _key(self, o: Any) -> tuple[str, str, str]:
         return (o.provider, o.instance, o.region)

@@ -64,7 +64,7 @@ def _flat(text: str) -> str:
 
 def test_page_count_and_a4_size(a4: tuple[int, Any, str]) -> None:
     pages, reader, _ = a4
-    assert pages == len(reader.pages) >= 6
+    assert pages == len(reader.pages) and 4 <= pages <= 8  # a decision, not an appendix of tables
     for page in reader.pages:
         w, h = float(page.mediabox.width), float(page.mediabox.height)
         assert (round(w, 1), round(h, 1)) == pytest.approx(A4_PT, abs=0.5)
@@ -106,9 +106,10 @@ def test_text_has_ranked_hardware_and_savings(inputs: Any, a4: tuple[int, Any, s
     _, _, text = a4
     flat = _flat(text)
     ranked = inputs.plan_chosen.inference.options
-    for o in ranked[:5]:
+    for o in ranked[:3]:  # the top 3 per question (the full ranking is in the exports)
         assert o.instance in flat and o.accelerator in flat
-        assert fmt.usd(o.usd_per_million) in flat
+        assert fmt.usd(o.usd_per_month) in flat
+    assert "CSV/JSON exports" in flat and "Cost tables per hardware" not in flat
     sb, sc = cheapest_serving(inputs.plan_baseline), cheapest_serving(inputs.plan_chosen)
     # a load was given (50 req/s): the answer is the monthly cost, and page 1 leads with it
     assert sb is inputs.plan_baseline.inference.options[0] and sb.usd_per_month is not None
@@ -117,7 +118,7 @@ def test_text_has_ranked_hardware_and_savings(inputs: Any, a4: tuple[int, Any, s
     tb = cheapest_training(inputs.plan_baseline)
     assert tb.instance in flat and fmt.usd(tb.usd_on_demand) in flat
     assert "Chosen variant: int8" in flat
-    assert "Recommendation" in flat and "Caveats:" in flat
+    assert "Recommendation" in flat and "Caveats" in flat and "Contents" in flat
 
 
 def test_text_has_assumptions_and_sources(inputs: Any, a4: tuple[int, Any, str]) -> None:
@@ -154,12 +155,13 @@ def test_figures_are_vector_paths_not_images(a4: tuple[int, Any, str]) -> None:
         for ref in getattr(xobjects, "values", lambda: [])():
             assert ref.get_object().get("/Subtype") != "/Image"
     # The layer page holds the heatmap: many filled rectangles (5 metric rows × 6 layers + legend).
-    layer_page = next(i for i, p in enumerate(reader.pages) if "Where the cost is" in _flat(p.extract_text()))
+    # (the section titles are also in page 1's contents: find the pages by their captions)
+    layer_page = next(i for i, p in enumerate(reader.pages) if "Layer heatmap:" in _flat(p.extract_text()))
     ops = _content(reader.pages[layer_page])
     assert len(re.findall(rb"\bre\b", ops)) + len(re.findall(rb"\bl\b", ops)) >= 30
     assert re.search(rb"\bf\*?\b", ops)  # filled paths
     # the Pareto page draws circles (curves), the serving page bars
-    pareto = next(i for i, p in enumerate(reader.pages) if "Variants explored" in _flat(p.extract_text()))
+    pareto = next(i for i, p in enumerate(reader.pages) if "Pareto chart:" in _flat(p.extract_text()))
     assert len(re.findall(rb"\bc\b", _content(reader.pages[pareto]))) >= 8  # Bézier segments of the markers
     assert "Pareto chart" in _flat(text) and "Layer heatmap" in _flat(text)
 
@@ -200,7 +202,7 @@ def test_baseline_only_report(inputs: Any, tmp_path: Path) -> None:
     path = tmp_path / "base.pdf"
     pages = render_report_pdf(only, str(path))
     text = _flat("\n".join(p.extract_text() for p in pypdf.PdfReader(str(path)).pages))
-    assert pages >= 3 and "No variant was measured" in text and "No cost projection" in text
+    assert pages >= 2 and "No variant was measured" in text and "No cost projection" in text
 
 
 def test_automatic_choice_respects_the_fidelity_floor(inputs: Any) -> None:
