@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from planner.vocab import ELEMENT_BYTES, PeakPrecision, as_peak_precision
+from profiler.layer_reconcile import is_zero_cost
 from profiler.precision_share import float_precision_of, int8_rows
 from profiler.result import LayerRow, Profile
 
@@ -114,6 +115,11 @@ class Workload:
             a = in_elems + out_elems
             if row.type in GATHER_TYPES:
                 w, a = 0.0, a + out_elems
+            if is_zero_cost(row):
+                # a view, shape metadata or shape arithmetic (ONNX Identity/Shape/Reshape, torch
+                # Flatten, Dropout in eval): a serving engine folds it away — no bytes moved, no
+                # kernel launched (profiler/layer_reconcile.py says which rows are such)
+                w, a = 0.0, 0.0
             names.append(row.name)
             types.append(row.type)
             flops.append(float(row.flops))
