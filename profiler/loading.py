@@ -341,8 +341,31 @@ def _load_trusted(path: Path, source: str) -> Any:
 
     try:
         return torch.load(str(path), map_location="cpu", weights_only=False)
+    except (AttributeError, ModuleNotFoundError) as exc:
+        # A whole module pickled by reference to a class the loader cannot import: typically
+        # `class Net` defined in the script that saved it (pickle stores "__main__.Net"; the
+        # worker's __main__ is not that script). Say what to do instead of Python's wording.
+        missing = _missing_class(exc)
+        raise InputError(
+            source,
+            f"the pickle refers to code that is not here ({missing}): it was saved with torch.save(model) from a "
+            "script that defines the model class. Open the model's code instead — a .py file with a function "
+            "that builds it (file.py:build) — or export it to ONNX (torch.onnx.export) or torch.export (.pt2)",
+        ) from None
     except Exception as exc:
         raise InputError(source, f"could not unpickle the model: {first_line(exc)}") from None
+
+
+def _missing_class(exc: BaseException) -> str:
+    """ "class Net of the saving script" from "Can't get attribute 'Net' on <module '__mp_main__' …>"."""
+    text = str(exc)
+    m = re.search(r"attribute '([^']+)' on <module '([^']+)'", text)
+    if m:
+        main = m.group(2).endswith("__main__") or m.group(2) == "__mp_main__"
+        where = "the script that saved it" if main else f"module {m.group(2)}"
+        return f"class {m.group(1)} of {where}"
+    m = re.search(r"No module named '([^']+)'", text)
+    return f"module {m.group(1)}" if m else first_line(exc)
 
 
 # --- the user's Python factory --------------------------------------------------------------
