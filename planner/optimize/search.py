@@ -183,7 +183,7 @@ class Search:
             for method in self.space.prune_methods if self.space.max_prune > 0 else ():
                 yield from self._prune_boundary(method, batch0)
             yield from self._combine(combos, batch0)
-            yield from self._layer_overrides(base, combos, batch0)
+            yield from self._layer_overrides(batch0)
             yield from self._refine()
             yield from self._batches()
             self.stopped_because = "converged: every step of the search ran"
@@ -271,9 +271,7 @@ class Search:
                     if ratio <= 0:
                         break
 
-    def _layer_overrides(
-        self, base: Trial, combos: list[tuple[Precision, Any]], batch: int | None
-    ) -> Generator[Ask, Trial, None]:
+    def _layer_overrides(self, batch: int | None) -> Generator[Ask, Trial, None]:
         bound = self._boundary.get(PruneMethod.STRUCTURED)
         ranked = [s for s in self.sensitivity if s["drop"] is not None and s["error"] is None]
         if bound is None or bound[1] is None or len(ranked) < 2:
