@@ -146,10 +146,16 @@ class RunController(QObject):
             self._debounce.start()
 
     def cancel(self) -> None:
+        """Stop the running measurement (its `Cancelled` event follows) or drop the one waiting
+        out the debounce; either way `run_cancelled` tells the window to show the last result's
+        knobs again."""
         self._debounce.stop()
-        self._pending = None
+        had_pending, self._pending = self._pending is not None, None
         if self._runner is not None and self._run_id is not None:
             self._runner.cancel()
+        elif had_pending:  # the request waited out the debounce, nothing runs: no event will come
+            self._set_busy(False)
+            self.run_cancelled.emit()
 
     def close(self) -> None:
         self._debounce.stop()

@@ -94,7 +94,7 @@ PER_MODEL_INPUTS = (
 )  # fmt: skip
 #: the serving precision choices (planner.serving_precision): label, value
 SERVE_PRECISIONS = (
-    ("auto (16-bit for the model class)", "auto"),
+    ("auto (16-bit for its class)", "auto"),  # short: the inputs column is narrow at 1280×720
     ("as measured", "measured"),
     *((str(p), str(p)) for p in PeakPrecision),
 )
@@ -119,6 +119,22 @@ def _parse_number(text: str) -> float | None:
         return float(t[:-1]) * mult if mult else float(t)
     except ValueError:
         return None
+
+
+#: the widest a column of the ranked tables grows to fit its values (the rest is cut with "…")
+MAX_COLUMN_PX = 200
+
+
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its header and its values, at most MAX_COLUMN_PX (the last stretches).
+    Cells and headers cut there carry their whole text in the tooltip (gui/models/plan_table.py)."""
+    header = view.horizontalHeader()
+    model = view.model()
+    last = model.columnCount() - 1
+    for col in range(last):
+        view.resizeColumnToContents(col)
+        wanted = max(header.sectionSize(col), header.sectionSizeHint(col))
+        header.resizeSection(col, min(wanted, MAX_COLUMN_PX))
 
 
 class PlannerPanel(QWidget):
@@ -219,8 +235,8 @@ class PlannerPanel(QWidget):
         for box in (hw, tr, sv, pr):
             il.addWidget(box)
         il.addStretch(1)
-        inputs.setMinimumWidth(300)
-        inputs.setMaximumWidth(380)
+        inputs.setMinimumWidth(280)
+        inputs.setMaximumWidth(340)  # at 1280×720 the ranked tables and the cost chart need the room
 
         # -- results ------------------------------------------------------------------------
         self.serving_model = PlanTableModel(SERVING_COLUMNS, self)
@@ -277,11 +293,17 @@ class PlannerPanel(QWidget):
         view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         view.verticalHeader().setDefaultSectionSize(22)
         view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a cut instance name keeps both ends
         header = view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(76)
         header.resizeSection(0, 170)  # instance names are the longest cells
         header.setStretchLastSection(True)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # every column as wide as its header and values (capped); what a cap cuts shows on hover
+        for sig in (model.modelReset, model.dataChanged, model.layoutChanged):
+            sig.connect(lambda *_, v=view: fit_columns(v))
+        fit_columns(view)
         return view
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -638,6 +660,10 @@ class CatalogEditorDialog(QDialog):
         view.setModel(self.proxy)
         view.setSortingEnabled(True)
         view.verticalHeader().setVisible(False)
+        # one line per row: a long source cut in the middle (whole in its tooltip), never wrapped
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.verticalHeader().setDefaultSectionSize(22)
         view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         view.horizontalHeader().setStretchLastSection(True)
         self.folder = user_catalog_dir()

@@ -2,8 +2,14 @@
 
 A project is the model source, the knobs, every variant explored with its `VariantResult`
 (so reopening shows the results without re-measuring), and the planner inputs. Writes are
-atomic (a crash mid-write leaves the old file). The autosave lives in the user data folder;
-a "clean exit" flag in the settings tells the next start whether to offer restoring it.
+atomic (a crash mid-write leaves the old file).
+
+The autosave lives in the user data folder, one per running instance (`autosave-<pid>.tradeoff`,
+beside a lock `autosave-<pid>.lock` naming the process and its start time): several instances
+never write each other's autosave, and a start offers to restore only an autosave whose instance
+is gone without a clean exit (`orphaned_autosaves`), never one whose instance still runs. A clean
+exit removes its own autosave and lock. Settings shared by the instances (the recent files) are
+re-read before each change, so the last instance to write keeps what the others added.
 
 Trust is never stored: a project (or the autosave) names its model, not whether the user trusted
 it. Permission to run a file's code is asked for each time the file is opened; a `"trust"` key in
@@ -13,6 +19,7 @@ an older project file is ignored. Only `*.tradeoff` files are projects.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,10 @@ from profiler.whatif import VariantResult
 
 PROJECT_SCHEMA = "tradeoff.project/1"
 PROJECT_SUFFIX = ".tradeoff"
+#: an autosave from a version with one autosave for all instances (offered after its crash only)
 AUTOSAVE_NAME = "autosave.tradeoff"
+AUTOSAVE_PREFIX = "autosave-"
+LOCK_SUFFIX = ".lock"
 MAX_RECENT = 10
 #: models whose planner inputs are remembered across sessions
 MAX_REMEMBERED_MODELS = 50
@@ -116,6 +126,85 @@ def load_project(path: str | Path) -> tuple[Workspace, dict[str, Any]]:
 # --- autosave and settings ----------------------------------------------------------------------
 
 
+def instance_autosave_path(folder: Path, pid: int | None = None) -> Path:
+    """This instance's own autosave in `folder` (`autosave-<pid>.tradeoff`)."""
+    return folder / f"{AUTOSAVE_PREFIX}{os.getpid() if pid is None else pid}{PROJECT_SUFFIX}"
+
+
+def _lock_path(autosave: Path) -> Path:
+    return autosave.with_suffix(LOCK_SUFFIX)
+
+
+def _process_started(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), or None when there is no such process."""
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:  # gone, not ours to see, or no psutil: treated as not running
+        return None
+
+
+def claim_instance(autosave: Path) -> None:
+    """Write the lock beside this instance's `autosave`: its pid and the process's start time (a
+    pid reused by another program later is then not taken for this instance)."""
+    lock = _lock_path(autosave)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text(json.dumps({"pid": os.getpid(), "started": _process_started(os.getpid())}) + "\n")
+    except OSError:
+        pass  # a read-only data folder: the autosave fails too and says so
+
+
+def release_instance(autosave: Path) -> None:
+    """A clean exit: this instance's autosave and lock go (nothing to restore)."""
+    for path in (autosave, _lock_path(autosave)):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def instance_running(autosave: Path) -> bool:
+    """Whether the instance that owns `autosave` still runs (another process, same start time)."""
+    stem = autosave.stem
+    if not stem.startswith(AUTOSAVE_PREFIX) or not stem[len(AUTOSAVE_PREFIX) :].isdigit():
+        return False
+    pid = int(stem[len(AUTOSAVE_PREFIX) :])
+    if pid == os.getpid():
+        return False  # a pid of ours from an earlier process, reused: that instance is gone
+    started = _process_started(pid)
+    if started is None:
+        return False
+    try:
+        lock = json.loads(_lock_path(autosave).read_text(encoding="utf-8"))
+        recorded = float(lock["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # a live process with that pid and no readable lock: do not take its autosave
+    return abs(recorded - started) < 2.0
+
+
+def orphaned_autosaves(folder: Path, legacy_crashed: bool = False) -> list[Path]:
+    """Autosaves in `folder` whose instance is gone without a clean exit, newest first; the
+    single-instance `autosave.tradeoff` of older versions when `legacy_crashed` says it crashed."""
+    try:
+        found = [p for p in folder.glob(f"{AUTOSAVE_PREFIX}*{PROJECT_SUFFIX}") if p.is_file()]
+    except OSError:
+        return []
+    out = [p for p in found if not instance_running(p)]
+    legacy = folder / AUTOSAVE_NAME
+    if legacy_crashed and legacy.is_file():
+        out.append(legacy)
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(out, key=mtime, reverse=True)
+
+
 def data_dir() -> Path:
     """The user data folder (autosave), e.g. ~/.local/share/Tradeoff Studio/Tradeoff Studio."""
     loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
@@ -129,6 +218,7 @@ class AppSettings:
         self.qs = settings or QSettings()
 
     def recent_files(self) -> list[str]:
+        self.qs.sync()  # what the other instances stored since: the list is shared
         value = self.qs.value("recent_files", [])
         if isinstance(value, str):
             value = [value]
@@ -137,12 +227,16 @@ class AppSettings:
         return [str(v) for v in value][:MAX_RECENT]
 
     def add_recent(self, source: str) -> list[str]:
+        # another instance may have added files since this one read them: re-read, merge, write now
+        self.qs.sync()
         items = [source] + [s for s in self.recent_files() if s != source]
         self.qs.setValue("recent_files", items[:MAX_RECENT])
+        self.qs.sync()
         return items[:MAX_RECENT]
 
     def clear_recent(self) -> None:
         self.qs.setValue("recent_files", [])
+        self.qs.sync()
 
     def planner_inputs(self) -> dict[str, dict[str, Any]]:
         """Each model's own planner inputs (dataset, load, objective, serving precision), by model
@@ -156,8 +250,11 @@ class AppSettings:
         return {str(k): v for k, v in d.items() if isinstance(v, dict)}
 
     def set_planner_inputs(self, per_model: dict[str, dict[str, Any]]) -> None:
+        # merged with what other instances stored meanwhile (this one's inputs win for its models);
         # the most recent models only: the settings file stays small
-        items = list(per_model.items())[-MAX_REMEMBERED_MODELS:]
+        self.qs.sync()
+        stored = {k: v for k, v in self.planner_inputs().items() if k not in per_model}
+        items = [*stored.items(), *per_model.items()][-MAX_REMEMBERED_MODELS:]
         self.qs.setValue("planner/per_model", json.dumps(dict(items)))
 
     @property
@@ -177,7 +274,10 @@ class AppSettings:
         self.qs.setValue("notices/python_factory", "true")
 
     def mark_running(self) -> bool:
-        """Record that a session runs; returns True when the previous one did not exit cleanly."""
+        """Record that a session runs; returns True when the previous one did not exit cleanly.
+        With several instances this flag cannot tell a crash from another running instance: the
+        window asks `orphaned_autosaves` instead (the flag only speaks for an older version's
+        single `autosave.tradeoff`)."""
         crashed = str(self.qs.value("session/running", "false")).lower() == "true"
         self.qs.setValue("session/running", "true")
         self.qs.sync()

@@ -73,7 +73,9 @@ class ParetoChart(QWidget):
         self.entries: list[dict[str, Any]] = []
         self.labels: list[pg.TextItem] = []
         # the legend: marker kinds only (sample items, no data), so the scatter stays one item
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        # bottom right: the slow-and-unfaithful corner, where the front never is (top right held
+        # the baseline's bubble and label under the legend)
+        self.legend = self.plot.addLegend(offset=(-10, -10))
         t = current()
         self._legend_items = {
             "Pareto-optimal (outlined)": pg.ScatterPlotItem(
@@ -135,6 +137,7 @@ class ParetoChart(QWidget):
                 }
             )
         self.scatter.setData(spots)
+        self._fit_range(usable)
         # the front's points named (a variant label is plain text: TextItem never reads markup)
         front = sorted((e for e in usable if e.get("pareto")), key=lambda e: e["latency_ms"])
         for k, e in enumerate(front[:MAX_LABELS]):
@@ -142,6 +145,17 @@ class ParetoChart(QWidget):
             label.setPos(e["latency_ms"], e["fidelity"])
             self.plot.addItem(label)
             self.labels.append(label)
+
+    def _fit_range(self, usable: list[dict[str, Any]]) -> None:
+        """Room around the points for the biggest bubble and the labels (else an edge bubble is cut)."""
+        xs = [e["latency_ms"] for e in usable]
+        ys = [e["fidelity"] for e in usable]
+        x_span = (max(xs) - min(xs)) or max(abs(max(xs)) * 0.5, 1e-3)
+        y_span = (max(ys) - min(ys)) or max(abs(max(ys)) * 0.05, 1e-3)
+        item = self.plot.getPlotItem()
+        # not clamped at 0: a bubble at 1 ms would hide half behind the axis
+        item.setXRange(min(xs) - 0.06 * x_span, max(xs) + 0.12 * x_span, padding=0)
+        item.setYRange(min(ys) - 0.1 * y_span, max(ys) + 0.12 * y_span, padding=0)
 
     def _on_scatter_clicked(self, _item: Any, points: Any, *_: Any) -> None:
         if len(points):
@@ -158,4 +172,8 @@ MAX_LABELS = 8
 
 
 def _short(label: str, limit: int = 32) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    """Cut in the middle: variants differ at the end too ("… · fp32 · batch 64")."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head) :]

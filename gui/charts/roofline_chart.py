@@ -9,7 +9,6 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.charts.base import brush, make_plot, pen, style_plot
-from gui.plain_text import escape
 from gui.theme import current
 
 
@@ -37,8 +36,8 @@ class RooflineChart(QWidget):
         self, title: str, peak_flops_per_s: float | None, bytes_per_s: float | None, layers: list[Any]
     ) -> None:
         """Roof from peak × efficiency and bandwidth × efficiency; layers are LayerProjection objects."""
-        # pyqtgraph titles are HTML: the accelerator's name (a catalog row) is escaped
-        self.plot.getPlotItem().setTitle(f"Roofline: {escape(title)}" if title else "Roofline")
+        # pyqtgraph titles are HTML: set_title escapes the accelerator's name (a catalog row)
+        self.plot.set_title(f"Roofline: {title}" if title else "Roofline")
         pts_c: list[dict[str, Any]] = []
         pts_m: list[dict[str, Any]] = []
         for lp in layers:

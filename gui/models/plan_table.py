@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from gui.models.roles import RAW_ROLE
 from gui.plain_text import tip
+from gui.plain_text import tip as tip_text
 from gui.theme import current, fmt_ms, fmt_usd
 from profiler import units
 
@@ -24,6 +25,12 @@ SERVING_COLUMNS = (
         "usd_per_month",
         "usd",
         "Monthly on-demand cost of the instances that carry the load (730 h; projected)",
+    ),
+    (
+        "$/hour",
+        "usd_per_hour",
+        "usd",
+        "On-demand price per instance-hour (catalog); beside $/month so both prices read without scrolling",
     ),
     ("Instances", "instances_needed", "int", "Fewest instances carrying the load within the objective and utilisation"),
     ("Batch", "batch", "int", "Batch at the load (or the largest meeting the objective and memory without one)"),
@@ -45,7 +52,6 @@ SERVING_COLUMNS = (
     ),
     ("GPUs", "gpus_per_instance", "int", "Accelerators per instance"),
     ("Precision", "precision", "text", "Precision projected (auto: 16-bit for the model class)"),
-    ("$/hour", "usd_per_hour", "usd", "On-demand price per instance-hour (catalog)"),
     ("Not ranked because", "excluded_reason", "text", "Why this option is not an answer"),
 )
 TRAINING_COLUMNS = (
@@ -103,8 +109,8 @@ class PlanTableModel(QAbstractTableModel):
         header, _, kind, tip = self._columns[section]
         if role == Qt.ItemDataRole.DisplayRole:
             return header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return tip or None
+        if role == Qt.ItemDataRole.ToolTipRole:  # the header's full name too: a narrow column cuts it
+            return tip_text(f"{header}: {tip}" if tip else header)
         if role == Qt.ItemDataRole.TextAlignmentRole and kind not in ("text", "bool"):
             return _RIGHT
         return None
@@ -135,7 +141,8 @@ class PlanTableModel(QAbstractTableModel):
             basis = [getattr(obj, "uncertainty_basis", ""), getattr(obj, "mfu_source", "")]
             notes = "\n".join(x for x in (notes, *basis) if x)
             src = "projected from the catalog and the roofline" if kind in ("ms", "usd", "num", "kwh", "kg") else ""
-            return tip("\n".join(x for x in (f"{attr} = {value!r}", src, notes) if x))
+            shown = _fmt(kind, value)  # first the whole value: a narrow column cuts it with "…"
+            return tip("\n".join(x for x in (shown, f"{attr} = {value!r}", src, notes) if x))
         return None
 
 

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from profiler.result import Profile
+from profiler.result import Profile, Totals
 from profiler.variant import Variant
-from profiler.whatif import VariantResult, deltas
+from profiler.whatif import VariantResult, deltas, ratio
+
+
+def counted_memory_bytes(totals: Totals) -> int:
+    """What the Memory card shows, in bytes: the weights plus the peak of live activations
+    (counted). Its change against the baseline is this same quantity's ratio."""
+    return totals.weight_bytes + (totals.activation_peak_bytes or 0)
 
 
 @dataclass
@@ -54,6 +60,8 @@ class Workspace:
         if result is None or result.profile is None or ref is None:
             return {}
         out = deltas(result.profile, ref)
+        # the Memory card's change: the ratio of the figure it shows, never of weights alone
+        out["memory"] = ratio(counted_memory_bytes(result.profile.totals), counted_memory_bytes(ref.totals))
         fid = result.fidelity
         out["fidelity"] = None if fid is None else fid.cosine
         out["top1"] = None if fid is None else fid.top1_agreement

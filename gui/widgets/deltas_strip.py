@@ -22,6 +22,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui import measured_change, plain_text
+from gui.state.workspace import counted_memory_bytes
 from gui.theme import current, fmt_bytes, fmt_count, fmt_fidelity, fmt_ms, fmt_ratio, fmt_share, fmt_usd
 from profiler import units
 from profiler.result import Profile
@@ -196,7 +197,7 @@ class DeltasStrip(QWidget):
         """Fill the cards from the variant's profile and its ratios to the baseline."""
         t = profile.totals
         lat = t.latency_ms.median if t.latency_ms else None
-        memory = t.weight_bytes + (t.activation_peak_bytes or 0)
+        memory = counted_memory_bytes(t)
         fid = ratios.get("fidelity")
         self.values = {
             "latency_ms": lat,
@@ -217,7 +218,7 @@ class DeltasStrip(QWidget):
         self.cards["latency"].set(fmt_ms(lat))
         self.cards["params"].set(fmt_count(t.params), fmt_ratio(ratios.get("params")), better(ratios.get("params")))
         self.cards["macs"].set(fmt_count(t.macs), fmt_ratio(ratios.get("macs")), better(ratios.get("macs")))
-        mem_ratio = ratios.get("weight_bytes")
+        mem_ratio = ratios.get("memory")  # the ratio of the figure shown (weights + peak activations)
         self.cards["memory"].set(fmt_bytes(memory), fmt_ratio(mem_ratio), better(mem_ratio))
         if fid is None:
             self.cards["fidelity"].set("—", "")

@@ -40,7 +40,7 @@ class LayerDetailsWidget(QWidget):
     def show_hint(self) -> None:
         self.layer = None
         self.text.setHtml(
-            f"<p style='color:{current().muted}'>Click a layer to see its shapes, roofline bound, "
+            f"<p style='color:{current().muted}'>Click a layer (or move to it with the arrow keys) to see its shapes, roofline bound, "
             "arithmetic intensity, uncounted ops and its figures in every variant explored.</p>"
         )
 

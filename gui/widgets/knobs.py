@@ -73,7 +73,8 @@ def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
     if profile is None:
         return {k: "open a model first" for k in why}
     fmt = profile.model.format
-    if profile.totals.latency_ms is None and profile.latency_source == "none" and fmt == "hf-config":
+    if built_on_meta(profile):
+        # only a model that really has no weights: a small config is built for real and measured
         reason = (
             "the model was built on the meta device (too large to run here): its latency is projected, not measured"
         )
@@ -116,6 +117,16 @@ def applicability(profile: Profile | None, cuda: bool) -> dict[str, str | None]:
         except KeyError:
             pass
     return why
+
+
+def built_on_meta(profile: Profile | None) -> bool:
+    """Whether the model was built on the meta device (a Hugging Face config too large for this
+    machine's memory): counted, never run. The core says so in the profile's warnings (set when the
+    model is loaded, so the first, counted profile already carries it); a counted profile that
+    simply has no latency yet is not one."""
+    if profile is None or profile.model.format != "hf-config":
+        return False
+    return any("meta device" in w for w in profile.warnings)
 
 
 def _has_samples(profile: Profile) -> bool:
@@ -410,6 +421,16 @@ class KnobsWidget(QWidget):
             item.setToolTip(tip(f"longer than the model's {limit} positions") if too_long else "")
         self._apply_applicability()
 
+    def clear_model(self, reason: str) -> None:
+        """No model's rules apply now (one is opening): every knob off, saying `reason`."""
+        self._why = {k: reason for k in self._why}
+        self._apply_applicability()
+
+    @property
+    def reasons(self) -> dict[str, str | None]:
+        """Why each knob does not apply to the model shown (None: it applies); see `applicability`."""
+        return dict(self._why)
+
     def _apply_applicability(self) -> None:
         why = self._why
 
@@ -431,6 +452,8 @@ class KnobsWidget(QWidget):
         self.recover.setToolTip(tip(f"Not available: {reason}\n\n{RECOVER_TIP}" if reason else RECOVER_TIP))
         if self.recover_label is not None:
             self.recover_label.setToolTip(self.recover.toolTip())
+        # no knob applies (no model, one opening, one on the meta device): nothing to go back to
+        self.reset_button.setEnabled(not all(why.values()))
         _gate_item(self.method, 0, why.get("structured"))
         for i in range(self.precision.count()):
             value = self.precision.itemData(i)

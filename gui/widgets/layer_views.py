@@ -1,7 +1,7 @@
 """The layer heatmap (a tree grouped by module path) and the flat sortable, filterable table.
 
 Both views share one `LayerData`; cells are coloured through the models' BackgroundRole. A right-click on a layer offers a
-per-layer pruning override; a click selects it (`layer_selected`).
+per-layer pruning override; a click or a keyboard move selects it (`layer_selected`).
 
 The kernel-path record of the variant asked for or on screen (`set_kernel_paths`,
 gui/measured_change.kernel_paths_for) marks layer names — "⚠ smaller but slower" once measured
@@ -196,11 +196,17 @@ class LayerHeatmapView(_LayerView):
         self.override_reason: str | None = None
         self._install_kernel_paths(self.view)
         self.view.clicked.connect(self._on_view_clicked)
+        # the keyboard (arrows, Page Up/Down, Home/End) moves the current row: the details follow
+        self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)
 
     def reset(self) -> None:
         self.model.reset()
         self.expand_default()
+
+    def _on_view_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._on_view_clicked(current)
 
     def expand_default(self) -> None:
         """Open the top level (small models: everything), so the layers show at first sight.
@@ -249,6 +255,7 @@ class LayerTableView(_LayerView):
         self._install_kernel_paths(self.view)
         self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.view.clicked.connect(self._on_view_clicked)
+        self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)  # keyboard moves
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)
 
     def reset(self) -> None:
@@ -258,6 +265,10 @@ class LayerTableView(_LayerView):
         name = index.data(LAYER_ROLE)
         if name:
             self.layer_selected.emit(name)
+
+    def _on_view_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._on_view_clicked(current)
 
     def _on_view_context_menu(self, pos: QPoint) -> None:
         self._menu_for(self.view, pos, self.overrides, self.override_reason)

@@ -45,7 +45,7 @@ from gui.charts.pareto_chart import ParetoChart
 from gui.charts.roofline_chart import RooflineChart
 from gui.controller import RunController
 from gui.planner_panel import PlannerPanel
-from gui.session import AUTOSAVE_NAME, AppSettings, data_dir
+from gui.session import AppSettings, data_dir, instance_autosave_path, release_instance
 from gui.state.layer_data import LayerData
 from gui.state.workspace import Workspace
 from gui.widgets.deltas_strip import DeltasStrip
@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
         self.prompts = prompts or Prompts(self)
-        self.autosave_path = (autosave_dir or data_dir()) / AUTOSAVE_NAME
+        self.autosave_path = instance_autosave_path(autosave_dir or data_dir())  # this instance's own
         self.project_path: Path | None = None
         self.workspace = Workspace()
         self.layer_data = LayerData()
@@ -222,8 +222,17 @@ class MainWindow(QMainWindow):
 
     def start(self, source: str, trust: bool = False) -> None:
         """First action after the window shows: offer the autosave after a crash, else open
-        `source` (named on the command line: the user's choice; `trust` from --trust)."""
+        `source` (named on the command line: the user's choice; `trust` from --trust). A fresh
+        user (no recent file, no autosave) also gets the Getting started page beside it."""
+        qs = self.settings.qs
+        # any autosave in the folder (this instance's, another's, the legacy one) means a past session
+        autosaves = self.autosave_path.parent.glob("autosave*.tradeoff") if self.autosave_path.parent.is_dir() else ()
+        fresh = not self.settings.recent_files() and not any(autosaves)
+        fresh = fresh and str(qs.value("onboarding/welcome_shown", "false")).lower() != "true"
         self.opening.start(source, trust)
+        if fresh:
+            qs.setValue("onboarding/welcome_shown", "true")  # once; Help → Getting started reopens it
+            self.menus.show_getting_started()
 
     def open_model(self, source: str, *, trust: bool = False, shapes: Shapes = (), origin: str = CHOSEN) -> None:
         """Open `source` (a path or demo:NAME) and measure its baseline in the worker.
@@ -305,8 +314,9 @@ class MainWindow(QMainWindow):
         qs.setValue("window/geometry", self.saveGeometry())
         qs.setValue("window/state", self.saveState())
         qs.setValue("window/split", self.main_split.saveState())
-        if self.workspace.source is not None:
-            self.opening.autosave()
+        # a clean exit: nothing to restore, and another instance's start must not offer this one's
+        self.opening.autosave_timer.stop()
+        release_instance(self.autosave_path)
         self.telemetry.timer.stop()
         self.comparing.close()
         self.optimizing.close()

@@ -1,4 +1,5 @@
-"""The menu bar: File (open, demos, recent, projects, exports), Run, View, Help.
+"""The menu bar: File (open, demos, recent, projects, exports), Run, View, Help (getting started,
+shortcuts, documentation, about).
 
 `Menus` builds the actions and keeps the ones the window changes later (enabled while a
 measurement runs, the recent list, the theme check box); what each action does lives in the
@@ -11,16 +12,18 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from gui import plain_text
 from gui.session import is_project_path
+from gui.widgets.help_dialogs import ShortcutsDialog, documentation_path, open_local
+from gui.widgets.welcome import WelcomePage
 from gui.window.opening import RECENT
 
 if TYPE_CHECKING:
     from gui.window.main_window import MainWindow
 
-VIEW_NAMES = ("Heatmap", "Layers", "Batch", "Roofline", "Variants", "Planner")
+VIEW_NAMES = ("Heatmap", "Layers", "Batch", "Roofline", "Variants", "Planner", "Graph", "Operators")
 
 
 class Menus:
@@ -44,7 +47,8 @@ class Menus:
         file.addMenu(self.recent_menu)
         self.fill_recent()
         file.addSeparator()
-        act = QAction("Open &project…", w, shortcut=QKeySequence("Ctrl+Shift+O"))
+        # Ctrl+Shift+O is Run → Optimize (README); a key bound twice would fire neither
+        act = QAction("Open &project…", w, shortcut=QKeySequence("Ctrl+Shift+P"))
         act.triggered.connect(w.opening.on_open_project_action)
         file.addAction(act)
         self.save_action = QAction("&Save project", w)
@@ -117,8 +121,76 @@ class Menus:
             view.addAction(act)
 
         help_menu = bar.addMenu("&Help")
+        self.getting_started_action = QAction("&Getting started", w, shortcut=QKeySequence("F1"))
+        self.getting_started_action.triggered.connect(self.show_getting_started)
+        help_menu.addAction(self.getting_started_action)
+        self.shortcuts_action = QAction("&Keyboard shortcuts", w, shortcut=QKeySequence("Ctrl+/"))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
+        self.docs_action = QAction("&Documentation (README)", w)
+        self.docs_action.setToolTip("Opens the README on this computer in your viewer (no network)")
+        self.docs_action.triggered.connect(lambda: self.open_documentation("README.md"))
+        help_menu.addAction(self.docs_action)
+        self.docs_folder_action = QAction("Documentation &folder (docs/)", w)
+        self.docs_folder_action.setToolTip("Architecture, the JSON contract and the security notes, on this computer")
+        self.docs_folder_action.triggered.connect(lambda: self.open_documentation("docs"))
+        help_menu.addAction(self.docs_folder_action)
+        help_menu.setToolTipsVisible(True)
+        help_menu.addSeparator()
         act = help_menu.addAction("&About Tradeoff Studio")
         act.triggered.connect(lambda: show_about(w))
+        self.welcome: WelcomePage | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+
+    # == Help ======================================================================================
+
+    def show_getting_started(self) -> WelcomePage:
+        """The first-start page (non-modal; made once, raised when asked again)."""
+        w = self._w
+        if self.welcome is None:
+            from profiler.demos import DEMO_NAMES, demo_spec
+
+            page = WelcomePage([(f"demo:{n}", demo_spec(n).description) for n in DEMO_NAMES], w)
+            page.open_file_requested.connect(w.opening.on_open_action)
+            page.open_folder_requested.connect(self._on_welcome_open_folder)
+            page.open_demo_requested.connect(lambda source: w.open_model(source))
+            page.show_tab_requested.connect(w.tabs.setCurrentIndex)
+            self.welcome = page
+            page.fit_to(w)
+        self.welcome.show()
+        self.welcome.raise_()
+        self.welcome.activateWindow()
+        return self.welcome
+
+    def _on_welcome_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self._w, "Open a Hugging Face folder (holding config.json)")
+        if path:
+            self._w.opening.open_path(path)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Every shortcut the window's actions have, read from the actions themselves."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+            self.shortcuts_dialog.deleteLater()
+        self.shortcuts_dialog = ShortcutsDialog(self._w)
+        self.shortcuts_dialog.show()
+        return self.shortcuts_dialog
+
+    def open_documentation(self, name: str) -> bool:
+        """Open a local document of the source tree; say where to find it when this install has none."""
+        path = documentation_path(name)
+        if path is None:
+            self._w.prompts.notice(
+                "Documentation",
+                f"This installation does not include {name}. It is part of Tradeoff Studio's source "
+                "(README.md and the docs/ folder).",
+            )
+            return False
+        if not open_local(path):
+            self._w.statusBar().showMessage(f"No viewer could open {path}", 10000)
+            return False
+        self._w.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
 
     def fill_recent(self) -> None:
         """The recent files, newest first; a project opens as a project, anything else as a model."""

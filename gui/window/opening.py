@@ -11,6 +11,7 @@ workspace only: never in a project, the autosave or the settings.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -19,7 +20,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
-from gui.session import PROJECT_SUFFIX, ProjectError, is_project_path, load_project, save_project
+from gui.session import (
+    PROJECT_SUFFIX,
+    ProjectError,
+    claim_instance,
+    is_project_path,
+    load_project,
+    orphaned_autosaves,
+    release_instance,
+    save_project,
+)
 from gui.state.workspace import Workspace
 from profiler.errors import StudioError
 from profiler.events import Failed, FailureKind
@@ -60,13 +70,22 @@ class Opening:
     # == opening ===================================================================================
 
     def start(self, source: str, trust: bool = False) -> None:
+        """Offer the autosave of an instance that is gone without a clean exit (never that of an
+        instance still running: gui/session.py), then open `source`."""
         w = self._w
         crashed = w.settings.mark_running()
-        if crashed and w.autosave_path.is_file():
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(w.autosave_path.stat().st_mtime))
-            if w.prompts.ask_restore(when):
-                if self.open_project(w.autosave_path, remember=False, origin=AUTOSAVE):
-                    return
+        claim_instance(w.autosave_path)
+        orphans = orphaned_autosaves(w.autosave_path.parent, legacy_crashed=crashed)
+        if orphans:
+            newest = orphans[0]
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.stat().st_mtime))
+            restored = w.prompts.ask_restore(when) and self.open_project(newest, remember=False, origin=AUTOSAVE)
+            # asked once: the orphans go (what was restored lives on as this instance's autosave)
+            for orphan in orphans:
+                if orphan != w.autosave_path:
+                    release_instance(orphan)
+            if restored:
+                return
         if is_project_path(source):
             self.open_project(source)
         else:
@@ -92,6 +111,7 @@ class Opening:
         self.opened_at = time.perf_counter()
         w.controller.set_model(source, trust, tuple(shapes))
         w.knobs.set_variant(Variant())
+        w.knobs.clear_model(f"{display_name(source)} is opening")  # the previous model's rules go
         w.deltas.clear()
         w.details.show_hint()
         w.model_label.setText(display_name(source))
@@ -134,12 +154,16 @@ class Opening:
             w.results_view.restoring = True
             try:
                 w.knobs.set_variant(ws.knobs)
-                w.results_view.apply_model_profile(current.profile or current.baseline)
+                w.results_view.apply_model_profile(ws.reference or current.profile or current.baseline)
                 w.results_view.show_result(current)
             finally:
                 w.results_view.restoring = False
             w.statusBar().showMessage(f"Opened project {path} ({len(ws.results)} variants)", 5000)
         else:
+            w.knobs.set_variant(Variant())
+            w.knobs.clear_model(f"{display_name(ws.source)} is opening")
+            w.deltas.clear()
+            w.env_label.setText("opening…")
             self.request(Variant(), immediate=True)
         if remember:
             self.remember(str(path))
@@ -161,13 +185,40 @@ class Opening:
         w.model_failed.emit(message)
         w.prompts.error("Cannot open model", message)
 
+    def abandon_open(self, message: str) -> None:
+        """The open was cancelled before the model's first result: back to the previous model."""
+        self._restore_previous_open()
+        self._w.statusBar().showMessage(message, 8000)
+
     def _restore_previous_open(self) -> None:
-        """Back to the model that was open before a failed open, results and all."""
+        """Back to the model that was open before a failed (or cancelled) open, results and all:
+        its header, knobs and their rules, planner inputs and rows. With none before, the window
+        says that no model is open (never "opening…")."""
         w = self._w
-        previous = self.previous_open
-        if previous is None or w.workspace.results:
+        if w.workspace.results:
             return
+        previous = self.previous_open
         self.previous_open = None
+        if previous is None:
+            w.planner.switch_model(w.workspace.source, None)
+            w.workspace = Workspace()
+            w.project_path = None
+            self.origin = (CHOSEN, "")
+            self.has_static = False
+            w.model_label.setText("No model")
+            w.env_label.setText("")
+            w.env_label.setToolTip("")
+            w.knobs.set_variant(Variant())
+            w.knobs.clear_model("open a model first")
+            w.deltas.clear()
+            shown = w.layer_data.profile
+            if shown is not None and shown.layers:  # the failed model's counted rows go too
+                w.layer_data.set_profile(dataclasses.replace(shown, layers=()))
+                w.heatmap.reset()
+                w.table.reset()
+            w.details.show_hint()
+            w.update_title()
+            return
         ws, project_path, self.origin = previous
         w.planner.switch_model(w.workspace.source, ws.source)
         w.workspace = ws
@@ -175,10 +226,19 @@ class Opening:
         assert ws.source is not None
         w.controller.set_model(ws.source, ws.trust, ws.shapes)
         w.model_label.setText(display_name(ws.source))
-        w.knobs.set_variant(ws.current.variant if ws.current is not None else Variant())
+        current = ws.current
+        w.results_view.restoring = True
+        try:
+            w.knobs.set_variant(current.variant if current is not None else ws.knobs)
+            w.results_view.apply_model_profile(ws.reference or (current.profile if current else None))
+            self.has_static = True
+        finally:
+            w.results_view.restoring = False
+        if current is not None:
+            for view in (w.heatmap, w.table):
+                view.overrides = dict(current.variant.layer_prune)
+            w.results_view.show_result(current)
         w.update_title()
-        if ws.current is not None:
-            w.results_view.show_result(ws.current)
 
     def remember(self, source: str) -> None:
         if source.startswith("demo:"):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from gui import measured_change, plain_text
 from gui.calibration_hook import record_profile
 from gui.state.layer_data import COL_LAT, COL_PARAMS, COL_PROJ, COL_SHARE
-from gui.widgets.knobs import applicability
+from gui.widgets.knobs import applicability, built_on_meta
 from profiler.events import Failed, FailureKind
 from profiler.result import LayerRow, Profile
 from profiler.variant import Variant
@@ -79,9 +79,11 @@ class ResultsView:
     def on_static_ready(self, profile: Profile) -> None:
         w = self._w
         opening = w.opening
+        # every profile that arrives re-evaluates what depends on the model (the knobs' rules, the
+        # header): the model's own baseline once there is one, else this first counted profile
+        self.apply_model_profile(w.workspace.reference or profile)
         if not opening.has_static:
             opening.has_static = True
-            self.apply_model_profile(profile)
             opening.remember(profile.model.source)
             w.statusBar().showMessage(
                 f"Counted {len(profile.layers)} layers in {time.perf_counter() - opening.opened_at:.1f} s; measuring…"
@@ -90,7 +92,9 @@ class ResultsView:
         w.static_shown.emit(profile)
 
     def apply_model_profile(self, profile: Profile | None) -> None:
-        """What depends on the model, not the variant: the knobs that apply, the header."""
+        """What depends on the model, not the variant: the knobs that apply, the header. Called
+        whenever a profile arrives (counted, finished, served from the cache, restored), with the
+        model's baseline where there is one, so nothing of the previous model's stays."""
         if profile is None:
             return
         w = self._w
@@ -129,8 +133,14 @@ class ResultsView:
     def on_run_finished(self, result: VariantResult) -> None:
         w = self._w
         w.opening.previous_open = None  # the new model opened: nothing to go back to
+        first = not w.workspace.results
         w.workspace.add(result)
+        if first and result.profile is not None:
+            w.opening.remember(result.profile.model.source)  # also when served from the cache
         w.workspace.knobs = w.knobs.variant
+        # the model's rules and header from its baseline: a result served from the runner's cache
+        # comes without a counted profile first
+        self.apply_model_profile(w.workspace.reference or result.profile)
         self.show_result(result)
         message = self.finished_message(result, w.workspace.reference)
         # every fresh measurement calibrates the projection for the device it ran on
@@ -144,6 +154,12 @@ class ResultsView:
     @staticmethod
     def finished_message(result: VariantResult, reference: Profile | None, verb: str = "Measured") -> str:
         """'Measured int8 against the baseline: 1.8× faster (1.6–2.0×)', plus any busy warning."""
+        if built_on_meta(result.profile):  # nothing ran: counted only, latency projected
+            verb = "Counted" if verb == "Measured" else verb
+            return (
+                f"{verb} {result.variant.label()} — built on the meta device (too large to run here): "
+                "latency is projected, not measured"
+            )
         text = f"{verb} {result.variant.label()}"
         timed = result.profile is not None and result.profile.totals.latency_ms is not None
         # the baseline itself, or nothing timed in one run with it: no change to state
@@ -193,12 +209,23 @@ class ResultsView:
             w.prompts.error(what, f"{message}\n\nThe previous results are kept; the next change starts a fresh worker.")
 
     def on_run_cancelled(self) -> None:
-        self._w.statusBar().showMessage("Measurement cancelled — showing the last measured variant", 5000)
+        w = self._w
+        if not w.workspace.results:  # the model was still opening: back to the one before, if any
+            w.opening.abandon_open("Opening cancelled")
+            return
+        w.statusBar().showMessage("Measurement cancelled — showing the last measured variant", 5000)
         self.restore_current_rows()
 
     def restore_current_rows(self) -> None:
-        current = self._w.workspace.current
+        """Back to the result on screen: its rows, and the knobs showing its variant (not the one
+        that was cancelled or failed)."""
+        w = self._w
+        current = w.workspace.current
         if current is not None and current.profile is not None:
+            w.knobs.set_variant(current.variant)
+            w.workspace.knobs = current.variant
+            for view in (w.heatmap, w.table):
+                view.overrides = dict(current.variant.layer_prune)
             self.show_profile_rows(current.profile)
             self.show_kernel_paths(current.variant, current)
 
@@ -217,10 +244,11 @@ class ResultsView:
         """Show an explored variant again (from the Pareto chart): instant, from its stored result."""
         w = self._w
         result = w.workspace.results.get(variant.key())
+        if result is not None:
+            w.controller.cancel()  # first: a cancel puts the knobs back on the result on screen
         w.knobs.set_variant(variant)
         w.workspace.knobs = variant
         if result is not None:
-            w.controller.cancel()
             w.workspace.current_key = variant.key()
             self.show_result(result)
             w.statusBar().showMessage(self.finished_message(result, w.workspace.reference, "Restored"), 8000)
