@@ -117,7 +117,7 @@ class DeltasStrip(QWidget):
         # the busy-machine warning sits beside the numbers it qualifies, hidden while timing is quiet
         self.warning = plain_text.label("", objectName="DeltaWarning")
         self.warning.setWordWrap(True)
-        self.warning.setMaximumWidth(300)
+        self.warning.setMaximumWidth(380)  # two lines at most beside the cards
         self.warning.hide()
         lay.addWidget(self.warning)
         self.label = QLabel("")

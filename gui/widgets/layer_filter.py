@@ -27,7 +27,7 @@ from profiler import units
 from profiler.layer_reconcile import NOOP_MODULES_LABEL, SHAPE_OPS_LABEL
 
 #: Δ columns need room for "−23% (−0.120)"
-_DELTA_WIDTH = 112
+_DELTA_WIDTH = 140  # "−51.5% (−0.0245)" whole
 #: the columns whose header names a unit or the target: as wide as their header's longest line
 _FIT_HEADER = (COL_LAT, COL_PROJ)
 _MAX_FIT = 140

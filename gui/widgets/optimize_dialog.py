@@ -202,7 +202,7 @@ class OptimizeDialog(QDialog):
         self.recommendation.setWordWrap(True)
 
         self.plot = make_plot("Variants tried: projected cost vs measured quality", "cost", "quality")
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, -10))  # bottom right: dear and poor, where no point wants to be
         self.points_bad = pg.ScatterPlotItem(symbol="x", size=9, pen=pen("#999999", 1.5), name="below the floor")
         self.points_ok = pg.ScatterPlotItem(
             symbol="o", size=9, brush=brush("#3b82f6"), pen=pen("#1e40af", 1), name="keeps the floor"
@@ -236,7 +236,7 @@ class OptimizeDialog(QDialog):
         split = QSplitter()
         split.addWidget(self.plot)
         split.addWidget(self.table)
-        split.setSizes([480, 720])
+        split.setSizes([600, 600])
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(buttons)
@@ -412,6 +412,15 @@ class OptimizeDialog(QDialog):
         def spots(ts: list[Trial]) -> list[dict[str, Any]]:
             return [{"pos": xy(t), "data": t.index} for t in ts]
 
+        ys = [xy(t)[1] for t in ok]
+        if ys:  # a flat quality (every variant at 99.44 %) gets a readable span, not repeated ticks
+            lo, hi = min(ys), max(ys)
+            least = 1.0 if accuracy else 0.002
+            if hi - lo < least:
+                mid = (hi + lo) / 2
+                self.plot.setYRange(mid - least, mid + least, padding=0.05)
+            else:
+                self.plot.enableAutoRange(axis="y")
         self.points_bad.setData(spots([t for t in ok if not t.feasible]))
         self.points_ok.setData(spots([t for t in ok if t.feasible]))
         front = [self.trials[i] for i in pareto_front(ok)] if ok else []

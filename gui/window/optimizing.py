@@ -94,10 +94,9 @@ class Optimizing:
         result = None if d is None or source is None or source != self.source else d.outcome
         if result is None or result.recommendation is None:
             return None
-        rec = result.recommendation
-        shown = None if chosen_label is None else chosen_label
-        wanted = None if rec.is_baseline else result.recommended.variant.label()
-        return result if shown == wanted else None
+        rec, best = result.recommendation, result.recommended
+        wanted = None if rec.is_baseline or best is None else best.variant.label()
+        return result if chosen_label == wanted else None
 
     def _restore(self, variant: Variant) -> None:
         self._w.restore_variant(variant)
