@@ -119,8 +119,24 @@ def test_significant_change_reads_faster_with_interval_and_is_green(qapp: Any) -
 
 
 def test_counted_cards_keep_their_ratios(qapp: Any) -> None:
-    strip = _strip(_variant(SPANS_ONE))
-    assert strip.cards["memory"].change.text() == units.change(0.26)
+    """The Memory card's change is the ratio of the figure it shows (weights + peak
+    activations, counted), never of another quantity (the strip once showed ±0 % between 84.4
+    and 55.3 MiB)."""
+    from gui.state.workspace import counted_memory_bytes
+
+    v = _variant(SPANS_ONE)
+    base = _baseline().profile
+    assert v.profile is not None and base is not None
+    t = v.profile.totals
+    smaller = dataclasses.replace(t, weight_bytes=t.weight_bytes // 4)  # int8 weights
+    v = dataclasses.replace(v, profile=dataclasses.replace(v.profile, totals=smaller))
+    expected = counted_memory_bytes(smaller) / counted_memory_bytes(base.totals)
+    from gui.widgets.deltas_strip import DeltasStrip
+
+    strip = DeltasStrip()
+    strip.show_result(v.profile, {"params": 1.0, "macs": 1.0, "weight_bytes": 0.25, "memory": round(expected, 6)})
+    assert expected < 1
+    assert strip.cards["memory"].change.text() == units.change(round(expected, 6))
     assert strip.cards["params"].change.text() == units.change(1.0)
 
 
