@@ -43,13 +43,14 @@ _NUMERIC_WIDTH = 82
 
 
 def _size_columns(header: QHeaderView) -> None:
-    """Fixed starting widths that fit 1366 px with the details pane; the name column stretches."""
-    header.setStretchLastSection(False)
+    """Fixed starting widths that fit 1366 px with the details pane. The name column keeps its
+    width (a stretched one shrank to "c…1" at 1280 px once the Δ columns showed): when the
+    columns do not fit, the view scrolls sideways; the last column takes any width left."""
+    header.setStretchLastSection(True)
     header.setMinimumSectionSize(56)
     for col in range(len(HEADERS)):
         header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(col, _WIDTHS.get(col, _NUMERIC_WIDTH))
-    header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
 
 
 #: the mark in fewer words, for a narrow name column
