@@ -70,13 +70,19 @@ def ensure_gui_application() -> Any:
     return app
 
 
-def render_report_pdf(inputs: ReportInputs, path: str | os.PathLike[str], *, page_size: str = "a4") -> int:
-    """Lay out and write the report to `path`; returns the number of pages."""
+def check_pdf_destination(path: str | os.PathLike[str], page_size: str) -> Path:
+    """The PDF's path, after refusing a paper size we do not lay out or a folder (InputError)."""
     dest = Path(path)
     if page_size.lower() not in ("a4", "letter"):
         raise InputError("--page-size", f"{page_size!r} is not a4 or letter")
     if dest.is_dir():
         raise InputError(str(path), "is a folder: name the PDF file to write")
+    return dest
+
+
+def render_report_pdf(inputs: ReportInputs, path: str | os.PathLike[str], *, page_size: str = "a4") -> int:
+    """Lay out and write the report to `path`; returns the number of pages."""
+    dest = check_pdf_destination(path, page_size)
     from profiler.safe_io import atomic_output
 
     ensure_gui_application()

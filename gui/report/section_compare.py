@@ -14,7 +14,6 @@ import datetime as _dt
 import gc
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from profiler import units
@@ -273,17 +272,12 @@ def render_compare_pdf(
     """Write the compare page(s) of `comparison` as a PDF to `path`, atomically (as the report
     does: an unwritable destination raises InputError and leaves nothing); returns the page count."""
     from profiler import __version__
-    from profiler.errors import InputError
     from profiler.safe_io import atomic_output
 
     from .layout import Doc, make_writer
-    from .pdf import ensure_gui_application
+    from .pdf import check_pdf_destination, ensure_gui_application
 
-    dest = Path(path)
-    if page_size.lower() not in ("a4", "letter"):
-        raise InputError("--page-size", f"{page_size!r} is not a4 or letter")
-    if dest.is_dir():
-        raise InputError(str(path), "is a folder: name the PDF file to write")
+    dest = check_pdf_destination(path, page_size)
     ensure_gui_application()
     created = _dt.datetime.now().astimezone()
     head = f"{title}: {comparison.profile_a.model.name} vs {comparison.profile_b.model.name}"

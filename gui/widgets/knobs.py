@@ -270,19 +270,15 @@ class KnobsWidget(QWidget):
 
         self.prune_slider.valueChanged.connect(self._on_prune_slider_changed)
         self.batch_slider.valueChanged.connect(self._on_batch_slider_changed)
-        for combo in (
-            self.method,
-            self.recover,
-            self.precision,
-            self.seq_len,
-            self.image_size,
-            self.device,
-            self.runtime,
-        ):
+        for combo in self._combos():
             combo.currentIndexChanged.connect(self._on_control_changed)
         self.clear_overrides.clicked.connect(self._on_clear_overrides_clicked)
         self.reset_button.clicked.connect(self._on_reset_clicked)
         self._apply_applicability()
+
+    def _combos(self) -> tuple[QComboBox, ...]:
+        """Every knob that is a combo box (each change re-reads the variant)."""
+        return (self.method, self.recover, self.precision, self.seq_len, self.image_size, self.device, self.runtime)
 
     # -- reading and writing the variant -----------------------------------------------------------
 
@@ -293,20 +289,7 @@ class KnobsWidget(QWidget):
     def set_variant(self, v: Variant) -> None:
         """Show `v` without emitting `variant_changed`."""
         self._variant = v
-        blockers = [
-            QSignalBlocker(w)
-            for w in (
-                self.prune_slider,
-                self.batch_slider,
-                self.method,
-                self.recover,
-                self.precision,
-                self.seq_len,
-                self.image_size,
-                self.device,
-                self.runtime,
-            )
-        ]
+        blockers = [QSignalBlocker(w) for w in (self.prune_slider, self.batch_slider, *self._combos())]
         self.prune_slider.setValue(round(v.prune / PRUNE_STEP))
         self.prune_label.setText(f"{100 * v.prune:.0f}%")
         _select(self.method, v.method)
