@@ -16,6 +16,8 @@ def test_record_profile_once_and_only_when_measured(
     mlp_result: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hook, "_seen", set())
+    # measured elsewhere (the saved profile's CPU is named, not "this CPU"), whatever this machine is
+    monkeypatch.setattr("profiler.environment.cpu_model", lambda: "Some other CPU")
     profile = Profile.from_dict(mlp_result["profile"])
     assert hook.record_profile(None) is None
     assert hook.record_profile(dataclasses.replace(profile, latency_source="none")) is None
