@@ -244,7 +244,11 @@ def test_stop_handlers_stop_tensorboard_then_exit(tmp_path: Path, signame: str) 
     log = tmp_path / "tb.log"
     parent = _parent(f"""
         from pathlib import Path
+        import signal
         import profiler.tensorboard as t
+        # as an app started from a terminal has it: under nohup (a CI runner's shell) SIGHUP is
+        # inherited as ignored, and install_stop_handlers rightly keeps an ignored signal ignored
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         tied = t.spawn_tied([sys.executable, "-c", {STAND_IN!r}, {str(pid_file)!r}])
         tb = t.TensorBoardProcess(process=tied.process, host="127.0.0.1", port=1, logdir=Path("."),
                                   log_path=Path({str(log)!r}), tied=tied)
