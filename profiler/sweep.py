@@ -90,6 +90,8 @@ class SweepEntry:
     #: the per-layer kernel-path prediction and its check against the measurement
     #: (profiler.kernel_paths.kernel_paths_record); None for a failed variant
     kernel_paths: dict[str, Any] | None = None
+    #: the cluster node that measured it (host, CPU, GPU, driver, versions); None for a local run
+    environment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -125,6 +127,7 @@ class SweepEntry:
             "mac_share": None if p is None else mac_share_by_precision(p),
             **({"recover": r.recover} if getattr(r, "recover", None) else {}),
             "kernel_paths": self.kernel_paths,
+            **({"environment": self.environment} if self.environment is not None else {}),
         }
 
 
@@ -204,6 +207,7 @@ class _SweepRow:
     throughput_ratio: RatioEstimate | None = None
     comparison: Comparison | None = None
     kernel_paths: _KernelPaths | None = None
+    environment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -276,10 +280,15 @@ def pareto_flags(results: list[VariantResult]) -> list[bool]:
 
 
 def build_sweep(
-    model: ModelInfo, baseline: Profile, results: list[VariantResult], facts: DeviceFacts | None = None
+    model: ModelInfo,
+    baseline: Profile,
+    results: list[VariantResult],
+    facts: DeviceFacts | None = None,
+    environments: list[dict[str, Any] | None] | None = None,
 ) -> Sweep:
     """The sweep of `results`: Pareto flags and each row's kernel-path record (`facts`: the
-    device's; default this machine's, read once per device)."""
+    device's; default this machine's, read once per device; a row measured on a cluster node
+    uses the facts its own profile states). `environments`: each row's node, for a cluster run."""
     flags = pareto_flags(results)
     detected: dict[str, DeviceFacts] = {}
 
@@ -290,8 +299,29 @@ def build_sweep(
         f = facts or detected.get(device) or detected.setdefault(device, DeviceFacts.detect(device))
         return kernel_paths_record(r.baseline, r.variant, f, r.profile)
 
-    entries = tuple(SweepEntry(r, f, paths(r)) for r, f in zip(results, flags, strict=True))
+    def node_paths(r: VariantResult, env: dict[str, Any]) -> dict[str, Any] | None:
+        if r.error is not None or r.profile is None or r.baseline is None:
+            return None
+        return kernel_paths_record(r.baseline, r.variant, node_facts(env, str(r.variant.device)), r.profile)
+
+    envs = environments or [None] * len(results)
+    entries = tuple(
+        SweepEntry(r, f, paths(r) if env is None else node_paths(r, env), env)
+        for r, f, env in zip(results, flags, envs, strict=True)
+    )
     return Sweep(model=model, baseline=baseline, entries=entries)
+
+
+def node_facts(env: dict[str, Any], device: str) -> DeviceFacts:
+    """The kernel-path facts of the cluster node a row ran on (its CPU flags, its GPU's compute
+    capability), from the row's `environment`."""
+    kf = env.get("kernel_facts") if isinstance(env.get("kernel_facts"), dict) else {}
+    cap = kf.get("cuda_capability")
+    return DeviceFacts(
+        device=device,
+        cpu_flags=frozenset(str(x) for x in kf.get("cpu_flags") or ()),
+        cuda_capability=tuple(int(x) for x in cap) if cap and device == "cuda" else None,
+    )
 
 
 SWEEP_CSV_COLUMNS = [
@@ -454,7 +484,10 @@ def _kernel_path_block(sweep: Sweep, facts: DeviceFacts | None) -> list[str]:
         if r.error is not None or r.profile is None or r.baseline is None:
             continue
         device = str(r.variant.device)
-        f = facts or detected.get(device) or detected.setdefault(device, DeviceFacts.detect(device))
+        if e.environment is not None:
+            f = node_facts(e.environment, device)
+        else:
+            f = facts or detected.get(device) or detected.setdefault(device, DeviceFacts.detect(device))
         predictions = predict_variant(r.baseline, r.variant, f, r.profile)
         findings = check_against_measurement(r.baseline, r.profile, predictions)
         block += [f"! {terminal_safe(line)}" for line in findings_lines(r.variant.label(), predictions, findings)]

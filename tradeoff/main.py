@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from profiler import __version__
 from profiler.errors import StudioError
 from profiler.textsafe import terminal_safe
-from tradeoff.commands import compare, gui, hardware, optimize, plan, profile, report, sweep, trace
+from tradeoff.commands import cluster, compare, gui, hardware, optimize, plan, profile, report, sweep, trace
 from tradeoff.options import Parser
 
 # in the order `tradeoff --help` lists them
@@ -30,6 +30,7 @@ COMMANDS = {
     "optimize": optimize,
     "compare": compare,
     "hardware": hardware,
+    "cluster": cluster,
 }
 
 

@@ -36,6 +36,9 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     q.add_argument("--min-top1-agreement", type=float, metavar="F", help="share of top-1 classes kept, 0 … 1")
     add_plan_arguments(p)
+    from tradeoff.cluster_runs import add_cluster_options
+
+    add_cluster_options(p)
     return p
 
 
@@ -142,10 +145,18 @@ def run(args: argparse.Namespace) -> int:
         progress.prefix = progress.label + ": "
 
     interrupted = False
-    with VariantMeasurer(
-        args.model, trust=args.trust, request=base, inputs=args.inputs, time_limit_s=args.time_limit,
-        on_event=progress.on_event,
-    ) as measurer:  # fmt: skip
+    from tradeoff.cluster_runs import ClusterMeasurer, check_cluster_options, wants_cluster
+
+    check_cluster_options(args)
+    measurer_cm: Any = (
+        ClusterMeasurer(args)
+        if wants_cluster(args)
+        else VariantMeasurer(
+            args.model, trust=args.trust, request=base, inputs=args.inputs, time_limit_s=args.time_limit,
+            on_event=progress.on_event,
+        )
+    )  # fmt: skip
+    with measurer_cm as measurer:
         try:
             drive(search, measurer.measure, on_ask=on_ask)
         except KeyboardInterrupt:  # Ctrl-C: what was tried is still reported

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tradeoff.commands import Subparsers
+from tradeoff.cluster_runs import add_cluster_options
 from tradeoff.options import add_model_options, positive_int
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not store this measurement as calibration for its device (planner/calibration_store.py)",
     )
+    add_cluster_options(p)
 
 
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
@@ -35,7 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from tradeoff.output import emit
     from tradeoff.worker_runs import load_profile_for
 
-    profile = load_profile_for(args)
+    from tradeoff.cluster_runs import check_cluster_options, profile_on_cluster, wants_cluster
+
+    check_cluster_options(args)
+    if wants_cluster(args):
+        from tradeoff.options import check_model_option
+
+        check_model_option(args)
+        profile, _node = profile_on_cluster(args)
+    else:
+        profile = load_profile_for(args)
     profile.check()
     emit(args, profile.to_dict(), render_profile(profile, top=args.top), layers_csv(profile))
     if not args.no_calibration_record and not args.no_latency:

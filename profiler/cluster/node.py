@@ -1,0 +1,184 @@
+"""What runs on a cluster node for one task: unpack the shipped files, check that the node runs
+the client's versions, lease whole cores, run the task in the same measurement worker a local
+run uses (profiler/worker.py: its own process, its time limit, its memory guard), and answer
+with JSON text.
+
+The answer is text, never a pickled object: the client decodes it with the contract's
+`from_dict`, so a node cannot hand the client an object to unpickle. Every exception becomes a
+`failed` answer, so Ray never ships a remote exception (a pickle) back either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .shipping import Shipment, cache_root, unpack
+
+#: Versions that must match between client and node for a row to mean the same thing.
+VERSION_KEYS = ("tradeoff", "ray", "python")
+
+
+def node_versions() -> dict[str, str | None]:
+    """The versions this process runs: the studio, Ray, Python, torch and ONNX Runtime."""
+    from importlib import metadata
+
+    import profiler
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "tradeoff": profiler.__version__,
+        "ray": version("ray"),
+        "python": platform.python_version(),
+        "torch": (version("torch") or "").split("+")[0] or None,
+        "onnxruntime": version("onnxruntime"),
+    }
+
+
+def version_mismatch(client: dict[str, Any], node: dict[str, Any]) -> str | None:
+    """One line naming the first version that differs (None when they agree)."""
+    for key in VERSION_KEYS:
+        if client.get(key) and node.get(key) and client[key] != node[key]:
+            return f"version mismatch: the node runs {key} {node[key]}, this machine {client[key]}"
+    return None
+
+
+@contextlib.contextmanager
+def leased_cores(count: int) -> Iterator[list[int]]:
+    """Pin this process (and the worker it spawns) to `count` cores no other studio task on the
+    node holds: Ray counts CPUs but does not place threads, so two measurements could share a
+    core. Slots are file locks under the node's cache folder (released if the process dies)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if count <= 0 or len(cores) < count:
+        yield cores
+        return
+    lock_dir = cache_root() / "core-slots"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    all_cores = sorted(range(os.cpu_count() or len(cores)))
+    slots = len(all_cores) // count
+    deadline = time.monotonic() + 30.0
+    while True:
+        for slot in range(slots):
+            fd = os.open(lock_dir / f"slot-{count}-{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            mine = all_cores[slot * count : (slot + 1) * count]
+            before = os.sched_getaffinity(0)
+            try:
+                os.sched_setaffinity(0, mine)
+                yield mine
+            finally:
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(0, before)
+                os.close(fd)  # closing releases the lock
+            return
+        if time.monotonic() > deadline:  # every slot held (cores taken by a non-studio task): unpinned
+            yield cores
+            return
+        time.sleep(0.2)
+
+
+def _answer(**fields: Any) -> str:
+    return json.dumps(fields, allow_nan=True)
+
+
+def _failed(failure: str, message: str, **extra: Any) -> str:
+    return _answer(failed={"failure": failure, "message": message, **extra}, node=describe_node())
+
+
+def describe_node() -> dict[str, Any]:
+    """The node as a row's `environment` shows it: host, CPU, GPU, driver, versions."""
+    from ..environment import capture_environment
+
+    from ..environment import cpu_flags, nvidia_gpu
+
+    env = capture_environment().to_dict()
+    gpu = nvidia_gpu()
+    facts = {"cpu_flags": sorted(cpu_flags()), "cuda_capability": list(gpu.capability) if gpu and gpu.capability else None}
+    return {"host": socket.gethostname(), **env, "versions": node_versions(), "kernel_facts": facts}
+
+
+def _rewrite_paths(value: Any, local: str, shown: str) -> Any:
+    """The node's cache path of the model replaced by the client's own MODEL argument, so the
+    document names the file the user gave, not a hash folder on some node."""
+    if isinstance(value, str):
+        return value.replace(local, shown) if local in value else value
+    if isinstance(value, dict):
+        return {k: _rewrite_paths(v, local, shown) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrite_paths(v, local, shown) for v in value]
+    return value
+
+
+def run_on_node(
+    task: str,
+    payload: dict[str, Any],
+    model: Shipment | None,
+    model_suffix: str,
+    inputs: Shipment | None,
+    client_versions: dict[str, Any],
+    time_limit_s: float,
+    cores: int,
+) -> str:
+    """One task on this node; JSON text: {"result": …, "node": …} or {"failed": …, "node": …}."""
+    try:
+        node = describe_node()
+        mismatch = version_mismatch(client_versions, node["versions"])
+        if mismatch is not None:
+            return _answer(failed={"failure": "unusable_input", "message": mismatch}, node=node)
+        payload = dict(payload)
+        shown = payload.get("source") or payload.get("sources")
+        local_model = None
+        if model is not None:
+            local_model = str(unpack(model)) + model_suffix
+            payload["source"] = local_model
+        if inputs is not None:
+            payload["inputs"] = str(unpack(inputs))
+        from ..events import Failed, Finished
+        from ..worker import Runner
+
+        with leased_cores(cores) as pinned, Runner() as runner:
+            run_id = runner.submit(task, payload, time_limit_s=time_limit_s)
+            end = runner.wait(run_id)
+        node["pinned_cores"] = pinned if cores > 0 else None
+        if isinstance(end, Finished):
+            result = end.result
+            if local_model is not None and isinstance(shown, str):
+                result = _rewrite_paths(result, local_model.removesuffix(model_suffix), shown.removesuffix(model_suffix))
+                result = _rewrite_paths(result, str(Path(local_model.removesuffix(model_suffix)).parent), "")
+            return _answer(result=result, node=node)
+        if isinstance(end, Failed):
+            message = end.message
+            if local_model is not None and isinstance(shown, str):
+                message = message.replace(local_model.removesuffix(model_suffix), shown.removesuffix(model_suffix))
+            return _answer(
+                failed={
+                    "failure": str(end.failure),
+                    "message": message,
+                    "stage": end.stage,
+                    "fields": end.fields,
+                },
+                node=node,
+            )
+        return _failed("cancelled", "cancelled on the node")
+    except BaseException as exc:  # noqa: BLE001 - a raise would send a pickled exception back
+        from ..worker_process import failed_event
+
+        ev = failed_event(exc)
+        return _failed(str(ev.failure), ev.message, stage=ev.stage)
