@@ -58,6 +58,24 @@ def resolve_address(address: str | None) -> str:
     return text
 
 
+def unreachable(address: str, timeout_s: float = 5.0) -> str | None:
+    """Why nothing answers at a `host:port` or `ray://host:port` address (None: something
+    does, or the address is `auto`/`local`, which Ray resolves itself)."""
+    import socket
+
+    text = address.removeprefix("ray://")
+    if address in ("auto", "local") or ":" not in text:
+        return None
+    host, _, port = text.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return None
+    except ValueError:
+        return f"{port!r} is not a port"
+    except OSError as exc:
+        return f"nothing answers at {host}:{port} ({exc.strerror or type(exc).__name__})"
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     host: str
@@ -134,6 +152,9 @@ class ClusterSession:
 
     def _connect(self) -> None:
         ray = self.ray
+        why = unreachable(self.address)
+        if why is not None:  # Ray itself would retry for minutes, logging to stderr
+            raise InputError("--cluster", f"cannot connect to {self.address}: {why}")
         import logging
 
         # Ray's own INFO/WARNING lines would garble the command's stderr and the app's progress

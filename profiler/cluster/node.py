@@ -109,6 +109,8 @@ def describe_node() -> dict[str, Any]:
     from ..environment import cpu_flags, nvidia_gpu
 
     env = capture_environment().to_dict()
+    for key in ("threads", "foreign_cpu_percent", "cpu_mhz"):  # the measurement's, in its own profile
+        env.pop(key, None)
     gpu = nvidia_gpu()
     facts = {"cpu_flags": sorted(cpu_flags()), "cuda_capability": list(gpu.capability) if gpu and gpu.capability else None}
     return {"host": socket.gethostname(), **env, "versions": node_versions(), "kernel_facts": facts}

@@ -1,0 +1,180 @@
+"""`--cluster` against a real local Ray head (tests/cluster/conftest.py): what the cluster has,
+variants streamed back as rows with their node, CUDA placement on the stand-in GPU node, an
+accelerator no node has, trust enforced on the node, a killed task, and cancel."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.cluster.conftest import FAKE_ACCELERATOR, cluster_env, run_cli
+
+
+
+def test_cluster_command_says_what_the_cluster_has(ray_head: str) -> None:
+    import ray
+
+    done = run_cli("cluster", ray_head, "--json", "-")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["schema"] == "tradeoff.cluster/1"
+    (node,) = doc["nodes"]
+    assert node["alive"] and node["cpus"] == 2 and node["gpus"] == 1
+    assert doc["gpus_by_type"] == {FAKE_ACCELERATOR: 1}
+    assert doc["cluster_versions"]["ray"] == ray.__version__ == doc["client_versions"]["ray"]
+    assert doc["cluster_versions"]["tradeoff"] == doc["client_versions"]["tradeoff"]
+    text = run_cli("cluster", ray_head)
+    assert f"1 × {FAKE_ACCELERATOR}" in text.stdout and f"Ray {ray.__version__}" in text.stdout
+
+
+def test_a_wrong_address_is_one_line(tmp_path: Path) -> None:
+    done = run_cli("cluster", "127.0.0.1:1", timeout=180)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --cluster: cannot connect to 127.0.0.1:1"), done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_streams_rows_with_their_node(ray_head: str, tmp_path: Path) -> None:
+    from profiler.sweep import SweepDocument
+
+    out = tmp_path / "sweep.json"
+    done = run_cli(
+        "sweep", "demo:digits-cnn", "--prune", "0,0.3", "--precision", "fp32,int8",
+        "--cluster", ray_head, "--progress", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stderr.splitlines() if line.startswith("progress:") and " done on " in line]
+    assert [r.split("]")[0].split("[")[1] for r in rows] == ["1/4", "2/4", "3/4", "4/4"]  # one line per row
+    doc = json.loads(out.read_text())
+    SweepDocument.from_dict(doc)  # the contract's reader accepts it
+    labels = [v["label"] for v in doc["variants"]]
+    assert labels == ["fp32", "int8", "prune 0.3 structured · fp32", "prune 0.3 structured · int8"]  # grid order
+    for v in doc["variants"]:
+        assert v["error"] is None
+        env = v["environment"]
+        assert env["host"] and env["cpu"] and env["versions"]["tradeoff"]
+        assert env["pinned_cores"] and len(env["pinned_cores"]) == 1  # one leased core per CPU variant
+    assert doc["model"]["source"] == "demo:digits-cnn"
+
+
+def test_an_onnx_file_travels_by_content(ray_head: str, tmp_path: Path) -> None:
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    path = tmp_path / "tiny.onnx"
+    torch.onnx.export(model, (torch.randn(1, 8),), str(path), dynamo=False)
+    out = tmp_path / "s.json"
+    done = run_cli("sweep", str(path), "--prune", "0,0.5", "--precision", "fp32,int8", "--cluster", ray_head,
+                   "--json", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    assert doc["model"]["source"] == str(path)  # the user's path, not the node's hash folder
+    ok = {v["label"] for v in doc["variants"] if v["error"] is None}
+    assert ok == {"fp32", "int8"}
+    # an ONNX graph cannot be pruned structurally: the row's error names the user's file too
+    errors = [v["error"] for v in doc["variants"] if v["error"]]
+    assert errors and all(e.startswith(f"{path}: ") and "tradeoff-cluster" not in e for e in errors), errors
+
+
+def test_cuda_lands_on_the_gpu_node_and_an_absent_accelerator_is_refused(ray_head: str, tmp_path: Path) -> None:
+    out = tmp_path / "cuda.json"
+    done = run_cli(
+        "sweep", "demo:digits-cnn", "--device", "cuda", "--accelerator", FAKE_ACCELERATOR,
+        "--cluster", ray_head, "--json", str(out),
+    )  # fmt: skip
+    # placed on the labelled node with the (stand-in) GPU, where torch finds no CUDA: the row says so
+    assert done.returncode in (2, 3), done.stderr
+    assert "cuda" in done.stderr.lower() and "Traceback" not in done.stderr
+    missing = run_cli("sweep", "demo:digits-cnn", "--accelerator", "H100-SXM", "--cluster", ray_head)
+    assert missing.returncode == 2
+    assert "no node of the cluster has accelerator H100-SXM" in missing.stderr
+
+
+def test_trust_is_the_local_users_and_holds_on_the_node(ray_head: str, tmp_path: Path) -> None:
+    from tests.hostile_files import assert_no_payload_ran, hostile_file
+
+    evil = hostile_file(".ckpt raw pickle", tmp_path)
+    done = run_cli("sweep", str(evil), "--cluster", ray_head)
+    assert done.returncode == 2
+    assert "--trust" in done.stderr and "Traceback" not in done.stderr
+    time.sleep(0.5)
+    assert_no_payload_ran(tmp_path)
+
+
+def test_version_mismatch_is_the_rows_error(ray_head: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in cluster_env().items():
+        monkeypatch.setenv(key, value)
+    from profiler.cluster.client import ClusterSession
+    from profiler.cluster.runs import measure_variants
+    from profiler.tasks import request_to_dict
+    from profiler.analyze import ProfileRequest
+    from profiler.variant import Variant
+
+    with ClusterSession(ray_head) as session:
+        session.client_versions = {**session.client_versions, "tradeoff": "99.0"}
+        payload = {"source": "demo:digits-cnn", "trust": False, "request": request_to_dict(ProfileRequest()), "inputs": None}
+        (row,) = measure_variants(session, payload, [Variant()], time_limit_s=120)
+    assert row.result.error is not None and "version mismatch" in row.result.error
+    assert "tradeoff" in row.result.error and row.exit_code == 2
+    assert row.node is not None and row.node["host"]  # the row names the node that refused
+
+
+def _ray_task_processes() -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any("ray::run_on_node" in part for part in p.info["cmdline"] or ()):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def _start_sweep(ray_head: str, out: Path, prunes: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tradeoff", "sweep", "demo:digits-cnn", "--prune", prunes, "--cluster", ray_head,
+         "--json", str(out), "--progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster_env(),
+    )  # fmt: skip
+
+
+def _wait_for_tasks(count: int, timeout_s: float = 120) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if len(found := _ray_task_processes()) >= count:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("no Ray task started")
+
+
+def test_a_killed_task_is_its_rows_error_and_the_sweep_goes_on(ray_head: str, tmp_path: Path) -> None:
+    out = tmp_path / "k.json"
+    proc = _start_sweep(ray_head, out, "0,0.3,0.5")
+    victim = _wait_for_tasks(1)[0]
+    victim.kill()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    doc = json.loads(out.read_text())
+    errors = [v["error"] for v in doc["variants"] if v["error"]]
+    assert len(errors) == 1 and "died" in errors[0], errors
+    assert sum(v["error"] is None for v in doc["variants"]) == 2
+
+
+def test_cancel_cancels_the_remote_tasks(ray_head: str, tmp_path: Path) -> None:
+    proc = _start_sweep(ray_head, tmp_path / "c.json", "0,0.1,0.2,0.3,0.4,0.5")
+    _wait_for_tasks(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    deadline = time.monotonic() + 60
+    while _ray_task_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _ray_task_processes(), "remote tasks still run after cancel"
+    assert not (tmp_path / "c.json").exists()
