@@ -315,12 +315,14 @@ def build_sweep(
 def node_facts(env: dict[str, Any], device: str) -> DeviceFacts:
     """The kernel-path facts of the cluster node a row ran on (its CPU flags, its GPU's compute
     capability), from the row's `environment`."""
-    kf = env.get("kernel_facts") if isinstance(env.get("kernel_facts"), dict) else {}
+    raw = env.get("kernel_facts")
+    kf: dict[str, Any] = raw if isinstance(raw, dict) else {}
     cap = kf.get("cuda_capability")
+    capability = (int(cap[0]), int(cap[1])) if isinstance(cap, list | tuple) and len(cap) == 2 else None
     return DeviceFacts(
         device=device,
         cpu_flags=frozenset(str(x) for x in kf.get("cpu_flags") or ()),
-        cuda_capability=tuple(int(x) for x in cap) if cap and device == "cuda" else None,
+        cuda_capability=capability if device == "cuda" else None,
     )
 
 

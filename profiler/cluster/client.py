@@ -54,7 +54,9 @@ def resolve_address(address: str | None) -> str:
     head's GCS; no option means $RAY_ADDRESS."""
     text = (address or os.environ.get("RAY_ADDRESS") or "").strip()
     if not text:
-        raise InputError("--cluster", "no cluster address: give --cluster ADDRESS (auto, local, ray://host:10001) or set RAY_ADDRESS")
+        raise InputError(
+            "--cluster", "no cluster address: give --cluster ADDRESS (auto, local, ray://host:10001) or set RAY_ADDRESS"
+        )
     return text
 
 
@@ -230,7 +232,12 @@ class ClusterSession:
             return None, f"no node of the cluster has {cores} CPU cores for one measurement (--threads)"
         if accelerator:
             label = next(
-                (k for k in (ACCELERATOR_LABEL, RAY_ACCELERATOR_LABEL) for n in alive if (n.get("Labels") or {}).get(k) == accelerator),
+                (
+                    k
+                    for k in (ACCELERATOR_LABEL, RAY_ACCELERATOR_LABEL)
+                    for n in alive
+                    if (n.get("Labels") or {}).get(k) == accelerator
+                ),
                 None,
             )
             if label is not None:
@@ -359,8 +366,9 @@ def stream(
                     done(Outcome(i, error=ray_failure(exc)))
             if time.monotonic() > deadline:
                 session.cancel(pending)
-                for ref, i in list(pending.items()):
-                    done(Outcome(i, error=f"timed out on the cluster (no answer within {waves * time_limit_s + SLACK_S:.0f} s)"))
+                waited_s = waves * time_limit_s + SLACK_S
+                for i in list(pending.values()):
+                    done(Outcome(i, error=f"timed out on the cluster (no answer within {waited_s:.0f} s)"))
                 pending.clear()
     except BaseException:
         session.cancel(pending)  # Ctrl-C, the app's Cancel: the remote tasks stop too

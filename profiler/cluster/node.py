@@ -104,15 +104,16 @@ def _failed(failure: str, message: str, **extra: Any) -> str:
 
 def describe_node() -> dict[str, Any]:
     """The node as a row's `environment` shows it: host, CPU, GPU, driver, versions."""
-    from ..environment import capture_environment
-
-    from ..environment import cpu_flags, nvidia_gpu
+    from ..environment import capture_environment, cpu_flags, nvidia_gpu
 
     env = capture_environment().to_dict()
     for key in ("threads", "foreign_cpu_percent", "cpu_mhz"):  # the measurement's, in its own profile
         env.pop(key, None)
     gpu = nvidia_gpu()
-    facts = {"cpu_flags": sorted(cpu_flags()), "cuda_capability": list(gpu.capability) if gpu and gpu.capability else None}
+    facts = {
+        "cpu_flags": sorted(cpu_flags()),
+        "cuda_capability": list(gpu.capability) if gpu and gpu.capability else None,
+    }
     return {"host": socket.gethostname(), **env, "versions": node_versions(), "kernel_facts": facts}
 
 
@@ -162,7 +163,9 @@ def run_on_node(
         if isinstance(end, Finished):
             result = end.result
             if local_model is not None and isinstance(shown, str):
-                result = _rewrite_paths(result, local_model.removesuffix(model_suffix), shown.removesuffix(model_suffix))
+                result = _rewrite_paths(
+                    result, local_model.removesuffix(model_suffix), shown.removesuffix(model_suffix)
+                )
                 result = _rewrite_paths(result, str(Path(local_model.removesuffix(model_suffix)).parent), "")
             return _answer(result=result, node=node)
         if isinstance(end, Failed):

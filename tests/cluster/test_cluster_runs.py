@@ -17,7 +17,6 @@ import pytest
 from tests.cluster.conftest import FAKE_ACCELERATOR, cluster_env, run_cli
 
 
-
 def test_cluster_command_says_what_the_cluster_has(ray_head: str) -> None:
     import ray
 
@@ -111,15 +110,20 @@ def test_trust_is_the_local_users_and_holds_on_the_node(ray_head: str, tmp_path:
 def test_version_mismatch_is_the_rows_error(ray_head: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in cluster_env().items():
         monkeypatch.setenv(key, value)
+    from profiler.analyze import ProfileRequest
     from profiler.cluster.client import ClusterSession
     from profiler.cluster.runs import measure_variants
     from profiler.tasks import request_to_dict
-    from profiler.analyze import ProfileRequest
     from profiler.variant import Variant
 
     with ClusterSession(ray_head) as session:
         session.client_versions = {**session.client_versions, "tradeoff": "99.0"}
-        payload = {"source": "demo:digits-cnn", "trust": False, "request": request_to_dict(ProfileRequest()), "inputs": None}
+        payload = {
+            "source": "demo:digits-cnn",
+            "trust": False,
+            "request": request_to_dict(ProfileRequest()),
+            "inputs": None,
+        }
         (row,) = measure_variants(session, payload, [Variant()], time_limit_s=120)
     assert row.result.error is not None and "version mismatch" in row.result.error
     assert "tradeoff" in row.result.error and row.exit_code == 2
@@ -178,3 +182,17 @@ def test_cancel_cancels_the_remote_tasks(ray_head: str, tmp_path: Path) -> None:
         time.sleep(0.5)
     assert not _ray_task_processes(), "remote tasks still run after cancel"
     assert not (tmp_path / "c.json").exists()
+
+
+def test_optimize_and_profile_measure_on_the_cluster(ray_head: str, tmp_path: Path) -> None:
+    done = run_cli("optimize", "demo:digits-cnn", "--cluster", ray_head, "--budget", "3v", "--progress", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["schema"] == "tradeoff.optimize/1" and len(doc["trials"]) == 3
+    assert doc["measurements"]["failed"] == 0 and doc["recommendation"] is not None
+    assert sum(" done on " in line for line in done.stderr.splitlines()) >= 3  # one line per measured variant
+    prof = run_cli("profile", "demo:digits-cnn", "--cluster", ray_head, "--json", "-")
+    assert prof.returncode == 0, prof.stderr
+    p = json.loads(prof.stdout)
+    assert p["schema"] == "tradeoff.profile/1" and p["totals"]["latency_ms"]["median"] > 0
+    assert p["config"]["threads"] == 1  # the one core the node leased it

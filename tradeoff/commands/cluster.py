@@ -14,7 +14,11 @@ HELP = "connect to a Ray cluster and list its nodes, GPUs by type and versions (
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("cluster", help=HELP, description=HELP)
     p.add_argument(
-        "address", nargs="?", metavar="ADDRESS", default="", help="auto, local, ray://HOST:10001, HOST:PORT (default: RAY_ADDRESS)"
+        "address",
+        nargs="?",
+        metavar="ADDRESS",
+        default="",
+        help="auto, local, ray://HOST:10001, HOST:PORT (default: RAY_ADDRESS)",
     )
     p.add_argument("--json", metavar="FILE|-", help="write the tradeoff.cluster/1 document (- = stdout)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
