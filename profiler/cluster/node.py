@@ -57,41 +57,77 @@ def version_mismatch(client: dict[str, Any], node: dict[str, Any]) -> str | None
 
 
 @contextlib.contextmanager
-def leased_cores(count: int) -> Iterator[list[int]]:
+def leased_cores(count: int, prefer: tuple[int, ...] = ()) -> Iterator[list[int]]:
     """Pin this process (and the worker it spawns) to `count` cores no other studio task on the
     node holds: Ray counts CPUs but does not place threads, so two measurements could share a
-    core. Slots are file locks under the node's cache folder (released if the process dies)."""
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if count <= 0 or len(cores) < count:
-        yield cores
+    core. One file lock per core under the node's cache folder (released if the process dies);
+    `prefer`: the cores to try first (those the cached worker was started on)."""
+    pool = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if count <= 0 or len(pool) < count:
+        yield pool
         return
-    lock_dir = cache_root() / "core-slots"
+    lock_dir = cache_root() / "core-locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    all_cores = sorted(range(os.cpu_count() or len(cores)))
-    slots = len(all_cores) // count
+    order = [c for c in prefer if c in pool] + [c for c in pool if c not in prefer]
     deadline = time.monotonic() + 30.0
     while True:
-        for slot in range(slots):
-            fd = os.open(lock_dir / f"slot-{count}-{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        held: dict[int, int] = {}
+        for core in order:
+            fd = os.open(lock_dir / f"core-{core}.lock", os.O_CREAT | os.O_RDWR, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
                 continue
-            mine = all_cores[slot * count : (slot + 1) * count]
-            before = os.sched_getaffinity(0)
+            held[core] = fd
+            if len(held) == count:
+                break
+        if len(held) == count:
+            mine = sorted(held)
             try:
                 os.sched_setaffinity(0, mine)
                 yield mine
             finally:
                 with contextlib.suppress(OSError):
-                    os.sched_setaffinity(0, before)
-                os.close(fd)  # closing releases the lock
+                    os.sched_setaffinity(0, pool)
+                for fd in held.values():
+                    os.close(fd)  # closing releases the lock
             return
-        if time.monotonic() > deadline:  # every slot held (cores taken by a non-studio task): unpinned
-            yield cores
+        for fd in held.values():
+            os.close(fd)
+        if time.monotonic() > deadline:  # cores held by something else all along: run unpinned
+            yield pool
             return
         time.sleep(0.2)
+
+
+#: The measurement worker this Ray worker process keeps between tasks, and what it was started
+#: under (its cores, the GPU Ray gave it): a sweep's next variant on the same node then skips
+#: starting Python and torch and, for the same model, loading it (the worker caches it).
+_CACHED: dict[str, Any] = {}
+
+
+def _runner_for(key: tuple[Any, ...]) -> Any:
+    """The cached worker when it was started under `key`, else a new one started now (so it
+    inherits this process's affinity and CUDA_VISIBLE_DEVICES)."""
+    from ..worker import Runner
+
+    runner = _CACHED.get("runner")
+    if runner is not None and _CACHED.get("key") == key:
+        return runner
+    if runner is not None:
+        runner.close()
+    runner = Runner()
+    runner.start()
+    _CACHED.update(runner=runner, key=key)
+    return runner
+
+
+def _drop_runner() -> None:
+    runner = _CACHED.pop("runner", None)
+    _CACHED.pop("key", None)
+    if runner is not None:
+        runner.close()
 
 
 def _answer(**fields: Any) -> str:
@@ -154,11 +190,16 @@ def run_on_node(
         if inputs is not None:
             payload["inputs"] = str(unpack(inputs))
         from ..events import Failed, Finished
-        from ..worker import Runner
 
-        with leased_cores(cores) as pinned, Runner() as runner:
-            run_id = runner.submit(task, payload, time_limit_s=time_limit_s)
-            end = runner.wait(run_id)
+        prefer = tuple(_CACHED.get("key", ((),))[0])
+        with leased_cores(cores, prefer) as pinned:
+            runner = _runner_for((tuple(pinned), os.environ.get("CUDA_VISIBLE_DEVICES")))
+            try:
+                run_id = runner.submit(task, payload, time_limit_s=time_limit_s)
+                end = runner.wait(run_id)
+            except BaseException:
+                _drop_runner()
+                raise
         node["pinned_cores"] = pinned if cores > 0 else None
         if isinstance(end, Finished):
             result = end.result
