@@ -101,3 +101,21 @@ def test_addresses_and_versions(monkeypatch: pytest.MonkeyPatch) -> None:
         "version mismatch: the node runs ray 2.61.0, this machine 2.60.0"
     )
     assert version_mismatch({"ray": "2.60.0"}, {"ray": "2.60.0", "torch": "2.12"}) is None
+
+
+def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from profiler.cluster.client import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(InputError, match=r'Ray is not installed: pip install "tradeoff-studio\[cluster\]"'):
+        import_ray()
+
+
+def test_accelerator_needs_a_cluster() -> None:
+    from tests.cluster.conftest import run_cli
+
+    done = run_cli("sweep", "demo:mlp", "--accelerator", "L4", timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --accelerator: chooses cluster nodes: give --cluster ADDRESS as well"
