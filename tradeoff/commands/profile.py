@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tradeoff.commands import Subparsers
 from tradeoff.cluster_runs import add_cluster_options
+from tradeoff.commands import Subparsers
 from tradeoff.options import add_model_options, positive_int
 
 if TYPE_CHECKING:
@@ -34,10 +34,9 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from profiler.table import layers_csv, render_profile
+    from tradeoff.cluster_runs import check_cluster_options, profile_on_cluster, wants_cluster
     from tradeoff.output import emit
     from tradeoff.worker_runs import load_profile_for
-
-    from tradeoff.cluster_runs import check_cluster_options, profile_on_cluster, wants_cluster
 
     check_cluster_options(args)
     if wants_cluster(args):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tradeoff.commands import Subparsers
 from tradeoff.cluster_runs import add_cluster_options
+from tradeoff.commands import Subparsers
 from tradeoff.options import add_model_options
 
 
