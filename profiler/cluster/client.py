@@ -162,11 +162,22 @@ class ClusterSession:
         # Ray's own INFO/WARNING lines would garble the command's stderr and the app's progress
         logging.getLogger("ray").setLevel(logging.ERROR)
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+        # Ray Client's proxy sometimes fails to start the per-client server on a loaded head
+        # ("Starting Ray client server failed"): one more try before giving up
+        tries = 2 if self.address.startswith("ray://") else 1
         try:
-            if self.address == "local":
-                ray.init(**kwargs)
-            else:
-                ray.init(address=self.address, **kwargs)
+            for attempt in range(tries):
+                try:
+                    if self.address == "local":
+                        ray.init(**kwargs)
+                    else:
+                        ray.init(address=self.address, **kwargs)
+                    break
+                except ConnectionError:
+                    if attempt + 1 == tries:
+                        raise
+                    ray.shutdown()
+                    time.sleep(2.0)
         except Exception as exc:  # a wrong address, a version mismatch (ray-project/ray#45370), auth
             text = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise InputError("--cluster", f"cannot connect to {self.address}: {text}") from None
