@@ -37,9 +37,21 @@ def cluster_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def ray_head() -> Iterator[str]:
+def ray_head(_ray_head_ports: tuple[str, int]) -> str:
     """The address (127.0.0.1:PORT) of a Ray head with 2 CPUs, 1 stand-in GPU and the label."""
-    port = _free_port()
+    return _ray_head_ports[0]
+
+
+@pytest.fixture(scope="session")
+def ray_client(_ray_head_ports: tuple[str, int]) -> str:
+    """The same head through Ray Client: ray://127.0.0.1:PORT."""
+    return f"ray://127.0.0.1:{_ray_head_ports[1]}"
+
+
+@pytest.fixture(scope="session")
+def _ray_head_ports() -> Iterator[tuple[str, int]]:
+    """(the head's address, its Ray Client port), the head started and stopped here."""
+    port, client_port = _free_port(), _free_port()
     # Ray's socket paths must stay short: a temp dir of our own directly under /tmp
     temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")
     ray_bin = str(Path(sys.executable).with_name("ray"))
@@ -47,6 +59,7 @@ def ray_head() -> Iterator[str]:
         ray_bin, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
         "--num-cpus=2", "--num-gpus=1", f"--labels=tradeoff/accelerator={FAKE_ACCELERATOR}",
         "--include-dashboard=false", f"--temp-dir={temp_dir}", "--disable-usage-stats",
+        f"--ray-client-server-port={client_port}",
     ]  # fmt: skip
     log = open(Path(temp_dir) / "head.log", "wb")  # noqa: SIM115 - closed at teardown
     head = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=cluster_env(), start_new_session=True)
@@ -61,7 +74,7 @@ def ray_head() -> Iterator[str]:
         time.sleep(0.5)
     time.sleep(2.0)  # the raylet registers after the GCS port opens
     try:
-        yield address
+        yield address, client_port
     finally:
         import signal
 

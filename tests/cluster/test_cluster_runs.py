@@ -33,6 +33,12 @@ def test_cluster_command_says_what_the_cluster_has(ray_head: str) -> None:
     assert f"1 × {FAKE_ACCELERATOR}" in text.stdout and f"Ray {ray.__version__}" in text.stdout
 
 
+def test_ray_client_addresses_work(ray_client: str) -> None:
+    done = run_cli("cluster", ray_client, "--json", "-")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gpus_by_type"] == {FAKE_ACCELERATOR: 1}
+
+
 def test_a_wrong_address_is_one_line(tmp_path: Path) -> None:
     done = run_cli("cluster", "127.0.0.1:1", timeout=180)
     assert done.returncode == 2
