@@ -177,6 +177,7 @@ def run_on_node(
 ) -> str:
     """One task on this node; JSON text: {"result": …, "node": …} or {"failed": …, "node": …}."""
     try:
+        started = time.perf_counter()
         node = describe_node()
         mismatch = version_mismatch(client_versions, node["versions"])
         if mismatch is not None:
@@ -195,12 +196,17 @@ def run_on_node(
         with leased_cores(cores, prefer) as pinned:
             runner = _runner_for((tuple(pinned), os.environ.get("CUDA_VISIBLE_DEVICES")))
             try:
+                run_started = time.perf_counter()
                 run_id = runner.submit(task, payload, time_limit_s=time_limit_s)
                 end = runner.wait(run_id)
+                run_s = time.perf_counter() - run_started
             except BaseException:
                 _drop_runner()
                 raise
         node["pinned_cores"] = pinned if cores > 0 else None
+        # where the task's time went on the node: the worker's run, and everything around it
+        # (unpacking, leasing cores, starting a worker when none was cached)
+        node["seconds"] = {"task": round(time.perf_counter() - started, 3), "run": round(run_s, 3)}
         if isinstance(end, Finished):
             result = end.result
             if local_model is not None and isinstance(shown, str):

@@ -5,10 +5,11 @@
 The grid: pruning 0, 0.1 … 0.5 × fp32, int8 × batch 1, 8 (24 variants). Both runs are
 `tradeoff sweep` as a user runs it: locally (one measurement worker, the model loaded once, one
 variant after another, all cores), and with `--cluster HEAD` against a Ray head started here with
-2 CPUs (each variant one Ray task on one leased core, two at a time, each in a fresh measurement
-worker). Printed: wall time of each, the time per variant, the cluster's overhead per variant
-(its wall time × slots ÷ variants less the local time per variant: what shipping, scheduling and a
-fresh worker cost each task), and how many rows each measured. The figures are this machine's;
+2 CPUs (each variant one Ray task on one leased core, two at a time, in the measurement worker
+each Ray worker keeps between tasks). Printed: wall time of each, the time per variant, the
+cluster's overhead per variant — on the node (the task's time outside the worker's run: unpacking,
+leasing cores, starting a worker when none was kept) and around it (slots × wall time less the
+tasks' time: scheduling, shipping, results) — and how many rows each measured. The figures are this machine's;
 run it on a quiet machine (the script says how busy it was).
 """
 
@@ -86,6 +87,7 @@ def main() -> None:
             head.wait(timeout=60)
             shutil.rmtree(temp, ignore_errors=True)
     n = len(local["variants"])
+    tasks = [(v["environment"]["seconds"]["task"], v["environment"]["seconds"]["run"]) for v in remote["variants"]]
     figures = {
         "variants": n,
         "cpu_count": os.cpu_count(),
@@ -94,7 +96,12 @@ def main() -> None:
         "cluster_wall_s": round(cluster_s, 1),
         "local_s_per_variant": round(local_s / n, 2),
         "cluster_s_per_variant": round(cluster_s / n, 2),
-        "cluster_overhead_s_per_variant": round(cluster_s * SLOTS / n - local_s / n, 2),
+        # the cluster's own cost per variant: on the node, what the task spent outside the
+        # worker's run (unpacking, leasing cores, starting a worker when none was cached); around
+        # the node, what the client waited beyond the tasks' time (scheduling, shipping, results)
+        "cluster_node_overhead_s_per_variant": round(sum(t - r for t, r in tasks) / n, 3),
+        "cluster_scheduling_s_per_variant": round((cluster_s * SLOTS - sum(t for t, _ in tasks)) / n, 3),
+        "cluster_run_s_per_variant": round(sum(r for _, r in tasks) / n, 2),
         "local_rows_ok": sum(v["error"] is None for v in local["variants"]),
         "cluster_rows_ok": sum(v["error"] is None for v in remote["variants"]),
         "cluster_hosts": sorted({(v.get("environment") or {}).get("host", "?") for v in remote["variants"]}),
