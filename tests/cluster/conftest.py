@@ -1,7 +1,8 @@
 """A real Ray head for the cluster tests: started on 127.0.0.1 with 2 CPUs by the fixture and
 stopped after the module's tests (skipped cleanly when the `cluster` extra is not installed).
 
-The head advertises one GPU and labels itself `tradeoff/accelerator=A100-80GB`: Ray's
+The head advertises one GPU, labels itself `tradeoff/accelerator=A100-80GB` and has the custom
+resource `accelerator:L4-standin`: Ray's
 resources stand in for a GPU node, so CUDA placement is tested on a machine without one (the
 task lands on the node, asks torch for CUDA there, and that row fails saying so)."""
 
@@ -22,6 +23,8 @@ import pytest
 pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 
 FAKE_ACCELERATOR = "A100-80GB"
+#: a second accelerator name the head has only as a custom resource (`accelerator:NAME`)
+RESOURCE_ACCELERATOR = "L4-standin"
 
 
 def _free_port() -> int:
@@ -58,6 +61,7 @@ def _ray_head_ports() -> Iterator[tuple[str, int]]:
     cmd = [
         ray_bin, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
         "--num-cpus=2", "--num-gpus=1", f"--labels=tradeoff/accelerator={FAKE_ACCELERATOR}",
+        f'--resources={{"accelerator:{RESOURCE_ACCELERATOR}": 1}}',
         "--include-dashboard=false", f"--temp-dir={temp_dir}", "--disable-usage-stats",
         f"--ray-client-server-port={client_port}",
     ]  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.cluster.conftest import FAKE_ACCELERATOR, cluster_env, run_cli
+from tests.cluster.conftest import FAKE_ACCELERATOR, RESOURCE_ACCELERATOR, cluster_env, run_cli
 
 
 def test_cluster_command_says_what_the_cluster_has(ray_head: str) -> None:
@@ -97,6 +97,11 @@ def test_cuda_lands_on_the_gpu_node_and_an_absent_accelerator_is_refused(ray_hea
     # placed on the labelled node with the (stand-in) GPU, where torch finds no CUDA: the row says so
     assert done.returncode in (2, 3), done.stderr
     assert "cuda" in done.stderr.lower() and "Traceback" not in done.stderr
+    # the same through a custom resource `accelerator:NAME` instead of a label
+    by_resource = run_cli(
+        "sweep", "demo:mlp", "--device", "cuda", "--accelerator", RESOURCE_ACCELERATOR, "--cluster", ray_head
+    )
+    assert by_resource.returncode in (2, 3) and "cuda" in by_resource.stderr.lower(), by_resource.stderr
     missing = run_cli("sweep", "demo:digits-cnn", "--accelerator", "H100-SXM", "--cluster", ray_head)
     assert missing.returncode == 2
     assert "no node of the cluster has accelerator H100-SXM" in missing.stderr
@@ -202,3 +207,12 @@ def test_optimize_and_profile_measure_on_the_cluster(ray_head: str, tmp_path: Pa
     p = json.loads(prof.stdout)
     assert p["schema"] == "tradeoff.profile/1" and p["totals"]["latency_ms"]["median"] > 0
     assert p["config"]["threads"] == 1  # the one core the node leased it
+
+
+def test_a_variant_over_its_time_limit_is_its_rows_error(ray_head: str, tmp_path: Path) -> None:
+    out = tmp_path / "t.json"
+    done = run_cli("sweep", "demo:resnet18", "--prune", "0,0.3", "--time-limit", "1", "--cluster", ray_head)
+    # the node's worker stops each run at its limit, as a local run does: no row measured, exit 3
+    assert done.returncode == 3, done.stderr
+    assert "no variant could be measured" in done.stderr and "time limit" in done.stderr.lower(), done.stderr
+    assert not out.exists()
