@@ -97,11 +97,13 @@ def test_cuda_lands_on_the_gpu_node_and_an_absent_accelerator_is_refused(ray_hea
     # placed on the labelled node with the (stand-in) GPU, where torch finds no CUDA: the row says so
     assert done.returncode in (2, 3), done.stderr
     assert "cuda" in done.stderr.lower() and "Traceback" not in done.stderr
+    assert "no node of the cluster" not in done.stderr  # placed, and refused by the node itself
     # the same through a custom resource `accelerator:NAME` instead of a label
     by_resource = run_cli(
         "sweep", "demo:mlp", "--device", "cuda", "--accelerator", RESOURCE_ACCELERATOR, "--cluster", ray_head
     )
     assert by_resource.returncode in (2, 3) and "cuda" in by_resource.stderr.lower(), by_resource.stderr
+    assert "no node of the cluster" not in by_resource.stderr
     missing = run_cli("sweep", "demo:digits-cnn", "--accelerator", "H100-SXM", "--cluster", ray_head)
     assert missing.returncode == 2
     assert "no node of the cluster has accelerator H100-SXM" in missing.stderr
