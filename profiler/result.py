@@ -134,7 +134,9 @@ class LayerRow(_Record):
     """One layer: a leaf module (torch), a module's own code outside its children, or an ONNX node.
 
     `name` is the dotted module path (torch) or the node name (ONNX); `scope` is the group the
-    app folds it under. `latency_ms` is measured (None when not measured).
+    app folds it under. `latency_ms` is measured (None when not measured). `inputs_from` names
+    the rows that produce this row's inputs (ONNX: the nodes behind `node.input`; torch: the
+    modules whose outputs this module's ops read), in first-use order.
     """
 
     name: str
@@ -155,6 +157,9 @@ class LayerRow(_Record):
     #: spread of this row's time over the per-layer runs
     latency_p10_ms: float | None = None
     latency_p90_ms: float | None = None
+    #: names of the rows whose outputs this row reads (its producers in the model's data flow);
+    #: empty when unknown — graph inputs and weights are not producers
+    inputs_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,3 +238,5 @@ class Profile:
             assert lat.samples > 0, "latency without samples"
         names = [r.name for r in layers]
         assert len(names) == len(set(names)), "duplicate layer names"
+        known = set(names)
+        assert all(set(r.inputs_from) <= known for r in layers), "inputs_from names a missing row"

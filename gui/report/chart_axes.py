@@ -145,12 +145,12 @@ def _frame(
         p.save()
         p.translate(plot.left() - _pt(p, 50), plot.center().y())
         p.rotate(-90)
-        _text(
-            p,
-            QRectF(-plot.height() / 2, -fm.height(), plot.height(), fm.height() * 1.2),
-            ylabel,
-            Qt.AlignmentFlag.AlignHCenter,
-            font(7.5, bold=True),
-            INK,
-        )
+        fl = font(7.5, bold=True)
+        if QFontMetricsF(fl, p.device()).horizontalAdvance(ylabel) <= plot.height():
+            band = QRectF(-plot.height() / 2, -fm.height(), plot.height(), fm.height() * 1.2)
+            flags = Qt.AlignmentFlag.AlignHCenter
+        else:  # a short plot (a figure squeezed to keep its page): the label on two lines, not cut
+            band = QRectF(-plot.height() / 2, -fm.height() * 1.3, plot.height(), fm.height() * 2.6)
+            flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap
+        _text(p, band, ylabel, flags, fl, INK)
         p.restore()

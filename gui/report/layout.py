@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
@@ -100,6 +101,12 @@ class Doc:
         #: headings laid out last on this page with nothing after them yet: (op index, toc length,
         #: arguments); a page break before their first block takes them along (no orphan heading)
         self._pending: list[tuple[int, int, tuple[str, int, bool | None]]] = []
+        #: device units the flexible figures (`figure(min_height_pt=…)`) laid out next may give up
+        #: (set by `keep_together` to make a group fit), and what those laid out so far could give
+        self._squeeze = 0.0
+        self._flex = 0.0
+        #: where the text ended on each page before the last (device units): how full it is
+        self.page_ends: list[float] = []
         self.new_page()
 
     # --- units and metrics -----------------------------------------------------------------
@@ -124,6 +131,8 @@ class Doc:
     # --- pages -----------------------------------------------------------------------------
 
     def new_page(self) -> None:
+        if self.pages:
+            self.page_ends[len(self.pages) - 1 :] = [self.y]
         self.pages.append([])
         self.y = self.top
         self._pending = []
@@ -155,21 +164,58 @@ class Doc:
     def page_index(self) -> int:
         return len(self.pages) - 1
 
+    def snapshot(self) -> tuple[list[list[Op]], float, list[tuple[int, str, int]], list[Any]]:
+        """The layout so far, to come back to (`restore`): a group laid out two ways."""
+        return [list(p) for p in self.pages], self.y, list(self.toc), list(self._pending)
+
+    def restore(self, state: tuple[list[list[Op]], float, list[tuple[int, str, int]], list[Any]]) -> None:
+        pages, y, toc, pending = state
+        # in place: the contents block reads `self.toc` by reference when it is painted
+        self.pages[:] = [list(p) for p in pages]
+        self.toc[:] = toc
+        self.y = y
+        self._pending = list(pending)
+        del self.page_ends[len(self.pages) - 1 :]
+
+    def page_fill(self) -> list[float]:
+        """How full each page is (0–1 of the text area), the last one included."""
+        ends = [*self.page_ends[: len(self.pages) - 1], self.y]
+        return [max(0.0, min(1.0, (end - self.top) / (self.bottom - self.top))) for end in ends]
+
+    def best_of(self, *layouts: Callable[[], None]) -> None:
+        """Lay out each alternative from the same point and keep the one that ends earliest:
+        fewest pages, then highest on its last page (a tie keeps the earlier alternative)."""
+        start = self.snapshot()
+        best: tuple[tuple[int, float], Any] | None = None
+        for lay_out in layouts:
+            self.restore(start)
+            lay_out()
+            end = (len(self.pages), round(self.y, 3))
+            if best is None or end < best[0]:
+                best = (end, self.snapshot())
+        assert best is not None
+        self.restore(best[1])
+
     def keep_together(self, lay_out: Callable[[], None]) -> None:
         """Lay out `lay_out()` (headings, tables, figures…) so that it starts on the page where it
         ends: when it would cross a page break and does not already start at the top of a page,
-        everything it laid out is taken back and it is laid out again from the top of the next
-        page. A group taller than a page flows as it is (tables repeat their header)."""
-        mark = (len(self.pages), len(self.pages[-1]), self.y, len(self.toc))
+        it is laid out again with its flexible figures smaller (`figure(min_height_pt=…)`: no
+        smaller than that) when that makes it fit, else taken back and laid out again from the
+        top of the next page. A group taller than a page flows as it is (tables repeat their
+        header)."""
         at_top = self.y <= self.top + 1
+        start = self.snapshot()
         pending = list(self._pending)
-        lay_out()
-        if at_top or len(self.pages) == mark[0]:
-            return
-        pages_before, ops_before, _y, toc_before = mark
-        del self.pages[pages_before:]
-        del self.pages[-1][ops_before:]
-        del self.toc[toc_before:]
+        outer_flex, self._flex = self._flex, 0.0
+        try:
+            lay_out()
+            if at_top or len(self.pages) == len(start[0]):
+                return
+            if self._flex > 0 and self._squeezed_fits(lay_out, start, self._flex):
+                return
+        finally:
+            self._flex += outer_flex
+        self.restore(start)
         if pending and pending[0][0] > 0:  # headings just before the group go with it
             del self.pages[-1][pending[0][0] :]
             del self.toc[pending[0][1] :]
@@ -180,6 +226,27 @@ class Doc:
         for _, _, (text, level, toc) in pending:
             self.heading(text, level, toc=toc)
         lay_out()
+
+    def _squeezed_fits(self, lay_out: Callable[[], None], start: Any, capacity: float) -> bool:
+        """Lay the group out again from `start` with its figures giving up as little of
+        `capacity` as makes it end on this page; False (laid out as it was) when even all of it
+        is not enough."""
+        pages = len(start[0])
+
+        def attempt(squeeze: float) -> bool:
+            self.restore(start)
+            self._squeeze, self._flex = squeeze, 0.0
+            try:
+                lay_out()
+            finally:
+                self._squeeze = 0.0
+            return len(self.pages) == pages
+
+        if not attempt(capacity):
+            return False
+        # only as much as needed: what was left over at the bottom is given back (+1 pt for rounding)
+        needed = min(capacity, max(0.0, capacity - (self.bottom - self.y)) + self.pt(1))
+        return attempt(needed) or attempt(capacity)
 
     def contents(self, *, title: str = "Contents", size: float = 8.5, columns: int = 2) -> None:
         """The contents list: every `toc` heading with its page number, dotted leaders, painted
@@ -501,9 +568,18 @@ class Doc:
         caption: str = "",
         width: float | None = None,
         after: float = 6.0,
+        min_height_pt: float | None = None,
     ) -> None:
-        """A vector figure `height_pt` tall across the text width; `draw(painter, rect)`."""
+        """A vector figure `height_pt` tall across the text width; `draw(painter, rect)`. With
+        `min_height_pt` it may be drawn smaller, down to that, to keep its group on one page
+        (`keep_together`)."""
         h = self.pt(height_pt)
+        if min_height_pt is not None:
+            give = max(0.0, h - self.pt(min_height_pt))
+            self._flex += give
+            take = min(give, self._squeeze)
+            h -= take
+            self._squeeze -= take
         cap_f = font(8, italic=True)
         cap_h = self.text_height(caption, cap_f, self.width) if caption else 0.0
         self.ensure(h + cap_h + self.pt(4))

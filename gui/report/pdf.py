@@ -18,6 +18,10 @@ exports (`--export-dir`, File → Export data), not in the PDF.
 
 Layout keeps a table with its chart and a heading with what follows it (`Doc.keep_together`),
 never leaves one row of a table alone on a page, and numbers the contents after the layout.
+Pages are filled rather than left a third empty: a chart may be drawn a little smaller (the
+heatmap down to 150 pt, the Pareto chart down to 150 pt) when that keeps its group on the page,
+and the layers section is laid out whole or with its heatmap and its table as two groups,
+whichever lets the variants end sooner (`Doc.best_of`).
 
 Every number comes from the core's objects (Profile, VariantResult, Sweep, Plan, Catalog);
 the report only formats them and compares baseline with chosen (gui.report.inputs.Savings).

@@ -20,13 +20,23 @@ WARN = LIGHT.warn
 class ModelSections(SectionBase):
     """The layer heatmap and top layers; the variants table and Pareto chart."""
 
-    def layers(self) -> None:
-        """The heatmap and the top layers' table, kept on one page (a new one when they do not fit)."""
-        self.doc.keep_together(self._layers)
+    def layers(self, *, split: bool = False) -> None:
+        """The heatmap and the top layers' table, kept on one page (a new one when they do not
+        fit); with `split`, the heatmap (with the section's heading) and the table each kept
+        whole, so the heatmap can fill the end of the page before (`sections._Report.build`
+        chooses)."""
+        if split:
+            self.doc.keep_together(self._layers_heatmap)
+            self.doc.keep_together(self._layers_table)
+        else:
+            self.doc.keep_together(self._layers)
 
     def _layers(self) -> None:
+        self._layers_heatmap()
+        self._layers_table()
+
+    def _layers_heatmap(self) -> None:
         from .figures import HeatRow, draw_heatmap
-        from .layout import Column
 
         d, b = self.doc, self.base
         layers = list(b.layers)
@@ -62,7 +72,15 @@ class ModelSections(SectionBase):
             200,
             lambda p, rect: draw_heatmap(p, rect, names, rows, groups),
             caption="Layer heatmap: each cell is the layer's share of the row's total (darker = larger), layers left to right in execution order.",
+            min_height_pt=150,  # five rows of cells stay readable at 150 pt
         )
+
+    def _layers_table(self) -> None:
+        from .layout import Column
+
+        d, b = self.doc, self.base
+        layers = list(b.layers)
+        measured = any(r.latency_ms is not None for r in layers)
         by_latency = measured
         key = (lambda r: r.latency_ms or 0.0) if by_latency else (lambda r: r.macs)
         top = sorted(layers, key=key, reverse=True)[:TOP_LAYERS]
@@ -213,7 +231,7 @@ class ModelSections(SectionBase):
 
         xf = tick_label if measured else (lambda v: fmt.human_bytes(v))
         d.figure(230, lambda p, rect: draw_pareto(p, rect, points, xlabel=xlabel, ylabel="output cosine vs baseline (measured)", xfmt=xf,
-                                                  yfmt=tick_label),
+                                                  yfmt=tick_label), min_height_pt=150,
                  caption="Pareto chart: filled orange = Pareto-optimal on latency per sample, output cosine and size (the front is "
                          "three-dimensional, so a dominated point can sit anywhere in this view); hollow = dominated; blue square = "
                          "baseline; ring = chosen; whiskers = each variant's p10–p90 (points whose whiskers overlap are not told "

@@ -31,10 +31,19 @@ class _Report(SummarySection, ModelSections, CostSections, AssumptionSections):
         #: accelerators named in the cost section (their specification sources are listed)
         self.shown_accelerators: set[str] = set()
 
+    def _layers_then_variants(self) -> None:
+        self.layers()
+        self.variants()
+
+    def _split_layers_then_variants(self) -> None:
+        self.layers(split=True)
+        self.variants()
+
     def build(self) -> None:
         self.decision()  # page 1: recommendation, savings, measured change, caveats, contents
         self.details()
-        self.layers()
-        self.variants()
+        # the layers' heatmap and table on one page, or split so that the heatmap fills the end
+        # of the details page: whichever lets the variants end sooner (fewer pages, less empty)
+        self.doc.best_of(self._layers_then_variants, self._split_layers_then_variants)
         self.costs()  # the top 3 options per question (the full tables are in the exports)
         self.assumptions()

@@ -3,11 +3,14 @@
 Built from the profile's layer rows (`LayerData`), so it works the same for every MODEL form
 and never loads the model in the app: one node per layer in execution order, inside nested
 frames for the modules they belong to (the heatmap's tree: `layer_tree.tree_scope`; ONNX scopes
-"layer1/layer1.0", torch's "layer1.0"; zero-cost rows folded into one node per module). Edges
-follow the execution order; a layer with several inputs (an ONNX Add, Concat, MatMul) also gets
-an edge from the most recent earlier layer whose output has that input's shape — a residual or
-skip connection. The profile keeps shapes, not tensor names, so such an edge is inferred from
-shapes (the tooltip says so).
+"layer1/layer1.0", torch's "layer1.0"; zero-cost rows folded into one node per module).
+
+Edges are the model's data flow when the profile has it (`LayerRow.inputs_from`: the ONNX
+graph's edges, the torch modules' producers): `data_edges`, drawn through folded zero-cost
+nodes so that they join the layers that work (`_through_folds`). A profile without it (an older
+document) gets edges inferred as before: execution order, and for a layer with several inputs (an
+ONNX Add, Concat, MatMul) an edge from the most recent earlier layer whose output has that
+input's shape — a residual or skip connection read from shapes (the tooltip says so).
 
 A node's colour is its share of the chosen column's model total (`LayerData.heat_of`, the same
 scale as the heatmap's cells); a frame's title gives the module's share. Wheel zooms (at the
@@ -110,6 +113,16 @@ def inferred_edges(data: LayerData) -> list[tuple[int, int, bool]]:
     return edges
 
 
+def data_edges(data: LayerData) -> list[tuple[int, int]] | None:
+    """(producer row, consumer row) from the rows' `inputs_from`; None when no row has any (the
+    profile does not know its data flow: the caller infers edges instead)."""
+    rows = data.rows
+    if not any(r.inputs_from for r in rows):
+        return None
+    index = data.index
+    return [(index[p], i) for i, r in enumerate(rows) for p in r.inputs_from if p in index and index[p] != i]
+
+
 class _Node(QGraphicsRectItem):
     """A layer, or a module's folded zero-cost rows (`rows` holds them all)."""
 
@@ -184,7 +197,10 @@ class GraphView(QWidget):
         lay.addWidget(self.canvas, 1)
         self.nodes: dict[int, _Node] = {}
         self.frames: dict[str, tuple[QGraphicsRectItem, QGraphicsSimpleTextItem]] = {}
+        #: drawn edges as (from row, to row, inferred); `real_edges` says whether they are the
+        #: model's data flow (True) or inferred from order and shapes (False)
         self.edges: list[tuple[int, int, bool]] = []
+        self.real_edges = False
         self.selected: int | None = None
         self._dirty = True
         self._names: tuple[str, ...] = ()
@@ -280,8 +296,14 @@ class GraphView(QWidget):
         self._chains: dict[str, str] = {}
         self._onnx = is_onnx(d)
         self._layout(build_tree(d), 0)
-        self.edges = inferred_edges(d)
-        self._draw_edges()
+        real = data_edges(d)
+        self.real_edges = real is not None
+        if real is None:
+            self.edges = inferred_edges(d)
+            self._draw_edges()
+        else:
+            self.edges = self._through_folds(real)
+            self._draw_data_edges()
         self.recolour()
         if self.selected is not None:
             self.select_row(self.selected, emit=False)
@@ -424,6 +446,67 @@ class GraphView(QWidget):
                 )
             self.scene.addItem(item)
 
+    def _through_folds(self, edges: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+        """Edges between drawn layers: a producer folded into a zero-cost node is replaced by
+        what it read (recursively), since the fold stands aside; edges into a fold are dropped."""
+        into: dict[int, list[int]] = {}
+        for a, b in edges:
+            into.setdefault(b, []).append(a)
+
+        def folded(row: int) -> bool:
+            node = self.nodes.get(row)
+            return node is None or node.fold
+
+        def sources(row: int, seen: set[int]) -> list[int]:
+            if not folded(row):
+                return [row]
+            seen.add(row)
+            return [s for p in into.get(row, []) if p not in seen for s in sources(p, seen)]
+
+        out: dict[tuple[int, int, bool], None] = {}
+        for b in range(len(self._data.rows)):
+            if folded(b):
+                continue
+            for a in into.get(b, []):
+                for s in sources(a, {b}):
+                    if s != b:
+                        out[(s, b, False)] = None
+        return list(out)
+
+    def _draw_data_edges(self) -> None:
+        """The data flow: an edge to the next drawn layer runs straight down; any other (a skip,
+        a branch, a module used again) bends out to the right."""
+        t = current()
+        pen = QPen(QColor(t.muted), 1.2)
+        skip_pen = QPen(QColor(t.accent), 1.2)
+        drawn = sorted({id(n): n for n in self.nodes.values() if not n.fold}.values(), key=lambda n: n.rect().top())
+        position = {node.row: k for k, node in enumerate(drawn)}
+        rows = self._data.rows
+        for k, (a, b, _) in enumerate(self.edges):
+            na, nb = self.nodes[a], self.nodes[b]
+            if na is nb:
+                continue
+            ra, rb = na.rect(), nb.rect()
+            path = QPainterPath()
+            adjacent = position.get(nb.row, -1) == position.get(na.row, -2) + 1
+            if adjacent:
+                start = QPointF(ra.left() + 30, ra.bottom())
+                end = QPointF(rb.left() + 30, rb.top())
+                path.moveTo(start)
+                path.cubicTo(QPointF(start.x(), start.y() + GAP / 2), QPointF(end.x(), end.y() - GAP / 2), end)
+            else:
+                bulge = 40 + 14 * (k % 4)
+                start = QPointF(ra.right(), ra.center().y())
+                end = QPointF(rb.right(), rb.center().y())
+                right = max(start.x(), end.x()) + bulge
+                path.moveTo(start)
+                path.cubicTo(QPointF(right, start.y()), QPointF(right, end.y()), end)
+            item = QGraphicsPathItem(path)
+            item.setPen(pen if adjacent else skip_pen)
+            item.setZValue(-0.5)
+            item.setToolTip(plain_text.tip(f"{rows[a].name} → {rows[b].name}"))
+            self.scene.addItem(item)
+
     # -- colours --------------------------------------------------------------------------------
 
     def _pen(self, selected: bool) -> QPen:
@@ -495,6 +578,13 @@ class GraphView(QWidget):
             title.setText(name + ("" if share is None else f"  ·  {units.percent(share, 0)}"))
         name = dict((c, text) for c, text in COLUMNS).get(col, "")
         self.legend.setText(f"colour: share of the model's {name.lower()}, darkest = largest share")
+        # where the edges come from, on hover: the line itself must stay short at 1280 px
+        self.legend.setToolTip(
+            "Edges: the model's data flow, from the profile (each layer's producers)"
+            if self.real_edges
+            else "Edges: execution order; a skip connection is inferred from matching shapes "
+            "(this profile does not record its data flow)"
+        )
 
 
 def _is_fold(group: _Group) -> bool:

@@ -6,7 +6,10 @@
   `hottest` on the Share column's basis (measured latency once in, MACs before), refreshed
   when the model changes (debounced: a streaming run repaints it at most 5 times a second);
 - one filter box for the heatmap (`LayerTreeModel.set_filter`) and the Layers tab (its own box
-  follows, and typing there follows back), matching name, type and module path;
+  follows, and typing there follows back), matching name, type and module path; typing is
+  debounced (`FilterDebounce`: the filter runs when the keys rest ~150 ms, at once on Enter or
+  when the text is set by the program), so a model with thousands of rows does not refilter on
+  every keystroke;
 - the Δ-vs-baseline columns shown only while a variant other than the baseline is on screen,
   and header rows tall enough for the two-line headers with units.
 
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 from gui import plain_text
 from gui.models.roles import RAW_ROLE
 from gui.state.layer_data import COL_LAT, COL_PROJ, DELTA_COLUMNS, LayerData
+from gui.widgets.filter_debounce import FilterDebounce
 from profiler import units
 from profiler.layer_reconcile import NOOP_MODULES_LABEL, SHAPE_OPS_LABEL
 
@@ -77,7 +81,8 @@ class HeatmapPanel(QWidget):
         heatmap.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         heatmap.view.setIndentation(14)  # deep ONNX scopes leave the names more room
         model.dataChanged.connect(self._on_model_changed)
-        self.filter.textChanged.connect(self._on_filter_text_changed)
+        self.filter_debounce = FilterDebounce(self.filter)
+        self.filter_debounce.applied.connect(self._on_filter_applied)
         self._shown_delta: bool | None = None
         self.link_table(table)
 
@@ -85,7 +90,9 @@ class HeatmapPanel(QWidget):
         """Filter the Layers tab (`LayerTableView`) with the same text, both ways."""
         self.table = table
         if table is not None:
-            table.filter.textChanged.connect(self._on_table_filter_changed)
+            # the table's applied text, not its keystrokes: typing there is debounced too
+            follow = getattr(table, "filter_debounce", None)
+            (follow.applied if follow is not None else table.filter.textChanged).connect(self._on_table_filter_changed)
         for header in self._headers():
             header.setMinimumHeight(34)  # two-line headers: the unit / the accelerator below
         self._shown_delta = None
@@ -160,7 +167,7 @@ class HeatmapPanel(QWidget):
     def set_filter_text(self, text: str) -> None:
         self.filter.setText(text)
 
-    def _on_filter_text_changed(self, text: str) -> None:
+    def _on_filter_applied(self, text: str) -> None:
         self.heatmap.model.set_filter(text)
         if text.strip():
             self.heatmap.view.expandAll()  # the matches, wherever they are

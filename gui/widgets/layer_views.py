@@ -37,6 +37,7 @@ from gui.models.roles import LAYER_ROLE
 from gui.plain_text import ask_int, menu_text, tip
 from gui.state.layer_data import COL_NAME, COL_SHARE, COL_TYPE, HEADERS, LayerData
 from gui.theme import current
+from gui.widgets.filter_debounce import FilterDebounce
 
 _WIDTHS = {COL_NAME: 190, COL_TYPE: 104, COL_SHARE: 64}
 _NUMERIC_WIDTH = 82
@@ -254,7 +255,8 @@ class LayerTableView(_LayerView):
         self.overrides: dict[str, float] = {}
         self.override_reason: str | None = None
         self._install_kernel_paths(self.view)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
+        self.filter_debounce = FilterDebounce(self.filter)  # thousands of rows: not per keystroke
+        self.filter_debounce.applied.connect(self.proxy.set_filter_text)
         self.view.clicked.connect(self._on_view_clicked)
         self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)  # keyboard moves
         self.view.customContextMenuRequested.connect(self._on_view_context_menu)

@@ -56,6 +56,7 @@ from gui.widgets.knobs import KnobsWidget
 from gui.widgets.layer_filter import HeatmapPanel
 from gui.widgets.layer_views import LayerHeatmapView, LayerTableView
 from gui.widgets.operator_view import OperatorView
+from gui.widgets.status_bar import StatusBar
 from gui.widgets.telemetry import TelemetryStrip
 from gui.window.batch_sweep import BatchSweep
 from gui.window.comparing import Comparing
@@ -189,6 +190,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_status_bar(self) -> None:
+        # messages cut with "…" before the telemetry instead of running into it (1280 px)
+        self.setStatusBar(StatusBar(self))
         sb = self.statusBar()
         self.progress = QProgressBar(maximum=1000, textVisible=True)
         self.progress.setFixedWidth(300)  # room for the stage's name beside the percentage

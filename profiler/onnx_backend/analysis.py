@@ -41,7 +41,8 @@ last "/", joined by "/" ("layer1/layer1.0/conv1"); for the dynamo exporter, the
 layer1.0.conv1"); otherwise "". `input_shapes` lists the shapes of the activations a node
 reads (weights excluded, as the torch side lists a module's arguments, and inputs of unknown
 shape skipped); `output_shapes` its outputs' known shapes. `activation_bytes` is the bytes of
-its outputs (0, with a warning, where a shape is unknown).
+its outputs (0, with a warning, where a shape is unknown). `inputs_from` names the rows whose
+outputs the node reads (`node_producers`): the graph's edges, graph inputs and weights excluded.
 
 `activation_peak_bytes` replays the graph in order with liveness: a node's outputs are
 allocated while its inputs are still alive, and a tensor is freed after its last consumer.
@@ -261,6 +262,7 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
                     types[name] = (dtype or (old[0] if old else 0), shape)
 
     shapes = {name: shape for name, (_, shape) in types.items()}
+    producers = node_producers(nodes, names)
     rows: list[LayerRow] = []
     unsupported: dict[str, int] = defaultdict(int)
     weights_used: dict[str, bool] = {}  # weight -> counts as param somewhere
@@ -398,6 +400,7 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
                 input_shapes=tuple(in_shapes),
                 output_shapes=tuple(out_shapes),
                 unsupported_ops=row_unsupported,
+                inputs_from=producers[i],
             )
         )
 
@@ -432,6 +435,23 @@ def analyze_onnx(path: str, inputs: tuple[InputSpec, ...]) -> OnnxAnalysis:
         activation_peak_bytes=peak,
         warnings=tuple(warnings),
     )
+
+
+def node_producers(nodes: list[Any], names: list[str]) -> list[tuple[str, ...]]:
+    """Per node, the names of the nodes whose outputs it reads (its inputs, then what its
+    subgraphs read from outside), each once, in input order.
+
+    Graph inputs, initializers and Constant nodes (whose values are weights, with no row of their
+    own) produce nothing here, so every name returned is a row's name."""
+    made_by = {o: i for i, n in enumerate(nodes) if n.op_type != "Constant" or _domain(n) for o in n.output if o}
+    out: list[tuple[str, ...]] = []
+    for i, node in enumerate(nodes):
+        read = [x for x in node.input if x]
+        for g in _subgraphs(node):
+            read.extend(sorted(_outer_refs(g)))
+        found = dict.fromkeys(names[made_by[x]] for x in read if x in made_by and made_by[x] != i)
+        out.append(tuple(found))
+    return out
 
 
 def _activation_peak(

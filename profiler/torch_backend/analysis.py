@@ -138,6 +138,10 @@ def analyze_module(
             st.output_shapes = tuple(_shape(t) for t in outs)
 
     op_rows: list[str] = []
+    # Data flow: which owner (module path or op row) last wrote each storage, and whose outputs
+    # each owner read. Keyed by storage so that views and in-place ops follow the data.
+    made_by: dict[Any, str] = {}
+    reads: dict[str, dict[str, None]] = defaultdict(dict)
     counter = FlopCounterMode(display=False, custom_mapping=extra_formulas())
     registry = counter.flop_registry
 
@@ -158,6 +162,7 @@ def analyze_module(
                     stats[op_rows[-1]].input_shapes = tuple(_shape(t) for t in _tensors((args, kw)))
                     stats[op_rows[-1]].output_shapes = tuple(_shape(t) for t in _tensors(out))
                 owner = op_rows[-1]
+            _follow_data(owner, _tensors((args, kw)), _tensors(out), made_by, reads)
             st = stats[owner]
             st.own_ops += 1
             st.flops += flops
@@ -198,6 +203,7 @@ def analyze_module(
         model.train(was_training)
 
     rows = _build_rows(model, names, stats) if hooks else _op_rows(op_rows, stats, model)
+    rows = _with_inputs_from(rows, reads)
     params, weight_bytes = _unique_weights(model)
     unsupported: dict[str, int] = defaultdict(int)
     for st in stats.values():
@@ -211,6 +217,52 @@ def analyze_module(
         activation_peak_bytes=peak[1],
         flop_counter_total=int(counter.get_total_flops()),
     )
+
+
+def _follow_data(
+    owner: str, inputs: list[Any], outputs: list[Any], made_by: dict[Any, str], reads: dict[str, dict[str, None]]
+) -> None:
+    """Record that `owner` read what other owners wrote, and now wrote its outputs' storages.
+
+    Graph inputs and weights were written by no op, so they name no producer."""
+    from torch.multiprocessing.reductions import StorageWeakRef
+
+    def ref(t: Any) -> Any:
+        try:
+            return StorageWeakRef(t.untyped_storage())
+        except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
+            return None
+
+    for t in inputs:
+        producer = made_by.get(ref(t))
+        if producer is not None and producer != owner:
+            reads[owner][producer] = None
+    for t in outputs:
+        key = ref(t)
+        if key is not None:
+            made_by[key] = owner
+
+
+def _with_inputs_from(rows: tuple[LayerRow, ...], reads: dict[str, dict[str, None]]) -> tuple[LayerRow, ...]:
+    """Each row with the rows it reads from. An owner without a row (a container whose own ops
+    only reshape or add in place) is looked through to what it read, so edges join real rows."""
+    import dataclasses
+
+    known = {r.name for r in rows}
+
+    def resolve(name: str, seen: set[str]) -> list[str]:
+        if name in known:
+            return [name]
+        if name in seen:
+            return []
+        seen.add(name)
+        return [p for q in reads.get(name, {}) for p in resolve(q, seen)]
+
+    out = []
+    for r in rows:
+        found = dict.fromkeys(p for q in reads.get(r.name, {}) for p in resolve(q, {r.name}) if p != r.name)
+        out.append(dataclasses.replace(r, inputs_from=tuple(found)) if found else r)
+    return tuple(out)
 
 
 def _packed_weights(mod: Any) -> list[Any]:
