@@ -25,6 +25,11 @@ from profiler import units
 
 _Index = QModelIndex | QPersistentModelIndex
 OP_TYPE, OP_CALLS, OP_PARAMS, OP_MACS, OP_SELF, OP_TOTAL, OP_SHARE, OP_PROJ = range(8)
+#: the OpRow field each plain column shows (the share column is computed)
+_FIELD_OF_COLUMN = {
+    OP_TYPE: "type", OP_CALLS: "calls", OP_PARAMS: "params", OP_MACS: "macs",
+    OP_SELF: "self_ms", OP_TOTAL: "total_ms", OP_PROJ: "projected_ms",
+}  # fmt: skip
 OP_HEADERS = (
     "Op type",
     "Calls",
@@ -130,20 +135,8 @@ class OperatorTableModel(QAbstractTableModel):
         return None
 
     def _raw(self, o: OpRow, col: int) -> Any:
-        if col == OP_TYPE:
-            return o.type
-        if col == OP_CALLS:
-            return o.calls
-        if col == OP_PARAMS:
-            return o.params
-        if col == OP_MACS:
-            return o.macs
-        if col == OP_SELF:
-            return o.self_ms
-        if col == OP_TOTAL:
-            return o.total_ms
-        if col == OP_PROJ:
-            return o.projected_ms
+        if col in _FIELD_OF_COLUMN:
+            return getattr(o, _FIELD_OF_COLUMN[col])
         if col == OP_SHARE:
             if self._data.share_basis() == COL_LAT:
                 total = self._totals.get(OP_SELF)
