@@ -204,6 +204,7 @@ def test_optimize_and_profile_measure_on_the_cluster(ray_head: str, tmp_path: Pa
     assert doc["schema"] == "tradeoff.optimize/1" and len(doc["trials"]) == 3
     assert doc["measurements"]["failed"] == 0 and doc["recommendation"] is not None
     assert sum(" done on " in line for line in done.stderr.splitlines()) >= 3  # one line per measured variant
+    assert f"quality and latency were measured on the cluster at {ray_head} (nodes: " in done.stderr
     prof = run_cli("profile", "demo:digits-cnn", "--cluster", ray_head, "--json", "-")
     assert prof.returncode == 0, prof.stderr
     p = json.loads(prof.stdout)

@@ -176,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
         pages = write_report(args.pdf, search, result, options, catalog, page_size=args.page_size)
         if args.json != "-":
             print(terminal_safe(f"wrote {args.pdf}: {pages} pages, {args.page_size.upper()}"))
+    if isinstance(measurer, ClusterMeasurer):  # "measured here" above means: on these nodes
+        hosts = sorted({str(n.get("host")) for n in measurer.nodes if n})
+        where = f"the cluster at {measurer.session.address}" + (f" (nodes: {', '.join(hosts)})" if hosts else "")
+        print(terminal_safe(f"quality and latency were measured on {where}"), file=sys.stderr)
     for w in catalog.warnings:
         print(terminal_safe(f"warning: {w}"), file=sys.stderr)
     return 130 if interrupted else 0
