@@ -16,6 +16,10 @@ import pytest
 
 from tests.cluster.conftest import FAKE_ACCELERATOR, RESOURCE_ACCELERATOR, cluster_env, run_cli
 
+# one xdist worker runs every test that uses the Ray head: the killed-task and cancel tests look
+# for Ray task processes machine-wide and must not see another test's
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 def test_cluster_command_says_what_the_cluster_has(ray_head: str) -> None:
     import ray
