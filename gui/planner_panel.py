@@ -7,6 +7,7 @@ from the profile already measured: nothing is re-measured.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -202,6 +203,10 @@ class PlannerPanel(QWidget):
         f = QFormLayout(hw)
         f.addRow("Accelerator", self.target)
         f.addRow("", self.only_target)
+        # what the target's projection rests on: "calibrated on 3 runs on A100-80GB (±8 %)"
+        self.calibration_note = plain_text.label("", objectName="Muted")
+        self.calibration_note.setWordWrap(True)
+        f.addRow("", self.calibration_note)
         tr = QGroupBox("Training")
         f = QFormLayout(tr)
         size_row = QWidget()
@@ -553,6 +558,7 @@ class PlannerPanel(QWidget):
         """Per-layer roofline projection of `profile` on the target accelerator (None if impossible).
         `projection_label` then names the target and the projection's uncertainty band."""
         self._projection_label = self._projection_short = ""
+        self.calibration_note.setText("")
         if profile is None:
             return None
         acc = self._target_accelerator(profile)
@@ -581,6 +587,8 @@ class PlannerPanel(QWidget):
             default, default_basis = default_uncertainty(str(kind.model_class), acc.accelerator_class)
             if calibration is not None:
                 fraction, basis = uncertainty_of(calibration, acc.name, default)
+                if not local and calibration.device.lower() == acc.name.lower():
+                    basis = _naming_device(basis, acc.name)  # measured on that accelerator (a cluster node…)
             else:
                 fraction, basis = default, default_basis
                 if local:
@@ -588,11 +596,25 @@ class PlannerPanel(QWidget):
             name = "this CPU" if local else acc.name
             band = f" ±{fraction * 100:.0f} %" if fraction else ""
             self._projection_label = f"{name}{band} ({basis})"
+            # one short line under the target (the whole basis in its tooltip)
+            if calibration is not None:
+                note = basis.split(";")[0]
+            elif local:
+                note = "not calibrated yet: measure models to calibrate this CPU"
+            else:
+                note = f"not calibrated on {acc.name} yet" + (f" ({band.strip()})" if band else "")
+            self.calibration_note.setText(note[:1].upper() + note[1:])
+            self.calibration_note.setToolTip(plain_text.tip(self._projection_label))
             self._projection_short = f"{name}{band}"
             self._projection_accelerator = acc
             return project(wl, target)
         except (ValueError, ZeroDivisionError, StudioError):
             return None
+
+    @property
+    def calibration_text(self) -> str:
+        """What the last projection's band rests on, as the Planner tab shows it under the target."""
+        return self.calibration_note.text()
 
     @property
     def projection_short_label(self) -> str:
@@ -696,3 +718,9 @@ class CatalogEditorDialog(QDialog):
 
 
 __all__ = ["PlannerPanel", "CatalogEditorDialog", "replace"]
+
+
+def _naming_device(basis: str, device: str) -> str:
+    """'calibrated on 3 runs (±8 %)' → 'calibrated on 3 runs on A100-80GB (±8 %)'."""
+    m = re.match(r"calibrated on \d+ runs?", basis)
+    return basis if m is None else f"{basis[: m.end()]} on {device}{basis[m.end() :]}"

@@ -212,7 +212,8 @@ def data_dir() -> Path:
 
 
 class AppSettings:
-    """QSettings keys in one place: geometry, window state, recent files, theme, clean exit."""
+    """QSettings keys in one place: geometry, window state, recent files, theme, clean exit,
+    where to measure (this machine or a cluster address)."""
 
     def __init__(self, settings: QSettings | None = None) -> None:
         self.qs = settings or QSettings()
@@ -264,6 +265,25 @@ class AppSettings:
     @theme.setter
     def theme(self, name: str) -> None:
         self.qs.setValue("theme", name)
+
+    @property
+    def measure_on(self) -> str:
+        """Where sweeps and Optimize… measure: "" for this machine (the default), else the Ray
+        cluster address the user chose (Run → Measure on…). Shared by the instances, re-read."""
+        self.qs.sync()
+        if str(self.qs.value("cluster/use", "false")).lower() != "true":
+            return ""
+        return self.cluster_address
+
+    @property
+    def cluster_address(self) -> str:
+        """The cluster address last typed (kept when "this machine" is chosen again)."""
+        return str(self.qs.value("cluster/address", "") or "").strip()
+
+    def set_measure_on(self, use_cluster: bool, address: str) -> None:
+        self.qs.setValue("cluster/use", "true" if use_cluster and address.strip() else "false")
+        self.qs.setValue("cluster/address", address.strip())
+        self.qs.sync()
 
     @property
     def factory_notice_shown(self) -> bool:

@@ -120,6 +120,7 @@ def _stylesheet(t: Theme) -> str:
     QLabel#DeltaTitle {{ color: {t.muted}; font-size: 8pt; }}
     QLabel#DeltaValue {{ font-size: 11pt; font-weight: 600; }}
     QLabel#Muted {{ color: {t.muted}; }}
+    QLabel#Warning {{ color: {t.bad}; }}
     QGroupBox {{ font-weight: 600; border: 1px solid {t.grid}; border-radius: 6px; margin-top: 10px; padding-top: 6px; }}
     QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; }}
     QTreeView, QTableView {{ gridline-color: {t.grid}; }}

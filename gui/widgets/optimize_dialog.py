@@ -130,6 +130,10 @@ class OptimizeDialog(QDialog):
         self.outcome: OptimizeResult | None = None
         self.trials: list[Trial] = []
         self.on_start: Callable[[], None] | None = None
+        #: a search the window runs elsewhere (a Ray cluster, gui/window/cluster_runs.py): how to cancel it
+        self.external_cancel: Callable[[], None] | None = None
+        self.external_running = False
+        self.measured_where = "here"  # "on the cluster" for a search run there
 
         form = QFormLayout()
         self.objective = plain_text.label(objective, objectName="Muted")
@@ -237,6 +241,8 @@ class OptimizeDialog(QDialog):
         split.addWidget(self.plot)
         split.addWidget(self.table)
         split.setSizes([600, 600])
+        self.split = split
+        self.side_panel: QWidget | None = None
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(buttons)
@@ -301,6 +307,10 @@ class OptimizeDialog(QDialog):
         self.recommendation.setText("")
         self._redraw()
         self.search_thread = thread
+        self._set_where("here")
+        if self.side_panel is not None:  # a cluster run's rows: this search runs here
+            self.side_panel.hide()
+        self.progress.setRange(0, 1000)
         thread.asked.connect(self._on_asked)
         thread.told.connect(self._on_told)
         thread.progressed.connect(self._on_progress)
@@ -312,7 +322,50 @@ class OptimizeDialog(QDialog):
         self._current = ""
         thread.start()
 
+    def run_external(
+        self, panel: QWidget, cancel: Callable[[], None], status: str, where: str = "on the cluster"
+    ) -> None:
+        """A search the window runs elsewhere (on a cluster): `panel` shows its rows beside the
+        chart, `cancel` stops it; the window calls `show_outcome` (or `show_failure`) at the end."""
+        self.trials.clear()
+        self.table.setRowCount(0)
+        self.outcome = None
+        self.recommendation.setText("")
+        self._redraw()
+        if self.side_panel is not panel:
+            if self.side_panel is not None:
+                self.side_panel.hide()
+            self.split.addWidget(panel)
+            self.split.setSizes([470, 400, 330])
+            self.side_panel = panel
+        panel.show()
+        self.external_cancel = cancel
+        self.external_running = True
+        self._set_where(where)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.export_button.setEnabled(False)
+        self.progress.setRange(0, 0)  # busy: the search decides how many variants it measures
+        self.status.setText(status)
+
+    def _set_where(self, where: str) -> None:
+        self.measured_where = where
+        self.table.setHorizontalHeaderLabels([c.replace("here", where) for c in COLUMNS])
+
+    def show_outcome(self, result: OptimizeResult | None, message: str = "") -> None:
+        """The end of a search run elsewhere: its result (or None, and `message` saying why)."""
+        self.external_running = False
+        self.progress.setRange(0, 1000)
+        if result is None and message:
+            self._on_failed(message)
+        self._on_done(result)
+
     def cancel(self) -> None:
+        if self.external_running and self.external_cancel is not None:
+            self.external_cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Cancelling: the command line cancels the remote tasks (what was tried is kept)…")
+            return
         if self.search_thread is not None and self.search_thread.isRunning():
             self.search_thread.stop()
             self.status.setText("Stopping after the variant being measured… (what was tried is kept)")
@@ -353,7 +406,7 @@ class OptimizeDialog(QDialog):
         self.status.setText(
             f"{len(result.trials)} variants tried ({m.screened} screened, {m.timed} timed, {m.failed} failed) in "
             f"{units.duration_s(m.seconds)}; stopped: {result.stopped_because}. Costs are projected by the planner; "
-            "quality and latency are measured here."
+            f"quality and latency are measured {self.measured_where}."
         )
         rec, best = result.recommendation, result.recommended
         if rec is None or best is None:
@@ -361,11 +414,16 @@ class OptimizeDialog(QDialog):
             return
         base = result.baseline
         ref = None if base is None or base.fidelity is None else base.fidelity.accuracy
-        latency = "" if best.timed else "\nNot timed here: the search stopped before confirming it beside the baseline."
+        latency = (
+            ""
+            if best.timed
+            else f"\nNot timed {self.measured_where}: the search stopped before confirming it beside the baseline."
+        )
         if best.latency_ratio is not None and not rec.is_baseline:
             lr = best.latency_ratio
-            latency = f"\nLatency here: {lr.value:.3f}× the baseline's [{lr.ci_low:.3f}, {lr.ci_high:.3f}]" + (
-                "" if lr.significant else " — no measurable change"
+            latency = (
+                f"\nLatency {self.measured_where}: {lr.value:.3f}× the baseline's [{lr.ci_low:.3f}, {lr.ci_high:.3f}]"
+                + ("" if lr.significant else " — no measurable change")
             )
         self.recommendation.setText(
             f"Recommendation: {rec.label}{' (the baseline)' if rec.is_baseline else ''} — {quality_text(best, ref)}\n"
@@ -478,6 +536,8 @@ class OptimizeDialog(QDialog):
         self.status.setText(f"Exported to {path}")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 — Qt's name
+        if self.external_running and self.external_cancel is not None:
+            self.external_cancel()
         if self.search_thread is not None and self.search_thread.isRunning():
             self.search_thread.stop()
             self.search_thread.wait(15000)

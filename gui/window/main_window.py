@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
         self.comparing.close()
         self.optimizing.close()
         self.batch_sweep.close()
+        self.menus.measure_on.close()  # a connection test still running
         self.controller.close()
         self.settings.mark_clean_exit()
         super().closeEvent(event)

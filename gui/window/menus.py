@@ -1,5 +1,5 @@
-"""The menu bar: File (open, demos, recent, projects, exports), Run, View, Help (getting started,
-shortcuts, documentation, about).
+"""The menu bar: File (open, demos, recent, projects, exports), Run (… Measure on: this machine or
+a Ray cluster), View, Help (getting started, shortcuts, documentation, about).
 
 `Menus` builds the actions and keeps the ones the window changes later (enabled while a
 measurement runs, the recent list, the theme check box); what each action does lives in the
@@ -18,6 +18,7 @@ from gui import plain_text
 from gui.session import is_project_path
 from gui.widgets.help_dialogs import ShortcutsDialog, documentation_path, open_local
 from gui.widgets.welcome import WelcomePage
+from gui.window.cluster_runs import MeasureOn
 from gui.window.opening import RECENT
 
 if TYPE_CHECKING:
@@ -109,6 +110,15 @@ class Menus:
         self.optimize_action.triggered.connect(w.optimizing.on_optimize_action)
         run.addAction(self.optimize_action)
         run.addAction(self.compare_action)
+        run.addSeparator()
+        self.measure_on = MeasureOn(w)
+        self.measure_on_action = QAction("Measure &on…", w)
+        self.measure_on_action.setToolTip(
+            "Where batch sweeps and Optimize… measure: this machine, or a Ray cluster (knob changes stay here)"
+        )
+        self.measure_on_action.triggered.connect(self.measure_on.show)
+        run.addAction(self.measure_on_action)
+        run.setToolTipsVisible(True)
 
         view = bar.addMenu("&View")
         self.dark_action = QAction("&Dark theme", w, checkable=True, shortcut=QKeySequence("Ctrl+Shift+D"))

@@ -16,6 +16,9 @@ from tests.answered_prompts import AnsweredPrompts
 from tests.cluster.conftest import FAKE_ACCELERATOR
 from tests.window_factory import make_windows
 
+# with the other tests on the Ray head, on one xdist worker (they look for Ray tasks machine-wide)
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 @pytest.fixture
 def make_window(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -45,11 +48,12 @@ def test_connection_test_says_what_the_cluster_has(qtbot: Any, make_window: Any,
     dialog = _test_connection(qtbot, w, ray_head)
     text = dialog.result_text()
     assert dialog.state.text() == f"Connected to {ray_head}", text
-    assert dialog.has.text() == f"1 node alive · 2 CPUs · GPUs: 1 × {FAKE_ACCELERATOR}"
+    assert dialog.has.text().startswith("1 node alive · 2 CPUs · GPUs: ")
+    assert f"1 × {FAKE_ACCELERATOR}" in dialog.has.text()
     ray = version("ray")
     assert dialog.versions.text().startswith(f"Ray {ray} on the cluster, {ray} here")
     assert not dialog.warnings.isVisibleTo(dialog)  # the same versions: no mismatch
-    assert dialog.nodes.rowCount() == 1 and dialog.nodes.item(0, 4).text() == FAKE_ACCELERATOR
+    assert dialog.nodes.rowCount() == 1 and FAKE_ACCELERATOR in dialog.nodes.item(0, 4).text().split(", ")
     assert dialog.nodes.item(0, 5).text() == "alive"
     dialog.accept()
     assert w.settings.measure_on == ray_head
