@@ -83,7 +83,7 @@ def main() -> None:
             import shutil
             import signal
 
-            os.killpg(head.pid, signal.SIGTERM)
+            head.send_signal(signal.SIGINT)  # `ray start --block` stops what it started
             head.wait(timeout=60)
             shutil.rmtree(temp, ignore_errors=True)
     n = len(local["variants"])
