@@ -147,11 +147,21 @@ def test_version_mismatch_is_the_rows_error(ray_head: str, monkeypatch: pytest.M
     assert row.node is not None and row.node["host"]  # the row names the node that refused
 
 
-def _ray_task_processes() -> list[psutil.Process]:
+def _ray_task_processes(head: str) -> list[psutil.Process]:
+    """The processes running a studio task on `head`'s cluster: a Ray worker descends from that
+    head's raylet, whose command line names the head as `--gcs-address=NODE_IP:PORT`. Another
+    Ray cluster on the machine (another test run's) is not ours to count or kill."""
+    port = head.rsplit(":", 1)[1]
+
+    def on_our_head(parent: psutil.Process) -> bool:
+        return any(a.startswith("--gcs-address=") and a.endswith(f":{port}") for a in parent.cmdline())
+
     found = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if any("ray::run_on_node" in part for part in p.info["cmdline"] or ()):
+            if any("ray::run_on_node" in part for part in p.info["cmdline"] or ()) and any(
+                on_our_head(parent) for parent in p.parents()
+            ):
                 found.append(p)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -166,10 +176,10 @@ def _start_sweep(ray_head: str, out: Path, prunes: str) -> subprocess.Popen[str]
     )  # fmt: skip
 
 
-def _wait_for_tasks(count: int, timeout_s: float = 120) -> list[psutil.Process]:
+def _wait_for_tasks(head: str, count: int, timeout_s: float = 120) -> list[psutil.Process]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if len(found := _ray_task_processes()) >= count:
+        if len(found := _ray_task_processes(head)) >= count:
             return found
         time.sleep(0.2)
     raise AssertionError("no Ray task started")
@@ -178,7 +188,7 @@ def _wait_for_tasks(count: int, timeout_s: float = 120) -> list[psutil.Process]:
 def test_a_killed_task_is_its_rows_error_and_the_sweep_goes_on(ray_head: str, tmp_path: Path) -> None:
     out = tmp_path / "k.json"
     proc = _start_sweep(ray_head, out, "0,0.3,0.5")
-    victim = _wait_for_tasks(1)[0]
+    victim = _wait_for_tasks(ray_head, 1)[0]
     victim.kill()
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -190,14 +200,14 @@ def test_a_killed_task_is_its_rows_error_and_the_sweep_goes_on(ray_head: str, tm
 
 def test_cancel_cancels_the_remote_tasks(ray_head: str, tmp_path: Path) -> None:
     proc = _start_sweep(ray_head, tmp_path / "c.json", "0,0.1,0.2,0.3,0.4,0.5")
-    _wait_for_tasks(1)
+    _wait_for_tasks(ray_head, 1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     deadline = time.monotonic() + 60
-    while _ray_task_processes() and time.monotonic() < deadline:
+    while _ray_task_processes(ray_head) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _ray_task_processes(), "remote tasks still run after cancel"
+    assert not _ray_task_processes(ray_head), "remote tasks still run after cancel"
     assert not (tmp_path / "c.json").exists()
 
 
