@@ -6,6 +6,7 @@ installed console script end to end.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -93,13 +94,37 @@ def test_json_to_stdout_is_only_the_document(capsys: pytest.CaptureFixture[str])
     assert env["cores"] >= 1 and env["python"] and env["torch"]
 
 
-def test_json_and_csv_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    json_path, csv_path = tmp_path / "out" / "p.json", tmp_path / "p.csv"
+@pytest.fixture(scope="module")
+def static_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+    """One `profile demo:mlp --no-latency --json FILE --csv FILE` (a worker each run: shared by the
+    tests of the static figures): stdout, the JSON file, the CSV file."""
+    tmp = tmp_path_factory.mktemp("static")
+    json_path, csv_path = tmp / "out" / "p.json", tmp / "p.csv"
     json_path.parent.mkdir()
-    code, out, err = run(
-        ["profile", "demo:mlp", "--no-latency", "--json", str(json_path), "--csv", str(csv_path)], capsys
-    )
-    assert code == 0, err
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["profile", "demo:mlp", "--no-latency", "--json", str(json_path), "--csv", str(csv_path)])
+    assert code == 0, err.getvalue()
+    return out.getvalue(), json_path, csv_path
+
+
+@pytest.fixture(scope="module")
+def one_thread_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], int, int]:
+    """One measured `profile demo:mlp --threads 1`: its document, and this process's torch threads
+    before and after it."""
+    import torch
+
+    path = tmp_path_factory.mktemp("threads") / "p.json"
+    before = torch.get_num_threads()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["profile", "demo:mlp", "--threads", "1", "--json", str(path)])
+    after = torch.get_num_threads()
+    assert code == 0
+    return json.loads(path.read_text(encoding="utf-8")), before, after
+
+
+def test_json_and_csv_files(static_run: tuple[str, Path, Path]) -> None:
+    out, json_path, csv_path = static_run
     assert "Totals" in out  # the table still goes to stdout when JSON goes to a file
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     assert doc["schema"] == "tradeoff.profile/1"
@@ -113,33 +138,29 @@ def test_json_and_csv_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert sum(int(r["macs"]) for r in rows) == doc["totals"]["macs"]
 
 
-def test_no_latency_gives_nulls(capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(["profile", "demo:mlp", "--no-latency"], capsys)
+def test_no_latency_gives_nulls(static_run: tuple[str, Path, Path]) -> None:
+    doc = json.loads(static_run[1].read_text(encoding="utf-8"))
     assert doc["totals"]["latency_ms"] is None
     assert doc["totals"]["peak_memory_bytes"] is None
     assert all(r["latency_ms"] is None for r in doc["layers"])
     assert doc["totals"]["macs"] == MLP_MACS  # static figures are still there
 
 
-def test_no_latency_table_says_not_measured(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["profile", "demo:mlp", "--no-latency"], capsys)
-    assert code == 0
+def test_no_latency_table_says_not_measured(static_run: tuple[str, Path, Path]) -> None:
+    out = static_run[0]
     assert "not measured" in out and "by measured latency" not in out
 
 
-def test_threads_recorded(capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(["profile", "demo:mlp", "--threads", "1"], capsys)
+def test_threads_recorded(one_thread_run: tuple[dict[str, Any], int, int]) -> None:
+    doc = one_thread_run[0]
     assert doc["config"]["threads"] == 1
     assert doc["environment"]["threads"] == 1
     assert doc["totals"]["latency_ms"]["samples"] > 0
 
 
-def test_threads_do_not_leak_into_the_process(capsys: pytest.CaptureFixture[str]) -> None:
-    import torch
-
-    before = torch.get_num_threads()
-    run_json(["profile", "demo:mlp", "--threads", "1"], capsys)
-    assert torch.get_num_threads() == before
+def test_threads_do_not_leak_into_the_process(one_thread_run: tuple[dict[str, Any], int, int]) -> None:
+    _, before, after = one_thread_run
+    assert after == before
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,8 +171,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.strip() == f"tradeoff-studio {__version__}"
 
 
-def test_batch_scales_shape_and_macs(capsys: pytest.CaptureFixture[str]) -> None:
-    one = run_json(["profile", "demo:mlp", "--no-latency"], capsys)
+def test_batch_scales_shape_and_macs(static_run: tuple[str, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    one = json.loads(static_run[1].read_text(encoding="utf-8"))
     four = run_json(["profile", "demo:mlp", "--no-latency", "--batch", "4"], capsys)
     assert four["inputs"][0]["shape"] == [4, 1, 28, 28]
     assert four["config"]["batch"] == 4

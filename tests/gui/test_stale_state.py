@@ -210,7 +210,11 @@ def test_a_first_open_that_fails_after_counting_leaves_no_rows(qtbot: Any, make_
 
 
 def test_cancelling_an_open_brings_the_previous_model_back(qtbot: Any, make_window: Any) -> None:
-    w = make_window()
+    from gui.controller import InProcessRunner
+
+    # one event of the task per poll: the open is still on screen when run_started returns (with
+    # the default 8 per poll a warm, fast machine could show the new model in the same poll)
+    w = make_window(runner_factory=lambda: InProcessRunner(events_per_poll=1))
     _open(qtbot, w, "demo:mlp")
     env, rules = w.env_label.text(), w.knobs.reasons
     with qtbot.waitSignal(w.controller.run_started, timeout=TIMEOUT_MS):

@@ -175,6 +175,7 @@ def test_fused_node_time_lands_on_the_rows_it_replaced(tmp_path: Path) -> None:
     assert s.runs == 3 and all(len(v) == 3 for v in s.samples_ms.values())
 
 
+@pytest.mark.serial  # the sibling xdist worker reads as a busy machine
 def test_onnx_profile_rows_add_up_to_end_to_end(tmp_path: Path) -> None:
     from profiler.analyze import ProfileRequest, profile_model
     from profiler.loading import load_model

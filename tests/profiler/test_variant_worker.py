@@ -100,6 +100,7 @@ def test_variant_result_and_event_stream(runner: Runner) -> None:
     assert not runner.busy
 
 
+@pytest.mark.serial  # the sibling xdist worker reads as a busy machine
 def test_second_variant_reuses_the_loaded_model(runner: Runner) -> None:
     # A base request no other test uses: the worker opens a fresh session (loads the model and
     # measures its baseline) for the first variant, and reuses both for the second.
