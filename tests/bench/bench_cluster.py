@@ -10,7 +10,7 @@ each Ray worker keeps between tasks). Printed: wall time of each, the time per v
 cluster's overhead per variant — on the node (the task's time outside the worker's run: unpacking,
 leasing cores, starting a worker when none was kept) and around it (slots × wall time less the
 tasks' time: scheduling, shipping, results) — and how many rows each measured. The figures are this machine's;
-run it on a quiet machine (the script says how busy it was).
+run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main() -> None:
     figures = {
         "variants": n,
         "cpu_count": os.cpu_count(),
-        "machine_cpu_percent_during": psutil.cpu_percent(None),
+        "machine_cpu_percent_incl_these_sweeps": psutil.cpu_percent(None),  # >> 50 %: other load too
         "local_wall_s": round(local_s, 1),
         "cluster_wall_s": round(cluster_s, 1),
         "local_s_per_variant": round(local_s / n, 2),
