@@ -424,20 +424,7 @@ class GraphView(QWidget):
             if na is None or nb is None or na is nb or na.fold or nb.fold:
                 continue
             ra, rb = na.rect(), nb.rect()
-            path = QPainterPath()
-            if not inferred:
-                start = QPointF(ra.center().x() - ra.width() / 2 + 30, ra.bottom())
-                end = QPointF(rb.left() + 30, rb.top())
-                path.moveTo(start)
-                path.cubicTo(QPointF(start.x(), start.y() + GAP / 2), QPointF(end.x(), end.y() - GAP / 2), end)
-            else:
-                bulge = 40 + 14 * (k % 4)
-                start = QPointF(ra.right(), ra.center().y())
-                end = QPointF(rb.right(), rb.center().y())
-                right = max(start.x(), end.x()) + bulge
-                path.moveTo(start)
-                path.cubicTo(QPointF(right, start.y()), QPointF(right, end.y()), end)
-            item = QGraphicsPathItem(path)
+            item = QGraphicsPathItem(_edge_path(ra, rb, not inferred, k))
             item.setPen(skip_pen if inferred else pen)
             item.setZValue(-0.5)
             if inferred:
@@ -487,21 +474,8 @@ class GraphView(QWidget):
             if na is nb:
                 continue
             ra, rb = na.rect(), nb.rect()
-            path = QPainterPath()
             adjacent = position.get(nb.row, -1) == position.get(na.row, -2) + 1
-            if adjacent:
-                start = QPointF(ra.left() + 30, ra.bottom())
-                end = QPointF(rb.left() + 30, rb.top())
-                path.moveTo(start)
-                path.cubicTo(QPointF(start.x(), start.y() + GAP / 2), QPointF(end.x(), end.y() - GAP / 2), end)
-            else:
-                bulge = 40 + 14 * (k % 4)
-                start = QPointF(ra.right(), ra.center().y())
-                end = QPointF(rb.right(), rb.center().y())
-                right = max(start.x(), end.x()) + bulge
-                path.moveTo(start)
-                path.cubicTo(QPointF(right, start.y()), QPointF(right, end.y()), end)
-            item = QGraphicsPathItem(path)
+            item = QGraphicsPathItem(_edge_path(ra, rb, adjacent, k))
             item.setPen(pen if adjacent else skip_pen)
             item.setZValue(-0.5)
             item.setToolTip(plain_text.tip(f"{rows[a].name} → {rows[b].name}"))
@@ -593,3 +567,20 @@ def _is_fold(group: _Group) -> bool:
 
 def _elide(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _edge_path(ra: QRectF, rb: QRectF, down: bool, k: int) -> QPainterPath:
+    """An edge from node `ra` to node `rb`: straight down to the next node (`down`), else a curve
+    round the right side, bulging a little more for each of four skips in a row (`k`), so
+    parallel skips stay apart."""
+    path = QPainterPath()
+    if down:
+        start, end = QPointF(ra.left() + 30, ra.bottom()), QPointF(rb.left() + 30, rb.top())
+        path.moveTo(start)
+        path.cubicTo(QPointF(start.x(), start.y() + GAP / 2), QPointF(end.x(), end.y() - GAP / 2), end)
+        return path
+    start, end = QPointF(ra.right(), ra.center().y()), QPointF(rb.right(), rb.center().y())
+    right = max(start.x(), end.x()) + 40 + 14 * (k % 4)
+    path.moveTo(start)
+    path.cubicTo(QPointF(right, start.y()), QPointF(right, end.y()), end)
+    return path
