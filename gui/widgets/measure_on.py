@@ -75,6 +75,17 @@ def cluster_summary(doc: dict[str, Any]) -> tuple[str, str, list[str]]:
     return has, versions, warnings
 
 
+def read_only_table(columns: tuple[str, ...] | list[str]) -> QTableWidget:
+    """A table people read, not edit or select: one line per row, no row numbers."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    return table
+
+
 class MeasureOnDialog(QDialog):
     """This machine / a cluster address, Test connection, and what the cluster has."""
 
@@ -117,12 +128,7 @@ class MeasureOnDialog(QDialog):
         self.warnings.setWordWrap(True)
         self.error = plain_text.label("", objectName="Warning")
         self.error.setWordWrap(True)
-        self.nodes = QTableWidget(0, len(NODE_COLUMNS))
-        self.nodes.setHorizontalHeaderLabels(NODE_COLUMNS)
-        self.nodes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.nodes.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.nodes.verticalHeader().setVisible(False)
-        self.nodes.setWordWrap(False)
+        self.nodes = read_only_table(NODE_COLUMNS)
         header = self.nodes.horizontalHeader()
         for col in range(len(NODE_COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)

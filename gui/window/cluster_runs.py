@@ -32,19 +32,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
     QHeaderView,
     QProgressBar,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from gui import plain_text
+from gui.widgets.measure_on import read_only_table
 
 #: after Cancel's SIGINT, how long the command gets to cancel the remote tasks and exit
 CANCEL_GRACE_MS = 20_000
@@ -449,12 +448,7 @@ class ClusterRowsWidget(QWidget):
         self.progress.setValue(0)
         self.status = plain_text.label("", objectName="Muted")
         self.status.setWordWrap(True)
-        self.table = QTableWidget(0, len(ROW_COLUMNS))
-        self.table.setHorizontalHeaderLabels(ROW_COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table(ROW_COLUMNS)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)

@@ -43,3 +43,20 @@ def mlp_result() -> dict[str, Any]:
 @pytest.fixture
 def resnet_result() -> dict[str, Any]:
     return json.loads((DATA / "data_resnet18_baseline.json").read_text())
+
+
+@pytest.fixture
+def doc(qapp: Any, tmp_path: Path) -> Any:
+    """An empty report layout (gui/report/layout.py `Doc`) on an A4 writer in tmp_path."""
+    from gui.report.layout import Doc, make_writer
+
+    writer = make_writer(str(tmp_path / "layout.pdf"), "a4", title="t", creator="test")
+    d = Doc(writer, header="h", footer_left="f")
+    yield d
+    d.pages.clear()
+
+
+def fill_to(doc: Any, room_pt: float) -> None:
+    """Move a layout's cursor down until `room_pt` points are left on the page."""
+    doc.y = doc.bottom - doc.pt(room_pt)
+    doc.add(lambda p: None)

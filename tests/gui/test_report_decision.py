@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.gui.conftest import fill_to
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
 
@@ -170,26 +172,10 @@ def test_every_measured_change_carries_its_interval(demo_reports: Any, name: str
 # --- the layout: kept together, no orphans, contents ----------------------------------------
 
 
-@pytest.fixture
-def doc(qapp: Any, tmp_path: Path) -> Any:
-    from gui.report.layout import Doc, make_writer
-
-    writer = make_writer(str(tmp_path / "layout.pdf"), "a4", title="t", creator="test")
-    d = Doc(writer, header="h", footer_left="f")
-    yield d
-    d.pages.clear()
-
-
-def _fill_to(doc: Any, room_pt: float) -> None:
-    """Move the cursor down until `room_pt` points are left on the page."""
-    doc.y = doc.bottom - doc.pt(room_pt)
-    doc.add(lambda p: None)
-
-
 def test_keep_together_moves_a_table_and_its_chart_to_the_next_page(doc: Any) -> None:
     from gui.report.layout import Column
 
-    _fill_to(doc, 120)
+    fill_to(doc, 120)
     where: dict[str, int] = {}
 
     def group() -> None:
@@ -221,7 +207,7 @@ def test_a_table_never_leaves_one_row_alone(doc: Any) -> None:
 def test_a_short_table_moves_whole_and_a_heading_goes_with_its_block(doc: Any) -> None:
     from gui.report.layout import Column
 
-    _fill_to(doc, 100)  # room for the heading, not for the heading and its table
+    fill_to(doc, 100)  # room for the heading, not for the heading and its table
     doc.heading("Short table", 2)
     doc.table([Column("a", 1), Column("b", 1, "r")], [[f"r{i}", str(i)] for i in range(6)])
     assert len(doc.pages) == 2

@@ -14,26 +14,13 @@ from typing import Any
 
 import pytest
 
+from tests.gui.conftest import fill_to
+
 ROOT = Path(__file__).resolve().parents[2]
 #: the issue's digits command, as a user types it
 DIGITS = ["demo:digits-cnn", "--prune", "0,0.3", "--precision", "fp32,int8", "--serve-qps", "200"]
 #: how full every page between the decision page and the last must be
 MIN_FILL = 0.75
-
-
-@pytest.fixture
-def doc(qapp: Any, tmp_path: Path) -> Any:
-    from gui.report.layout import Doc, make_writer
-
-    writer = make_writer(str(tmp_path / "layout.pdf"), "a4", title="t", creator="test")
-    d = Doc(writer, header="h", footer_left="f")
-    yield d
-    d.pages.clear()
-
-
-def _fill_to(doc: Any, room_pt: float) -> None:
-    doc.y = doc.bottom - doc.pt(room_pt)
-    doc.add(lambda p: None)
 
 
 def _group(doc: Any) -> Any:
@@ -48,7 +35,7 @@ def _group(doc: Any) -> Any:
 
 
 def test_a_group_squeezes_its_figure_to_stay_on_the_page(doc: Any) -> None:
-    _fill_to(doc, 240)  # the group needs ~270 pt at full size, ~220 pt squeezed
+    fill_to(doc, 240)  # the group needs ~270 pt at full size, ~220 pt squeezed
     before = len(doc.pages)
     doc.keep_together(_group(doc))
     assert len(doc.pages) == before  # stayed on this page
@@ -59,7 +46,7 @@ def test_a_group_squeezes_its_figure_to_stay_on_the_page(doc: Any) -> None:
 def test_a_group_that_does_not_fit_even_squeezed_moves_at_full_size(doc: Any) -> None:
     from gui.report.layout import Doc
 
-    _fill_to(doc, 150)  # too little even at the figure's smallest
+    fill_to(doc, 150)  # too little even at the figure's smallest
     drawn: list[float] = []
     real = Doc.figure
 
